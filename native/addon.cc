@@ -1,0 +1,595 @@
+// Node-API binding: Dataset and Net objects. TypeScript validates everything
+// first (src/engine); the checks here are a second line of defence. Long work
+// runs in AsyncWorkers and never touches JavaScript off the main thread.
+#include <napi.h>
+
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "model.h"
+
+#include <ATen/Parallel.h>
+#include <torch/cuda.h>
+#include <cstring>
+
+namespace evonas {
+namespace {
+
+std::string describe(const std::exception& e) {
+  if (auto* c = dynamic_cast<const c10::Error*>(&e)) return c->what_without_backtrace();
+  return e.what();
+}
+
+Napi::Error codedError(Napi::Env env, const std::string& code, const std::string& message) {
+  auto err = Napi::Error::New(env, message);
+  err.Set("code", Napi::String::New(env, code));
+  return err;
+}
+
+// Runs `fn`, turning C++ exceptions into JavaScript errors with a code.
+template <typename F>
+auto guarded(Napi::Env env, F&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::out_of_range& e) {
+    throw codedError(env, "ERR_ENGINE_RANGE", describe(e));
+  } catch (const std::invalid_argument& e) {
+    throw codedError(env, "ERR_ENGINE_INPUT", describe(e));
+  } catch (const std::exception& e) {
+    throw codedError(env, "ERR_ENGINE_NATIVE", describe(e));
+  }
+}
+
+double num(const Napi::Object& o, const char* key, double fallback) {
+  auto v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return fallback;
+  if (!v.IsNumber()) throw std::invalid_argument(std::string("field ") + key + " must be a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+int64_t integer(const Napi::Object& o, const char* key, int64_t fallback) {
+  return static_cast<int64_t>(num(o, key, static_cast<double>(fallback)));
+}
+
+bool flag(const Napi::Object& o, const char* key, bool fallback) {
+  auto v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return fallback;
+  return v.ToBoolean().Value();
+}
+
+std::string str(const Napi::Object& o, const char* key, const std::string& fallback) {
+  auto v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return fallback;
+  return v.ToString().Utf8Value();
+}
+
+Op parseOp(const std::string& s) {
+  static const std::pair<const char*, Op> table[] = {
+      {"conv2d", Op::Conv},        {"batchnorm", Op::BatchNorm}, {"relu", Op::Relu},
+      {"add", Op::Add},            {"maxpool", Op::MaxPool},     {"avgpool", Op::AvgPool},
+      {"globalavgpool", Op::GlobalAvgPool}, {"dense", Op::Dense}, {"dropout", Op::Dropout}};
+  for (const auto& [name, op] : table) {
+    if (s == name) return op;
+  }
+  throw std::invalid_argument("unknown op " + s);
+}
+
+// ---------------------------------------------------------------- Dataset
+
+class DatasetWrap : public Napi::ObjectWrap<DatasetWrap> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "Dataset",
+                       {InstanceAccessor<&DatasetWrap::Mean>("mean"), InstanceAccessor<&DatasetWrap::Std>("std"),
+                        InstanceAccessor<&DatasetWrap::Count>("count"),
+                        InstanceAccessor<&DatasetWrap::MaxLabel>("maxLabel"),
+                        InstanceMethod<&DatasetWrap::Dispose>("dispose")});
+  }
+
+  // new Dataset(images: Uint8Array, labels: Int32Array, n, h, w, c, mean?: Float64Array, std?: Float64Array)
+  explicit DatasetWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DatasetWrap>(info) {
+    Napi::Env env = info.Env();
+    guarded(env, [&] {
+      if (info.Length() < 6 || !info[0].IsTypedArray() || !info[1].IsTypedArray())
+        throw std::invalid_argument("Dataset(images: Uint8Array, labels: Int32Array, n, h, w, c[, mean, std])");
+      auto images = info[0].As<Napi::Uint8Array>();
+      auto labels = info[1].As<Napi::Int32Array>();
+      auto d = std::make_shared<Data>();
+      d->n = info[2].As<Napi::Number>().Int64Value();
+      d->h = info[3].As<Napi::Number>().Int64Value();
+      d->w = info[4].As<Napi::Number>().Int64Value();
+      d->c = info[5].As<Napi::Number>().Int64Value();
+      if (d->n < 0 || d->h <= 0 || d->w <= 0 || d->c <= 0) throw std::invalid_argument("bad dataset shape");
+      if (static_cast<int64_t>(images.ElementLength()) != d->n * d->h * d->w * d->c)
+        throw std::invalid_argument("images length does not match n*h*w*c");
+      if (static_cast<int64_t>(labels.ElementLength()) != d->n)
+        throw std::invalid_argument("labels length does not match n");
+      // One copy into native memory; the JavaScript buffers may be dropped afterwards.
+      d->images = torch::empty({d->n, d->h, d->w, d->c}, torch::kUInt8);
+      std::memcpy(d->images.data_ptr<uint8_t>(), images.Data(), images.ByteLength());
+      d->labels = torch::empty({d->n}, torch::kLong);
+      int64_t* lp = d->labels.data_ptr<int64_t>();
+      for (int64_t i = 0; i < d->n; ++i) {
+        const int32_t l = labels[i];
+        if (l < 0) {
+          std::ostringstream m;
+          m << "label " << l << " at index " << i << " is negative";
+          throw std::out_of_range(m.str());
+        }
+        lp[i] = l;
+        if (l > d->maxLabel) d->maxLabel = l;
+      }
+      if (info.Length() >= 8 && info[6].IsTypedArray() && info[7].IsTypedArray()) {
+        auto mean = info[6].As<Napi::Float64Array>();
+        auto sd = info[7].As<Napi::Float64Array>();
+        if (static_cast<int64_t>(mean.ElementLength()) != d->c || static_cast<int64_t>(sd.ElementLength()) != d->c)
+          throw std::invalid_argument("mean and std need one value per channel");
+        for (int64_t c = 0; c < d->c; ++c) {
+          d->mean.push_back(mean[c]);
+          d->std.push_back(sd[c]);
+        }
+      } else {
+        computeStats(*d);
+      }
+      data_ = d;
+      return 0;
+    });
+  }
+
+  std::shared_ptr<Data> data() const { return data_; }
+
+ private:
+  static void computeStats(Data& d) {
+    std::vector<double> sum(d.c, 0), sq(d.c, 0);
+    const uint8_t* p = d.images.data_ptr<uint8_t>();
+    const int64_t pixels = d.n * d.h * d.w;
+    for (int64_t i = 0; i < pixels; ++i) {
+      for (int64_t c = 0; c < d.c; ++c) {
+        const double v = p[i * d.c + c];
+        sum[c] += v;
+        sq[c] += v * v;
+      }
+    }
+    for (int64_t c = 0; c < d.c; ++c) {
+      const double count = std::max<double>(1, static_cast<double>(pixels));
+      const double m = sum[c] / count;
+      const double var = std::max(0.0, sq[c] / count - m * m);
+      d.mean.push_back(m / 255.0);
+      d.std.push_back(std::max(1e-3, std::sqrt(var) / 255.0));
+    }
+  }
+
+  Napi::Value vec(Napi::Env env, const std::vector<double>& v) {
+    auto a = Napi::Array::New(env, v.size());
+    for (size_t i = 0; i < v.size(); ++i) a.Set(i, Napi::Number::New(env, v[i]));
+    return a;
+  }
+  Napi::Value Mean(const Napi::CallbackInfo& info) { return vec(info.Env(), live()->mean); }
+  Napi::Value Std(const Napi::CallbackInfo& info) { return vec(info.Env(), live()->std); }
+  Napi::Value Count(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), live()->n); }
+  Napi::Value MaxLabel(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(live()->maxLabel));
+  }
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    data_.reset();
+    return info.Env().Undefined();
+  }
+  std::shared_ptr<Data> live() {
+    if (!data_) throw codedError(Env(), "ERR_ENGINE_DISPOSED", "dataset used after dispose()");
+    return data_;
+  }
+
+  std::shared_ptr<Data> data_;
+};
+
+Napi::FunctionReference* datasetCtor = nullptr;
+
+std::shared_ptr<Data> unwrapData(Napi::Env env, const Napi::Value& v) {
+  if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(datasetCtor->Value()))
+    throw codedError(env, "ERR_ENGINE_INPUT", "expected a Dataset");
+  auto d = DatasetWrap::Unwrap(v.As<Napi::Object>())->data();
+  if (!d) throw codedError(env, "ERR_ENGINE_DISPOSED", "dataset used after dispose()");
+  return d;
+}
+
+// ---------------------------------------------------------------- workers
+
+// Settles a promise when done; a single counter on the Net tracks active runs.
+class RunBase {
+ public:
+  RunBase(Napi::Env env, std::shared_ptr<int> active) : deferred_(Napi::Promise::Deferred::New(env)), active_(active) {
+    ++*active_;
+  }
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+ protected:
+  void settleError(Napi::Env env, const std::string& message, const std::string& code) {
+    --*active_;
+    deferred_.Reject(codedError(env, code, message).Value());
+  }
+  void settle(Napi::Value v) {
+    --*active_;
+    deferred_.Resolve(v);
+  }
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<int> active_;
+  std::string code_ = "ERR_ENGINE_NATIVE";
+};
+
+class TrainWorker : public Napi::AsyncProgressQueueWorker<Progress>, public RunBase {
+ public:
+  TrainWorker(Napi::Env env, std::shared_ptr<int> active, std::shared_ptr<Model> model, std::shared_ptr<Data> data,
+              TrainSpec spec, Napi::Value onProgress)
+      : Napi::AsyncProgressQueueWorker<Progress>(env, "evonas.train"),
+        RunBase(env, active),
+        model_(std::move(model)),
+        data_(std::move(data)),
+        spec_(spec) {
+    if (onProgress.IsFunction()) progress_ = Napi::Persistent(onProgress.As<Napi::Function>());
+  }
+
+  void Execute(const ExecutionProgress& progress) override {
+    try {
+      result_ = model_->train(*data_, spec_, [&](const Progress& p) { progress.Send(&p, 1); });
+    } catch (const std::out_of_range& e) {
+      code_ = "ERR_ENGINE_RANGE";
+      SetError(describe(e));
+    } catch (const std::invalid_argument& e) {
+      code_ = "ERR_ENGINE_INPUT";
+      SetError(describe(e));
+    } catch (const std::exception& e) {
+      SetError(describe(e));
+    }
+  }
+
+  void OnProgress(const Progress* data, size_t count) override {
+    if (progress_.IsEmpty()) return;
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    for (size_t i = 0; i < count; ++i) {
+      auto o = Napi::Object::New(env);
+      o.Set("step", Napi::Number::New(env, static_cast<double>(data[i].step)));
+      o.Set("loss", Napi::Number::New(env, data[i].loss));
+      o.Set("accuracy", Napi::Number::New(env, data[i].accuracy));
+      progress_.Call({o});
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    auto o = Napi::Object::New(env);
+    o.Set("ok", result_.ok);
+    if (!result_.ok) o.Set("failure", result_.failure);
+    o.Set("steps", Napi::Number::New(env, static_cast<double>(result_.steps)));
+    o.Set("loss", result_.loss);
+    o.Set("accuracy", result_.accuracy);
+    o.Set("seconds", result_.seconds);
+    o.Set("cancelled", result_.cancelled);
+    settle(o);
+  }
+  void OnError(const Napi::Error& e) override { settleError(Env(), e.Message(), code_); }
+
+ private:
+  std::shared_ptr<Model> model_;
+  std::shared_ptr<Data> data_;
+  TrainSpec spec_;
+  TrainResult result_;
+  Napi::FunctionReference progress_;
+};
+
+class EvalWorker : public Napi::AsyncWorker, public RunBase {
+ public:
+  EvalWorker(Napi::Env env, std::shared_ptr<int> active, std::shared_ptr<Model> model, std::shared_ptr<Data> data,
+             int64_t batchSize, bool logits)
+      : Napi::AsyncWorker(env, "evonas.evaluate"),
+        RunBase(env, active),
+        model_(std::move(model)),
+        data_(std::move(data)),
+        batch_(batchSize),
+        logits_(logits) {}
+
+  void Execute() override {
+    try {
+      if (logits_) out_ = model_->predict(*data_, batch_);
+      else result_ = model_->evaluate(*data_, batch_);
+    } catch (const std::out_of_range& e) {
+      code_ = "ERR_ENGINE_RANGE";
+      SetError(describe(e));
+    } catch (const std::invalid_argument& e) {
+      code_ = "ERR_ENGINE_INPUT";
+      SetError(describe(e));
+    } catch (const std::exception& e) {
+      SetError(describe(e));
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (logits_) {
+      auto arr = Napi::Float32Array::New(env, out_.numel());
+      std::memcpy(arr.Data(), out_.data_ptr<float>(), out_.numel() * sizeof(float));
+      settle(arr);
+      return;
+    }
+    auto o = Napi::Object::New(env);
+    o.Set("count", Napi::Number::New(env, static_cast<double>(result_.count)));
+    o.Set("correct", Napi::Number::New(env, static_cast<double>(result_.correct)));
+    o.Set("lossSum", result_.lossSum);
+    settle(o);
+  }
+  void OnError(const Napi::Error& e) override { settleError(Env(), e.Message(), code_); }
+
+ private:
+  std::shared_ptr<Model> model_;
+  std::shared_ptr<Data> data_;
+  int64_t batch_;
+  bool logits_;
+  EvalResult result_;
+  torch::Tensor out_;
+};
+
+// ---------------------------------------------------------------- Net
+
+class NetWrap : public Napi::ObjectWrap<NetWrap> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "Net",
+                       {InstanceMethod<&NetWrap::Train>("train"), InstanceMethod<&NetWrap::Evaluate>("evaluate"),
+                        InstanceMethod<&NetWrap::Predict>("predict"),
+                        InstanceMethod<&NetWrap::Gradients>("gradients"),
+                        InstanceMethod<&NetWrap::Weights>("weights"),
+                        InstanceMethod<&NetWrap::SetWeights>("setWeights"),
+                        InstanceMethod<&NetWrap::Cancel>("cancel"), InstanceMethod<&NetWrap::Dispose>("dispose"),
+                        InstanceAccessor<&NetWrap::Active>("active")});
+  }
+
+  // new Net(spec, options): spec = {input: {c,h,w}, classes, nodes: [...]} from src/engine.
+  explicit NetWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NetWrap>(info) {
+    Napi::Env env = info.Env();
+    guarded(env, [&] {
+      if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsObject())
+        throw std::invalid_argument("Net(spec, options)");
+      auto spec = info[0].As<Napi::Object>();
+      auto opts = info[1].As<Napi::Object>();
+      auto input = spec.Get("input").As<Napi::Object>();
+      const int64_t c = integer(input, "c", 0), h = integer(input, "h", 0), w = integer(input, "w", 0);
+      const int64_t classes = integer(spec, "classes", 0);
+      if (c <= 0 || h <= 0 || w <= 0 || classes <= 0) throw std::invalid_argument("bad input shape or classes");
+      auto arr = spec.Get("nodes").As<Napi::Array>();
+      std::vector<Node> nodes;
+      for (uint32_t i = 0; i < arr.Length(); ++i) {
+        auto o = arr.Get(i).As<Napi::Object>();
+        Node n;
+        n.id = str(o, "id", "");
+        n.op = parseOp(str(o, "op", ""));
+        auto ins = o.Get("inputs").As<Napi::Array>();
+        for (uint32_t k = 0; k < ins.Length(); ++k) n.inputs.push_back(ins.Get(k).As<Napi::Number>().Int32Value());
+        n.c = integer(o, "c", 0);
+        n.h = integer(o, "h", 0);
+        n.w = integer(o, "w", 0);
+        n.kh = integer(o, "kh", 1);
+        n.kw = integer(o, "kw", 1);
+        n.sh = integer(o, "sh", 1);
+        n.sw = integer(o, "sw", 1);
+        n.ph = integer(o, "ph", 0);
+        n.pw = integer(o, "pw", 0);
+        n.inFeatures = integer(o, "inFeatures", 0);
+        n.bias = flag(o, "bias", false);
+        n.eps = num(o, "eps", 1e-5);
+        n.momentum = num(o, "momentum", 0.1);
+        n.rate = num(o, "rate", 0.0);
+        nodes.push_back(std::move(n));
+      }
+      Options o;
+      o.threads = static_cast<int>(integer(opts, "threads", 1));
+      const std::string precision = str(opts, "precision", "fp32");
+      o.bf16 = precision == "bf16";
+      o.fp64 = precision == "fp64";
+      o.channelsLast = flag(opts, "channelsLast", true);
+      o.seed = static_cast<uint64_t>(num(opts, "seed", 0));
+      const std::string device = str(opts, "device", "cpu");
+      if (device != "cpu") {
+        if (device.rfind("cuda", 0) == 0 && !torch::cuda::is_available())
+          throw std::invalid_argument("device " + device + " requested but this libtorch has no CUDA device");
+        o.device = torch::Device(device);
+      }
+      model_ = std::make_shared<Model>(std::move(nodes), c, h, w, classes, o);
+      return 0;
+    });
+  }
+
+ private:
+  std::shared_ptr<Model> live() {
+    if (!model_) throw codedError(Env(), "ERR_ENGINE_DISPOSED", "net used after dispose()");
+    return model_;
+  }
+  void idle() {
+    if (*active_ > 0) throw codedError(Env(), "ERR_ENGINE_BUSY", "net is busy with another run; await it first");
+  }
+
+  Napi::Value Train(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return guarded(env, [&]() -> Napi::Value {
+      auto model = live();
+      idle();
+      auto data = unwrapData(env, info[0]);
+      auto o = info[1].As<Napi::Object>();
+      TrainSpec s;
+      s.steps = integer(o, "steps", 0);
+      s.batchSize = integer(o, "batchSize", 50);
+      s.learningRate = num(o, "learningRate", 0.1);
+      s.momentum = num(o, "momentum", 0.9);
+      s.weightDecay = num(o, "weightDecay", 1e-4);
+      s.augment = flag(o, "augment", true);
+      s.pad = integer(o, "pad", 4);
+      s.seed = static_cast<uint64_t>(num(o, "seed", 0));
+      s.progressEvery = integer(o, "progressEvery", 0);
+      if (s.steps < 0 || s.batchSize <= 0) throw std::invalid_argument("steps must be >= 0 and batchSize > 0");
+      model->cancel = false;  // here, not in Execute: a cancel() right after train() must stick
+      auto* w = new TrainWorker(env, active_, model, data, s, info[2]);
+      w->Queue();
+      return w->promise();
+    });
+  }
+
+  Napi::Value runEval(const Napi::CallbackInfo& info, bool logits) {
+    Napi::Env env = info.Env();
+    return guarded(env, [&]() -> Napi::Value {
+      auto model = live();
+      idle();
+      auto data = unwrapData(env, info[0]);
+      const int64_t batch = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int64Value() : 500;
+      if (batch <= 0) throw std::invalid_argument("batchSize must be > 0");
+      auto* w = new EvalWorker(env, active_, model, data, batch, logits);
+      w->Queue();
+      return w->promise();
+    });
+  }
+  Napi::Value Evaluate(const Napi::CallbackInfo& info) { return runEval(info, false); }
+  Napi::Value Predict(const Napi::CallbackInfo& info) { return runEval(info, true); }
+
+  static Napi::Value toTyped(Napi::Env env, const torch::Tensor& t) {
+    if (t.scalar_type() == torch::kDouble) {
+      auto a = Napi::Float64Array::New(env, t.numel());
+      std::memcpy(a.Data(), t.data_ptr<double>(), t.numel() * sizeof(double));
+      return a;
+    }
+    auto f = t.to(torch::kFloat).contiguous();
+    auto a = Napi::Float32Array::New(env, f.numel());
+    std::memcpy(a.Data(), f.data_ptr<float>(), f.numel() * sizeof(float));
+    return a;
+  }
+  static Napi::Array shapeOf(Napi::Env env, const torch::Tensor& t) {
+    auto s = Napi::Array::New(env, t.dim());
+    for (int64_t d = 0; d < t.dim(); ++d) s.Set(static_cast<uint32_t>(d), Napi::Number::New(env, t.size(d)));
+    return s;
+  }
+
+  Napi::Value Gradients(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return guarded(env, [&]() -> Napi::Value {
+      auto model = live();
+      idle();
+      auto data = unwrapData(env, info[0]);
+      const uint64_t seed = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int64Value() : 0;
+      auto [loss, grads] = model->gradients(*data, seed);
+      auto o = Napi::Object::New(env);
+      o.Set("loss", loss);
+      auto g = Napi::Object::New(env);
+      for (auto& [name, t] : grads) g.Set(name, toTyped(env, t));
+      o.Set("grads", g);
+      return o;
+    });
+  }
+
+  Napi::Value Weights(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return guarded(env, [&]() -> Napi::Value {
+      auto model = live();
+      idle();
+      auto list = model->namedTensors();
+      auto arr = Napi::Array::New(env, list.size());
+      for (size_t i = 0; i < list.size(); ++i) {
+        auto o = Napi::Object::New(env);
+        o.Set("name", list[i].first);
+        o.Set("shape", shapeOf(env, list[i].second));
+        o.Set("data", toTyped(env, list[i].second));
+        arr.Set(static_cast<uint32_t>(i), o);
+      }
+      return arr;
+    });
+  }
+
+  // setWeights([{name, shape, data: Float32Array|Float64Array}]) -> {loaded: [...], skipped: [{name, reason}]}
+  Napi::Value SetWeights(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return guarded(env, [&]() -> Napi::Value {
+      auto model = live();
+      idle();
+      auto arr = info[0].As<Napi::Array>();
+      auto loaded = Napi::Array::New(env);
+      auto skipped = Napi::Array::New(env);
+      for (uint32_t i = 0; i < arr.Length(); ++i) {
+        auto o = arr.Get(i).As<Napi::Object>();
+        const std::string name = str(o, "name", "");
+        auto shapeArr = o.Get("shape").As<Napi::Array>();
+        std::vector<int64_t> shape;
+        int64_t numel = 1;
+        for (uint32_t k = 0; k < shapeArr.Length(); ++k) {
+          shape.push_back(shapeArr.Get(k).As<Napi::Number>().Int64Value());
+          numel *= shape.back();
+        }
+        auto data = o.Get("data");
+        torch::Tensor t;
+        if (data.IsTypedArray() && data.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array) {
+          auto a = data.As<Napi::Float64Array>();
+          if (static_cast<int64_t>(a.ElementLength()) != numel) throw std::invalid_argument(name + ": data length does not match shape");
+          t = torch::from_blob(a.Data(), shape, torch::kDouble).clone();
+        } else if (data.IsTypedArray() && data.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array) {
+          auto a = data.As<Napi::Float32Array>();
+          if (static_cast<int64_t>(a.ElementLength()) != numel) throw std::invalid_argument(name + ": data length does not match shape");
+          t = torch::from_blob(a.Data(), shape, torch::kFloat).clone();
+        } else {
+          throw std::invalid_argument(name + ": data must be a Float32Array or Float64Array");
+        }
+        const std::string why = model->setTensor(name, t);
+        if (why.empty()) {
+          loaded.Set(loaded.Length(), name);
+        } else {
+          auto s = Napi::Object::New(env);
+          s.Set("name", name);
+          s.Set("reason", why);
+          skipped.Set(skipped.Length(), s);
+        }
+      }
+      auto out = Napi::Object::New(env);
+      out.Set("loaded", loaded);
+      out.Set("skipped", skipped);
+      return out;
+    });
+  }
+
+  Napi::Value Cancel(const Napi::CallbackInfo& info) {
+    if (model_) model_->cancel = true;
+    return info.Env().Undefined();
+  }
+  // Frees the network; a run in flight keeps its own reference until it ends.
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    if (model_) model_->cancel = true;
+    model_.reset();
+    return info.Env().Undefined();
+  }
+  Napi::Value Active(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), *active_); }
+
+  std::shared_ptr<Model> model_;
+  std::shared_ptr<int> active_ = std::make_shared<int>(0);
+};
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto o = Napi::Object::New(env);
+  o.Set("torchVersion", TORCH_VERSION);
+  o.Set("cuda", torch::cuda::is_available());
+  o.Set("cudaDevices", Napi::Number::New(env, torch::cuda::is_available() ? torch::cuda::device_count() : 0));
+  o.Set("parallel", at::get_parallel_info());
+  return o;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto ds = DatasetWrap::Init(env);
+  datasetCtor = new Napi::FunctionReference(Napi::Persistent(ds));
+  exports.Set("Dataset", ds);
+  exports.Set("Net", NetWrap::Init(env));
+  exports.Set("info", Napi::Function::New(env, Info));
+  return exports;
+}
+
+}  // namespace
+}  // namespace evonas
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return evonas::Init(env, exports); }
+
+NODE_API_MODULE(evonas_native, InitModule)

@@ -1,0 +1,444 @@
+#include "model.h"
+
+#include <ATen/autocast_mode.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+
+namespace evonas {
+
+namespace {
+
+uint64_t splitmix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// A tensor's initial values depend only on the seed and its name, never on the
+// order in which tensors are created: the same DNA gives the same network.
+uint64_t nameSeed(uint64_t seed, const std::string& name) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char ch : name) h = (h ^ ch) * 1099511628211ULL;
+  return splitmix(seed ^ h);
+}
+
+at::Generator makeGenerator(uint64_t seed) { return at::make_generator<at::CPUGeneratorImpl>(seed); }
+
+}  // namespace
+
+RunScope::RunScope(const Options& o) : autocast_(o.bf16) {
+  at::set_num_threads(std::max(1, o.threads));
+  if (autocast_) {
+    at::autocast::set_cpu_enabled(true);
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+  }
+}
+
+RunScope::~RunScope() {
+  if (autocast_) {
+    at::autocast::clear_cache();
+    at::autocast::set_cpu_enabled(false);
+  }
+}
+
+Model::Model(std::vector<Node> nodes, int64_t inC, int64_t inH, int64_t inW, int64_t classes, Options options)
+    : nodes_(std::move(nodes)), inC_(inC), inH_(inH), inW_(inW), classes_(classes), options_(options) {
+  torch::NoGradGuard noGrad;
+  const auto dtype = options_.fp64 ? torch::kDouble : torch::kFloat;
+  const auto n = nodes_.size();
+  weight_.resize(n);
+  bias_.resize(n);
+  runMean_.resize(n);
+  runVar_.resize(n);
+  lastUse_.assign(n + 1, -1);
+  inplaceRelu_.assign(n, false);
+  std::vector<int> uses(n + 1, 0);
+  std::vector<int64_t> channels(n + 1, 0);
+  channels[0] = inC_;
+  for (size_t i = 0; i < n; ++i) {
+    const Node& node = nodes_[i];
+    if (node.inputs.empty()) throw std::invalid_argument("node " + node.id + " has no inputs");
+    for (int v : node.inputs) {
+      if (v < 0 || static_cast<size_t>(v) > i) throw std::invalid_argument("node " + node.id + " reads a later value");
+      lastUse_[v] = static_cast<int>(i);
+      uses[v]++;
+    }
+    channels[i + 1] = node.c;
+    const int64_t cin = channels[node.inputs[0]];
+    auto gen = [&](const std::string& name) { return makeGenerator(nameSeed(options_.seed, name)); };
+    switch (node.op) {
+      case Op::Conv: {
+        const std::string wn = node.id + ".weight";
+        auto g = gen(wn);
+        const double fanIn = static_cast<double>(cin * node.kh * node.kw);
+        auto w = torch::empty({node.c, cin, node.kh, node.kw}, torch::dtype(dtype));
+        w.normal_(0.0, std::sqrt(2.0 / fanIn), g);  // He et al. initialisation for ReLU networks
+        addParam(wn, w, true);
+        weight_[i] = byName_[wn];
+        if (node.bias) {
+          addParam(node.id + ".bias", torch::zeros({node.c}, torch::dtype(dtype)), true);
+          bias_[i] = byName_[node.id + ".bias"];
+        }
+        break;
+      }
+      case Op::Dense: {
+        const std::string wn = node.id + ".weight";
+        auto g = gen(wn);
+        const double bound = 1.0 / std::sqrt(static_cast<double>(node.inFeatures));
+        auto w = torch::empty({node.c, node.inFeatures}, torch::dtype(dtype));
+        w.uniform_(-bound, bound, g);
+        addParam(wn, w, true);
+        weight_[i] = byName_[wn];
+        if (node.bias) {
+          addParam(node.id + ".bias", torch::zeros({node.c}, torch::dtype(dtype)), true);
+          bias_[i] = byName_[node.id + ".bias"];
+        }
+        break;
+      }
+      case Op::BatchNorm: {
+        addParam(node.id + ".weight", torch::ones({node.c}, torch::dtype(dtype)), true);
+        addParam(node.id + ".bias", torch::zeros({node.c}, torch::dtype(dtype)), true);
+        addParam(node.id + ".running_mean", torch::zeros({node.c}, torch::dtype(dtype)), false);
+        addParam(node.id + ".running_var", torch::ones({node.c}, torch::dtype(dtype)), false);
+        weight_[i] = byName_[node.id + ".weight"];
+        bias_[i] = byName_[node.id + ".bias"];
+        runMean_[i] = byName_[node.id + ".running_mean"];
+        runVar_[i] = byName_[node.id + ".running_var"];
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  // ReLU may overwrite its input when nothing else reads it and the producer's
+  // backward does not need its own output (ReLU's does).
+  for (size_t i = 0; i < n; ++i) {
+    const Node& node = nodes_[i];
+    if (node.op != Op::Relu) continue;
+    const int v = node.inputs[0];
+    if (v == 0 || uses[v] != 1) continue;
+    const Op producer = nodes_[v - 1].op;
+    inplaceRelu_[i] = producer == Op::Conv || producer == Op::BatchNorm || producer == Op::Add;
+  }
+  if (options_.channelsLast) {
+    for (size_t i = 0; i < n; ++i) {
+      if (nodes_[i].op == Op::Conv) weight_[i].set_data(weight_[i].contiguous(at::MemoryFormat::ChannelsLast));
+    }
+  }
+  if (options_.device != torch::kCPU) {
+    for (auto& [name, t] : params_) t.set_data(t.to(options_.device));
+    for (auto& [name, t] : buffers_) t.set_data(t.to(options_.device));
+  }
+  for (auto& [name, t] : params_) t.set_requires_grad(true);
+  momentum_.resize(params_.size());
+}
+
+void Model::addParam(const std::string& name, torch::Tensor t, bool trainable) {
+  if (byName_.count(name)) throw std::invalid_argument("duplicate tensor name " + name);
+  byName_[name] = t;
+  (trainable ? params_ : buffers_).emplace_back(name, t);
+}
+
+torch::Tensor Model::forward(const torch::Tensor& input, bool train, at::Generator* gen) {
+  std::vector<torch::Tensor> vals(nodes_.size() + 1);
+  vals[0] = input;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const Node& node = nodes_[i];
+    const torch::Tensor& x = vals[node.inputs[0]];
+    torch::Tensor y;
+    switch (node.op) {
+      case Op::Conv:
+        y = at::conv2d(x, weight_[i], bias_[i], {node.sh, node.sw}, {node.ph, node.pw});
+        break;
+      case Op::BatchNorm:
+        y = at::batch_norm(x, weight_[i], bias_[i], runMean_[i], runVar_[i], train, node.momentum, node.eps, true);
+        break;
+      case Op::Relu:
+        y = inplaceRelu_[i] ? at::relu_(vals[node.inputs[0]]) : at::relu(x);
+        break;
+      case Op::Add: {
+        y = x;
+        for (size_t k = 1; k < node.inputs.size(); ++k) {
+          torch::Tensor t = vals[node.inputs[k]];
+          if (t.size(2) != node.h || t.size(3) != node.w) t = at::upsample_nearest2d(t, {node.h, node.w});
+          const int64_t c = t.size(1);
+          if (c > node.c) t = t.narrow(1, 0, node.c);
+          if (c < node.c) t = at::constant_pad_nd(t, {0, 0, 0, 0, 0, node.c - c});
+          y = y + t;
+        }
+        break;
+      }
+      case Op::MaxPool:
+        y = at::max_pool2d(x, {node.kh, node.kw}, {node.sh, node.sw}, {node.ph, node.pw});
+        break;
+      case Op::AvgPool:
+        y = at::avg_pool2d(x, {node.kh, node.kw}, {node.sh, node.sw}, {node.ph, node.pw}, false, false);
+        break;
+      case Op::GlobalAvgPool:
+        y = x.mean({2, 3});
+        break;
+      case Op::Dense:
+        y = at::linear(x.dim() > 2 ? x.flatten(1) : x, weight_[i], bias_[i]);
+        break;
+      case Op::Dropout:
+        if (train && node.rate > 0) {
+          auto mask = at::empty_like(x).bernoulli_(1.0 - node.rate, *gen);
+          y = x * mask.div_(1.0 - node.rate);
+        } else {
+          y = x;
+        }
+        break;
+    }
+    vals[i + 1] = y;
+    for (int v : node.inputs) {
+      if (lastUse_[v] == static_cast<int>(i) && v != 0) vals[v].reset();
+    }
+  }
+  return vals.back();
+}
+
+torch::Tensor Model::makeBatch(const Data& data, const std::vector<int64_t>& index, bool augment, int64_t pad,
+                               std::mt19937_64* rng) const {
+  const int64_t n = static_cast<int64_t>(index.size()), H = data.h, W = data.w, C = data.c;
+  const auto fmt = options_.channelsLast ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+  auto out = torch::empty({n, C, H, W}, torch::dtype(options_.fp64 ? torch::kDouble : torch::kFloat).memory_format(fmt));
+  std::vector<int64_t> dy(n, 0), dx(n, 0);
+  std::vector<char> flip(n, 0);
+  if (augment) {
+    std::uniform_int_distribution<int64_t> shift(-pad, pad);
+    std::bernoulli_distribution coin(0.5);
+    for (int64_t b = 0; b < n; ++b) {
+      dy[b] = shift(*rng);
+      dx[b] = shift(*rng);
+      flip[b] = coin(*rng);
+    }
+  }
+  std::vector<double> scale(C), offset(C);
+  for (int64_t c = 0; c < C; ++c) {
+    scale[c] = 1.0 / (255.0 * data.std[c]);
+    offset[c] = -data.mean[c] / data.std[c];
+  }
+  const uint8_t* src = data.images.data_ptr<uint8_t>();
+  // Strides of the output in memory, whichever layout it has.
+  const int64_t sN = out.stride(0), sC = out.stride(1), sH = out.stride(2), sW = out.stride(3);
+  auto fill = [&](auto* dst) {
+    using T = std::remove_pointer_t<decltype(dst)>;
+    at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t b = begin; b < end; ++b) {
+        const uint8_t* img = src + index[b] * H * W * C;
+        T* o = dst + b * sN;
+        for (int64_t y = 0; y < H; ++y) {
+          const int64_t sy = y + dy[b];
+          for (int64_t x = 0; x < W; ++x) {
+            const int64_t sx = (flip[b] ? W - 1 - x : x) + dx[b];
+            T* p = o + y * sH + x * sW;
+            if (sy < 0 || sy >= H || sx < 0 || sx >= W) {  // zero padding, in standardized units
+              for (int64_t c = 0; c < C; ++c) p[c * sC] = T(0);
+            } else {
+              const uint8_t* s = img + (sy * W + sx) * C;
+              for (int64_t c = 0; c < C; ++c) p[c * sC] = static_cast<T>(s[c] * scale[c] + offset[c]);
+            }
+          }
+        }
+      }
+    });
+  };
+  if (options_.fp64) fill(out.data_ptr<double>());
+  else fill(out.data_ptr<float>());
+  if (options_.device != torch::kCPU) return out.to(options_.device, /*non_blocking=*/true);
+  return out;
+}
+
+void Model::checkData(const Data& data, bool needLabels) const {
+  if (data.c != inC_ || data.h != inH_ || data.w != inW_) {
+    std::ostringstream m;
+    m << "Expected images of " << inH_ << "x" << inW_ << "x" << inC_ << " for this network but received " << data.h
+      << "x" << data.w << "x" << data.c;
+    throw std::invalid_argument(m.str());
+  }
+  if (needLabels && data.maxLabel >= classes_) {
+    std::ostringstream m;
+    m << "Expected labels below " << classes_ << " for this network but the dataset holds label " << data.maxLabel;
+    throw std::out_of_range(m.str());
+  }
+}
+
+void Model::sgdStep(double lr, double momentum, double weightDecay) {
+  // PyTorch's SGD: d = g + wd*p; buf = m*buf + d (buf = d at first); p -= lr*buf.
+  torch::NoGradGuard noGrad;
+  for (size_t k = 0; k < params_.size(); ++k) {
+    torch::Tensor& p = params_[k].second;
+    torch::Tensor g = p.grad();
+    if (!g.defined()) continue;
+    if (weightDecay != 0) g = g.add(p, weightDecay);
+    if (momentum != 0) {
+      if (!momentum_[k].defined()) momentum_[k] = g.clone();
+      else momentum_[k].mul_(momentum).add_(g);
+      g = momentum_[k];
+    }
+    p.add_(g, -lr);
+  }
+}
+
+TrainResult Model::train(const Data& data, const TrainSpec& spec,
+                         const std::function<void(const Progress&)>& onProgress) {
+  checkData(data, true);
+  if (data.n == 0) throw std::invalid_argument("cannot train on an empty dataset");
+  const auto start = std::chrono::steady_clock::now();
+  RunScope scope(options_);
+  std::mt19937_64 rng(splitmix(spec.seed));
+  at::Generator dropoutGen = makeGenerator(splitmix(spec.seed ^ 0x5eedULL));
+  std::vector<int64_t> order(data.n);
+  for (int64_t i = 0; i < data.n; ++i) order[i] = i;
+  std::shuffle(order.begin(), order.end(), rng);
+  int64_t cursor = 0;
+  const int64_t batch = std::min<int64_t>(spec.batchSize, data.n);
+  std::vector<int64_t> index(batch);
+  auto labelIndex = torch::empty({batch}, torch::kLong);
+  int64_t* labelPtr = labelIndex.data_ptr<int64_t>();
+  TrainResult result;
+  double windowLoss = 0, windowCorrect = 0;
+  int64_t windowSteps = 0;
+  for (int64_t step = 0; step < spec.steps; ++step) {
+    if (cancel.load()) {
+      result.cancelled = true;
+      break;
+    }
+    for (int64_t b = 0; b < batch; ++b) {
+      if (cursor == data.n) {  // a new epoch: a fresh permutation
+        std::shuffle(order.begin(), order.end(), rng);
+        cursor = 0;
+      }
+      index[b] = order[cursor++];
+      labelPtr[b] = index[b];
+    }
+    auto x = makeBatch(data, index, spec.augment, spec.pad, &rng);
+    auto y = data.labels.index_select(0, labelIndex).to(options_.device);
+    auto logits = forward(x, true, &dropoutGen);
+    auto loss = at::cross_entropy_loss(logits.to(logits.dtype() == torch::kDouble ? torch::kDouble : torch::kFloat), y);
+    for (auto& [name, p] : params_) p.mutable_grad().reset();
+    loss.backward();
+    if (options_.bf16) at::autocast::clear_cache();
+    const double lv = loss.item<double>();
+    if (!std::isfinite(lv)) {
+      result.ok = false;
+      std::ostringstream m;
+      m << "non-finite loss (" << lv << ") at step " << step + 1;
+      result.failure = m.str();
+      result.steps = step;
+      break;
+    }
+    sgdStep(spec.learningRate, spec.momentum, spec.weightDecay);
+    windowLoss += lv;
+    windowCorrect += logits.argmax(1).eq(y).sum().item<int64_t>() / static_cast<double>(batch);
+    windowSteps++;
+    result.steps = step + 1;
+    const bool last = step + 1 == spec.steps;
+    if ((spec.progressEvery > 0 && (step + 1) % spec.progressEvery == 0) || last) {
+      result.loss = windowLoss / windowSteps;
+      result.accuracy = windowCorrect / windowSteps;
+      if (onProgress) onProgress(Progress{step + 1, result.loss, result.accuracy});
+      if (!last) windowLoss = windowCorrect = 0, windowSteps = 0;
+    }
+  }
+  if (windowSteps > 0 && result.ok) {
+    result.loss = windowLoss / windowSteps;
+    result.accuracy = windowCorrect / windowSteps;
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+EvalResult Model::evaluate(const Data& data, int64_t batchSize) {
+  checkData(data, true);
+  RunScope scope(options_);
+  c10::InferenceMode inference;
+  EvalResult r;
+  std::vector<int64_t> index;
+  for (int64_t begin = 0; begin < data.n; begin += batchSize) {
+    const int64_t end = std::min(data.n, begin + batchSize);
+    index.resize(end - begin);
+    for (int64_t i = begin; i < end; ++i) index[i - begin] = i;
+    auto x = makeBatch(data, index, false, 0, nullptr);
+    auto y = data.labels.slice(0, begin, end).to(options_.device);
+    auto logits = forward(x, false, nullptr).to(options_.fp64 ? torch::kDouble : torch::kFloat);
+    if (options_.bf16) at::autocast::clear_cache();
+    r.lossSum += at::cross_entropy_loss(logits, y, {}, at::Reduction::Sum).item<double>();
+    r.correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+    r.count += end - begin;
+  }
+  return r;
+}
+
+torch::Tensor Model::predict(const Data& data, int64_t batchSize) {
+  checkData(data, false);
+  RunScope scope(options_);
+  c10::InferenceMode inference;
+  auto out = torch::empty({data.n, classes_}, torch::kFloat);
+  std::vector<int64_t> index;
+  for (int64_t begin = 0; begin < data.n; begin += batchSize) {
+    const int64_t end = std::min(data.n, begin + batchSize);
+    index.resize(end - begin);
+    for (int64_t i = begin; i < end; ++i) index[i - begin] = i;
+    auto logits = forward(makeBatch(data, index, false, 0, nullptr), false, nullptr);
+    if (options_.bf16) at::autocast::clear_cache();
+    out.slice(0, begin, end).copy_(logits.to(torch::kCPU, torch::kFloat));
+  }
+  return out;
+}
+
+std::pair<double, std::vector<std::pair<std::string, torch::Tensor>>> Model::gradients(const Data& data,
+                                                                                       uint64_t seed) {
+  checkData(data, true);
+  RunScope scope(options_);
+  std::vector<int64_t> index(data.n);
+  for (int64_t i = 0; i < data.n; ++i) index[i] = i;
+  at::Generator gen = makeGenerator(splitmix(seed));
+  // Batch-norm running statistics are left as they were: a gradient query is not training.
+  std::vector<torch::Tensor> saved;
+  for (auto& [name, b] : buffers_) saved.push_back(b.clone());
+  auto logits = forward(makeBatch(data, index, false, 0, nullptr), true, &gen);
+  auto loss = at::cross_entropy_loss(logits, data.labels.to(options_.device));
+  for (auto& [name, p] : params_) p.mutable_grad().reset();
+  loss.backward();
+  {
+    torch::NoGradGuard noGrad;
+    for (size_t k = 0; k < buffers_.size(); ++k) buffers_[k].second.copy_(saved[k]);
+  }
+  std::vector<std::pair<std::string, torch::Tensor>> grads;
+  for (auto& [name, p] : params_) {
+    auto g = p.grad();
+    grads.emplace_back(name, g.defined() ? g.to(torch::kCPU).contiguous() : torch::zeros_like(p).contiguous());
+  }
+  return {loss.item<double>(), grads};
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> Model::namedTensors() const {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto* list : {&params_, &buffers_}) {
+    for (const auto& [name, t] : *list) out.emplace_back(name, t.detach().to(torch::kCPU).contiguous());
+  }
+  return out;
+}
+
+std::string Model::setTensor(const std::string& name, const torch::Tensor& value) {
+  auto it = byName_.find(name);
+  if (it == byName_.end()) return "missing";
+  if (it->second.sizes() != value.sizes()) return "shape";
+  torch::NoGradGuard noGrad;
+  it->second.copy_(value);
+  // Momentum belongs to the old weights; a loaded tensor starts afresh.
+  for (size_t k = 0; k < params_.size(); ++k) {
+    if (params_[k].first == name) momentum_[k] = torch::Tensor();
+  }
+  return "";
+}
+
+}  // namespace evonas

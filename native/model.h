@@ -1,0 +1,145 @@
+// The network a NetIR describes, built on libtorch, with its parameters named
+// from node ids so that weights can move between networks by name and shape.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace evonas {
+
+enum class Op { Conv, BatchNorm, Relu, Add, MaxPool, AvgPool, GlobalAvgPool, Dense, Dropout };
+
+// One node, already validated and shape-inferred by TypeScript. Value index 0 is
+// the image input; node k produces value k + 1.
+struct Node {
+  std::string id;
+  Op op = Op::Relu;
+  std::vector<int> inputs;
+  int64_t c = 0, h = 0, w = 0;  // output shape; h = w = 0 for a flat output
+  int64_t kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0;
+  int64_t inFeatures = 0;  // dense: flattened input size; conv: input channels
+  bool bias = false;
+  double eps = 1e-5, momentum = 0.1, rate = 0.0;
+};
+
+struct Options {
+  int threads = 1;
+  bool bf16 = false;  // CPU autocast to bfloat16
+  bool fp64 = false;  // double precision, for gradient checks
+  bool channelsLast = true;
+  uint64_t seed = 0;
+  torch::Device device = torch::kCPU;
+};
+
+// A dataset held once in native memory: uint8 images [N,H,W,C] and int64 labels.
+struct Data {
+  torch::Tensor images;
+  torch::Tensor labels;
+  int64_t n = 0, h = 0, w = 0, c = 0;
+  int64_t maxLabel = -1;
+  std::vector<double> mean, std;  // per channel, in units of pixel/255
+};
+
+struct TrainSpec {
+  int64_t steps = 0;
+  int64_t batchSize = 50;
+  double learningRate = 0.1;
+  double momentum = 0.9;
+  double weightDecay = 1e-4;
+  bool augment = true;
+  int64_t pad = 4;
+  uint64_t seed = 0;
+  int64_t progressEvery = 0;
+};
+
+struct TrainResult {
+  bool ok = true;
+  std::string failure;
+  int64_t steps = 0;
+  double loss = 0;       // mean over the last progress window
+  double accuracy = 0;   // training-batch accuracy over the last window
+  double seconds = 0;
+  bool cancelled = false;
+};
+
+struct Progress {
+  int64_t step = 0;
+  double loss = 0;
+  double accuracy = 0;
+};
+
+struct EvalResult {
+  int64_t count = 0;
+  int64_t correct = 0;
+  double lossSum = 0;
+};
+
+class Model {
+ public:
+  Model(std::vector<Node> nodes, int64_t inC, int64_t inH, int64_t inW, int64_t classes, Options options);
+
+  // Runs the network; `gen` drives dropout masks in training mode.
+  torch::Tensor forward(const torch::Tensor& input, bool train, at::Generator* gen);
+
+  // Standardized (and, when asked, augmented) float batch from uint8 images.
+  torch::Tensor makeBatch(const Data& data, const std::vector<int64_t>& index, bool augment, int64_t pad,
+                          std::mt19937_64* rng) const;
+
+  TrainResult train(const Data& data, const TrainSpec& spec,
+                    const std::function<void(const Progress&)>& onProgress);
+  EvalResult evaluate(const Data& data, int64_t batchSize);
+  torch::Tensor predict(const Data& data, int64_t batchSize);
+  // Loss and gradients on the whole dataset, unaugmented, in training mode.
+  std::pair<double, std::vector<std::pair<std::string, torch::Tensor>>> gradients(const Data& data, uint64_t seed);
+
+  // Parameters then buffers, in node order, as contiguous CPU tensors.
+  std::vector<std::pair<std::string, torch::Tensor>> namedTensors() const;
+  // Copies `value` into the tensor called `name`; false when missing or shaped differently.
+  std::string setTensor(const std::string& name, const torch::Tensor& value);
+
+  const Options& options() const { return options_; }
+  int64_t classes() const { return classes_; }
+  int64_t inputChannels() const { return inC_; }
+  int64_t inputHeight() const { return inH_; }
+  int64_t inputWidth() const { return inW_; }
+
+  std::atomic<bool> cancel{false};
+
+ private:
+  void addParam(const std::string& name, torch::Tensor t, bool trainable);
+  void sgdStep(double lr, double momentum, double weightDecay);
+  void checkData(const Data& data, bool needLabels) const;
+
+  std::vector<Node> nodes_;
+  int64_t inC_, inH_, inW_, classes_;
+  Options options_;
+  std::vector<std::pair<std::string, torch::Tensor>> params_;   // trainable
+  std::vector<std::pair<std::string, torch::Tensor>> buffers_;  // batch-norm running statistics
+  std::unordered_map<std::string, torch::Tensor> byName_;
+  std::vector<torch::Tensor> momentum_;
+  // Per node: its trainable weight/bias and running stats (undefined when absent).
+  std::vector<torch::Tensor> weight_, bias_, runMean_, runVar_;
+  std::vector<int> lastUse_;  // last node index that reads each value
+  std::vector<bool> inplaceRelu_;
+};
+
+// RAII: thread count and autocast are per-thread settings, so every native run
+// sets them on the thread that runs it and restores them afterwards.
+class RunScope {
+ public:
+  explicit RunScope(const Options& o);
+  ~RunScope();
+
+ private:
+  bool autocast_;
+};
+
+}  // namespace evonas

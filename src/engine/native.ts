@@ -1,0 +1,92 @@
+/**
+ * Loads the libtorch addon, or says exactly what is missing and how to fix it.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EngineError } from './errors.js';
+
+export interface NativeTrainSpec {
+  steps: number;
+  batchSize: number;
+  learningRate: number;
+  momentum: number;
+  weightDecay: number;
+  augment: boolean;
+  pad: number;
+  seed: number;
+  progressEvery: number;
+}
+
+export interface NativeTensor {
+  name: string;
+  shape: number[];
+  data: Float32Array | Float64Array;
+}
+
+export interface NativeDataset {
+  readonly mean: number[];
+  readonly std: number[];
+  readonly count: number;
+  readonly maxLabel: number;
+  dispose(): void;
+}
+
+export interface NativeNet {
+  train(
+    data: NativeDataset,
+    spec: NativeTrainSpec,
+    onProgress?: (p: { step: number; loss: number; accuracy: number }) => void,
+  ): Promise<{ ok: boolean; failure?: string; steps: number; loss: number; accuracy: number; seconds: number; cancelled: boolean }>;
+  evaluate(data: NativeDataset, batchSize: number): Promise<{ count: number; correct: number; lossSum: number }>;
+  predict(data: NativeDataset, batchSize: number): Promise<Float32Array>;
+  gradients(data: NativeDataset, seed: number): { loss: number; grads: Record<string, Float32Array | Float64Array> };
+  weights(): NativeTensor[];
+  setWeights(list: NativeTensor[]): { loaded: string[]; skipped: { name: string; reason: 'missing' | 'shape' }[] };
+  cancel(): void;
+  dispose(): void;
+  readonly active: number;
+}
+
+export interface NativeAddon {
+  Dataset: new (
+    images: Uint8Array,
+    labels: Int32Array,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    mean?: Float64Array,
+    std?: Float64Array,
+  ) => NativeDataset;
+  Net: new (spec: unknown, options: unknown) => NativeNet;
+  info(): { torchVersion: string; cuda: boolean; cudaDevices: number; parallel: string };
+}
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const ADDON_PATH = join(root, 'build', 'Release', 'evonas_native.node');
+
+let cached: NativeAddon | undefined;
+
+/** @throws {EngineError} ERR_ENGINE_LOAD with the possible solutions. */
+export function loadNative(): NativeAddon {
+  if (cached) return cached;
+  const require = createRequire(import.meta.url);
+  try {
+    cached = require(ADDON_PATH) as NativeAddon;
+    return cached;
+  } catch (e) {
+    const reason = (e as Error).message;
+    const hints: string[] = [];
+    if (!existsSync(ADDON_PATH)) hints.push(`The addon is not built (${ADDON_PATH} is missing): run  npm run build`);
+    if (/libtorch|libc10/.test(reason) || !existsSync('/usr/lib/x86_64-linux-gnu/libtorch.so')) {
+      hints.push("Debian's libtorch is missing: run  apt-get update && apt-get install -y libtorch-dev");
+    }
+    if (hints.length === 0) hints.push('Rebuild the addon for this Node version: run  npm rebuild');
+    throw new EngineError(
+      'ERR_ENGINE_LOAD',
+      `Could not load the evonas engine: ${reason}\nPossible solutions:\n${hints.map((h) => `- ${h}`).join('\n')}`,
+    );
+  }
+}

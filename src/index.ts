@@ -1,0 +1,2 @@
+export * from './net/index.js';
+export * from './engine/index.js';

@@ -1,0 +1,4 @@
+export * from './ir.js';
+export { analyze, evalFlopsPerBatch, individualCost, NetIRError, trainFlopsPerStep } from './analyze.js';
+export type { NamedTensor, NetAnalysis, NetIRIssue } from './analyze.js';
+export { OPS } from './ops.js';
