@@ -222,7 +222,7 @@ export class Net {
    * A NaN or infinite loss ends the run with `ok: false`; it does not throw.
    * @throws {RangeError} for bad options or labels out of range.
    */
-  train(o: TrainOptions): Promise<TrainResult> {
+  async train(o: TrainOptions): Promise<TrainResult> {
     const spec = {
       steps: checkInt(o.steps, 'steps', 0),
       batchSize: checkInt(o.batchSize ?? 50, 'batchSize', 1),
@@ -235,7 +235,7 @@ export class Net {
       progressEvery: o.onProgress ? checkInt(o.progressEvery ?? 100, 'progressEvery', 1) : 0,
     };
     this.checkData(o.data, true);
-    if (o.data.count === 0) return Promise.reject(new RangeError('Expected a non-empty dataset for training'));
+    if (o.data.count === 0) throw new RangeError('Expected a non-empty dataset for training');
     return this.run(async (n) => {
       const cancel = () => n.cancel();
       if (o.signal?.aborted) n.cancel();
@@ -253,7 +253,7 @@ export class Net {
   }
 
   /** Accuracy and mean loss on unaugmented, standardized images. */
-  evaluate(data: EngineDataset, o: { batchSize?: number } = {}): Promise<EvalResult> {
+  async evaluate(data: EngineDataset, o: { batchSize?: number } = {}): Promise<EvalResult> {
     const batch = checkInt(o.batchSize ?? 500, 'batchSize', 1);
     this.checkData(data, true);
     return this.run(async (n) => {
@@ -263,7 +263,7 @@ export class Net {
   }
 
   /** Logits, row-major [count, classes]. */
-  predict(data: EngineDataset, o: { batchSize?: number } = {}): Promise<{ logits: Float32Array; count: number; classes: number }> {
+  async predict(data: EngineDataset, o: { batchSize?: number } = {}): Promise<{ logits: Float32Array; count: number; classes: number }> {
     const batch = checkInt(o.batchSize ?? 500, 'batchSize', 1);
     this.checkData(data, false);
     return this.run(async (n) => ({ logits: await n.predict(data.live(), batch), count: data.count, classes: this.ir.classes }));

@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createDataset } from '../src/engine/dataset.js';
+import { EngineError } from '../src/engine/errors.js';
+import { compile } from '../src/engine/net.js';
+import { netir, quadrantData, randomData, smallConvNet } from './helpers.js';
+
+const SIZE = 16;
+
+function quadrants(n = 512) {
+  const { images, labels } = quadrantData(n, SIZE);
+  return createDataset({ images, labels, height: SIZE, width: SIZE, channels: 3 });
+}
+
+const tinyHead = netir([
+  { id: 'g', op: 'globalavgpool', inputs: ['input'] },
+  { id: 'fc', op: 'dense', inputs: ['g'], units: 4 },
+], { h: SIZE, w: SIZE, classes: 4 });
+
+describe('training', () => {
+  it('learns a separable task to over 95% training accuracy, with progress reports', async () => {
+    const data = quadrants();
+    const net = compile(smallConvNet(SIZE), { seed: 1, threads: 2 });
+    const seen: number[] = [];
+    const r = await net.train({
+      data,
+      steps: 200,
+      batchSize: 32,
+      learningRate: 0.05,
+      augment: false,
+      onProgress: (p) => seen.push(p.step),
+      progressEvery: 50,
+    });
+    assert.equal(r.ok, true);
+    assert.equal(r.steps, 200);
+    assert.deepEqual(seen, [50, 100, 150, 200]);
+    const e = await net.evaluate(data);
+    assert.equal(e.count, 512);
+    assert.ok(e.accuracy > 0.95, `training accuracy ${e.accuracy}`);
+    // predict agrees with evaluate
+    const p = await net.predict(data);
+    assert.equal(p.logits.length, 512 * 4);
+    let correct = 0;
+    const { labels } = quadrantData(512, SIZE);
+    for (let i = 0; i < 512; i++) {
+      const row = Array.from(p.logits.subarray(i * 4, i * 4 + 4));
+      if (row.indexOf(Math.max(...row)) === labels[i]) correct++;
+    }
+    assert.equal(correct / 512, e.accuracy);
+    net.dispose();
+    data.dispose();
+  });
+
+  it('trains with bf16 autocast and with contiguous memory format', async () => {
+    const data = quadrants();
+    for (const opts of [{ precision: 'bf16' as const }, { memoryFormat: 'contiguous' as const }]) {
+      const net = compile(smallConvNet(SIZE), { seed: 1, ...opts });
+      const r = await net.train({ data, steps: 200, batchSize: 32, learningRate: 0.05, augment: false });
+      assert.equal(r.ok, true);
+      const e = await net.evaluate(data);
+      assert.ok(e.accuracy > 0.9, `${JSON.stringify(opts)}: accuracy ${e.accuracy}`);
+      net.dispose();
+    }
+    data.dispose();
+  });
+
+  it('gives the same loss for the same seed with 1 thread, and another for another seed', async () => {
+    const data = quadrants(256);
+    const run = async (seed: number) => {
+      const net = compile(smallConvNet(SIZE), { seed, threads: 1 });
+      const r = await net.train({ data, steps: 25, batchSize: 16, learningRate: 0.05 });
+      net.dispose();
+      return r.loss;
+    };
+    const a = await run(5);
+    const b = await run(5);
+    const c = await run(6);
+    assert.equal(a, b);
+    assert.notEqual(a, c);
+    data.dispose();
+  });
+
+  it('keeps the event loop free: timers fire while a run is in flight', async () => {
+    const data = quadrants(256);
+    const net = compile(smallConvNet(SIZE), { threads: 1 });
+    let ticks = 0;
+    let settled = false;
+    let ticksWhileRunning = 0;
+    const timer = setInterval(() => {
+      ticks++;
+      if (!settled) ticksWhileRunning = ticks;
+    }, 2);
+    // Enough steps that the run outlasts several timer periods on any machine.
+    await net.train({ data, steps: 400, batchSize: 32, learningRate: 0.05 });
+    settled = true;
+    clearInterval(timer);
+    assert.ok(ticksWhileRunning >= 5, `only ${ticksWhileRunning} timer ticks during training`);
+    net.dispose();
+    data.dispose();
+  });
+
+  it('returns a failed result, not a crash, on a non-finite loss; the process keeps working', async () => {
+    const data = quadrants(64);
+    const net = compile(tinyHead);
+    const w = net.weights().get('fc.weight')!;
+    net.setWeights(new Map([['fc.weight', { shape: w.shape, data: new Float32Array(w.data.length).fill(NaN) }]]));
+    const r = await net.train({ data, steps: 10, learningRate: 0.1 });
+    assert.equal(r.ok, false);
+    assert.match(r.failure!, /non-finite loss \(nan\) at step 1/);
+    net.dispose();
+    const again = compile(tinyHead);
+    assert.equal((await again.train({ data, steps: 5, learningRate: 0.1 })).ok, true);
+    again.dispose();
+    data.dispose();
+  });
+
+  it('stops on an AbortSignal and says it was cancelled', async () => {
+    const data = quadrants(128);
+    const net = compile(smallConvNet(SIZE), { threads: 1 });
+    const ac = new AbortController();
+    const r = await net.train({
+      data,
+      steps: 100000,
+      learningRate: 0.05,
+      onProgress: () => ac.abort(),
+      progressEvery: 3,
+      signal: ac.signal,
+    });
+    assert.equal(r.cancelled, true);
+    assert.ok(r.steps >= 3 && r.steps < 100000, `stopped after ${r.steps} steps`);
+    net.dispose();
+    data.dispose();
+  });
+
+  it('refuses labels out of range, wrong image sizes and bad options with clear errors', async () => {
+    const net = compile(tinyHead);
+    const wide = randomData(8, SIZE, SIZE, 3, 6);
+    await assert.rejects(net.train({ data: wide, steps: 1, learningRate: 0.1 }), {
+      name: 'RangeError',
+      message: 'Expected labels below 4 for this net but the dataset holds label 5',
+    });
+    const small = randomData(8, 8, 8, 3, 4);
+    await assert.rejects(net.evaluate(small), /Expected images of 16x16x3 for this net but received 8x8x3/);
+    const ok = randomData(8, SIZE, SIZE, 3, 4);
+    await assert.rejects(net.train({ data: ok, steps: -1, learningRate: 0.1 }), /Expected an integer >= 0 for steps but received -1/);
+    await assert.rejects(net.train({ data: ok, steps: 1, learningRate: NaN }), /learningRate/);
+    assert.throws(
+      () => createDataset({ images: new Uint8Array(10), labels: [0], height: 2, width: 2, channels: 3 }),
+      /whole number of 2x2x3 images/,
+    );
+    assert.throws(
+      () => createDataset({ images: new Uint8Array(12), labels: [-1], height: 2, width: 2, channels: 3 }),
+      /non-negative class index for labels\[0\] but received -1/,
+    );
+    net.dispose();
+    for (const d of [wide, small, ok]) d.dispose();
+  });
+
+  it('refuses use after dispose and a second run while one is in flight', async () => {
+    const data = quadrants(64);
+    const net = compile(smallConvNet(SIZE));
+    const first = net.train({ data, steps: 20, learningRate: 0.05 });
+    assert.throws(() => net.weights(), (e: unknown) => e instanceof EngineError && e.code === 'ERR_ENGINE_BUSY');
+    await assert.rejects(net.evaluate(data), (e: unknown) => e instanceof EngineError && e.code === 'ERR_ENGINE_BUSY');
+    await first;
+    net.dispose();
+    assert.throws(() => net.weights(), (e: unknown) => e instanceof EngineError && e.code === 'ERR_ENGINE_DISPOSED');
+    await assert.rejects(net.train({ data, steps: 1, learningRate: 0.1 }), /used after dispose/);
+    data.dispose();
+    const other = compile(tinyHead);
+    await assert.rejects(other.evaluate(data), (e: unknown) => e instanceof EngineError && e.code === 'ERR_ENGINE_DISPOSED');
+    other.dispose();
+  });
+
+  it('keeps the caller in the stack of errors from C++', async () => {
+    const net = compile(tinyHead, { device: 'cpu' });
+    assert.throws(
+      () => compile(tinyHead, { device: 'cuda' }),
+      (e: unknown) => e instanceof EngineError && /no CUDA device/.test(e.message) && /engine-train\.test/.test(e.stack ?? ''),
+    );
+    net.dispose();
+  });
+});
