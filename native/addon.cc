@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 
+#include "allocator.h"
 #include "model.h"
 
 #include <ATen/Parallel.h>
@@ -233,6 +234,7 @@ class EngineThread {
           queue_.pop_front();
         }
         task();
+        releaseCachedBlocks();  // the cache serves one run's steps, then gives its memory back
       }
     }).detach();
   }
@@ -585,6 +587,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  installCachingAllocator();
   auto ds = DatasetWrap::Init(env);
   datasetCtor = new Napi::FunctionReference(Napi::Persistent(ds));
   exports.Set("Dataset", ds);

@@ -1,8 +1,11 @@
 #include "model.h"
 
+#include "fused.h"
+
 #include <ATen/autocast_mode.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include <algorithm>
 #include <chrono>
@@ -59,6 +62,9 @@ Model::Model(std::vector<Node> nodes, int64_t inC, int64_t inH, int64_t inW, int
   runVar_.resize(n);
   lastUse_.assign(n + 1, -1);
   inplaceRelu_.assign(n, false);
+  reluAfter_.assign(n, false);
+  addReluAfter_.assign(n, false);
+  inplaceAdd_.assign(n, false);
   std::vector<int> uses(n + 1, 0);
   std::vector<int64_t> channels(n + 1, 0);
   channels[0] = inC_;
@@ -126,6 +132,26 @@ Model::Model(std::vector<Node> nodes, int64_t inC, int64_t inH, int64_t inW, int
     if (v == 0 || uses[v] != 1) continue;
     const Op producer = nodes_[v - 1].op;
     inplaceRelu_[i] = producer == Op::Conv || producer == Op::BatchNorm || producer == Op::Add;
+    if (producer == Op::BatchNorm) reluAfter_[v - 1] = true;
+  }
+  // An add may sum into its primary input when nothing else reads it and its
+  // producer's backward does not need it (conv and batch norm keep their inputs;
+  // a fused batch norm + ReLU keeps its output, so a ReLU producer is excluded).
+  for (size_t i = 0; i < n; ++i) {
+    const Node& node = nodes_[i];
+    if (node.op != Op::Add) continue;
+    const int v = node.inputs[0];
+    if (v == 0 || uses[v] != 1) continue;
+    const Op producer = nodes_[v - 1].op;
+    inplaceAdd_[i] = producer == Op::Conv || producer == Op::Add || (producer == Op::BatchNorm && !reluAfter_[v - 1]);
+  }
+  // batch norm -> add (as its primary) -> ReLU, each read only by the next: one fused op (a residual block's end).
+  for (size_t i = 0; i < n; ++i) {
+    const Node& node = nodes_[i];
+    if (node.op != Op::Relu || node.inputs[0] == 0 || uses[node.inputs[0]] != 1) continue;
+    const Node& add = nodes_[node.inputs[0] - 1];
+    if (add.op != Op::Add || add.inputs[0] == 0 || uses[add.inputs[0]] != 1) continue;
+    if (nodes_[add.inputs[0] - 1].op == Op::BatchNorm) addReluAfter_[add.inputs[0] - 1] = true;
   }
   if (options_.channelsLast) {
     for (size_t i = 0; i < n; ++i) {
@@ -146,8 +172,18 @@ void Model::addParam(const std::string& name, torch::Tensor t, bool trainable) {
   (trainable ? params_ : buffers_).emplace_back(name, t);
 }
 
+torch::Tensor Model::resolve(torch::Tensor t, const Node& add) const {
+  if (t.size(2) != add.h || t.size(3) != add.w) t = at::upsample_nearest2d(t, {add.h, add.w});
+  const int64_t c = t.size(1);
+  if (c > add.c) t = t.narrow(1, 0, add.c);
+  if (c < add.c) t = at::constant_pad_nd(t, {0, 0, 0, 0, 0, add.c - c});
+  return t;
+}
+
 torch::Tensor Model::forward(const torch::Tensor& input, bool train, at::Generator* gen) {
   std::vector<torch::Tensor> vals(nodes_.size() + 1);
+  std::vector<char> fused(nodes_.size(), 0);  // nodes whose output already went through the next ReLU
+  std::vector<torch::Tensor> deferred(nodes_.size());  // batch-norm inputs waiting for their add
   vals[0] = input;
   for (size_t i = 0; i < nodes_.size(); ++i) {
     const Node& node = nodes_[i];
@@ -158,20 +194,50 @@ torch::Tensor Model::forward(const torch::Tensor& input, bool train, at::Generat
         y = at::conv2d(x, weight_[i], bias_[i], {node.sh, node.sw}, {node.ph, node.pw});
         break;
       case Op::BatchNorm:
-        y = at::batch_norm(x, weight_[i], bias_[i], runMean_[i], runVar_[i], train, node.momentum, node.eps, true);
+        if (train && reluAfter_[i] && canFuseBatchNormRelu(x, weight_[i])) {
+          y = batchNormReluTrain(x, {}, weight_[i], bias_[i], runMean_[i], runVar_[i], node.momentum, node.eps);
+          fused[i] = 1;
+        } else if (train && addReluAfter_[i] && canFuseBatchNormRelu(x, weight_[i])) {
+          deferred[i] = x;  // computed by the add, with the shortcut and the ReLU
+        } else {
+          y = at::batch_norm(x, weight_[i], bias_[i], runMean_[i], runVar_[i], train, node.momentum, node.eps, true);
+        }
         break;
       case Op::Relu:
-        y = inplaceRelu_[i] ? at::relu_(vals[node.inputs[0]]) : at::relu(x);
+        if (node.inputs[0] > 0 && fused[node.inputs[0] - 1]) y = x;
+        else y = inplaceRelu_[i] ? at::relu_(vals[node.inputs[0]]) : at::relu(x);
         break;
       case Op::Add: {
-        y = x;
+        const int p = node.inputs[0];
+        if (p > 0 && deferred[p - 1].defined()) {
+          const Node& bn = nodes_[p - 1];
+          const torch::Tensor& bx = deferred[p - 1];
+          torch::Tensor r;
+          for (size_t k = 1; k < node.inputs.size(); ++k) {
+            torch::Tensor t = resolve(vals[node.inputs[k]], node);
+            r = r.defined() ? r + t : t;
+          }
+          if (r.scalar_type() == bx.scalar_type()) {
+            y = batchNormReluTrain(bx, r, weight_[p - 1], bias_[p - 1], runMean_[p - 1], runVar_[p - 1], bn.momentum,
+                                   bn.eps);
+            fused[i] = 1;
+            deferred[p - 1].reset();
+            break;
+          }
+          vals[p] = at::batch_norm(bx, weight_[p - 1], bias_[p - 1], runMean_[p - 1], runVar_[p - 1], true,
+                                   bn.momentum, bn.eps, true);
+          deferred[p - 1].reset();
+        }
+        y = vals[p];
+        bool inplace = inplaceAdd_[i];
         for (size_t k = 1; k < node.inputs.size(); ++k) {
-          torch::Tensor t = vals[node.inputs[k]];
-          if (t.size(2) != node.h || t.size(3) != node.w) t = at::upsample_nearest2d(t, {node.h, node.w});
-          const int64_t c = t.size(1);
-          if (c > node.c) t = t.narrow(1, 0, node.c);
-          if (c < node.c) t = at::constant_pad_nd(t, {0, 0, 0, 0, 0, node.c - c});
-          y = y + t;
+          torch::Tensor t = resolve(vals[node.inputs[k]], node);
+          if (inplace && t.scalar_type() == y.scalar_type()) {
+            y = vals[node.inputs[0]].add_(t);
+          } else {
+            y = y + t;
+          }
+          inplace = false;  // after the first term y is our own tensor; keep later sums plain
         }
         break;
       }
@@ -306,6 +372,9 @@ TrainResult Model::train(const Data& data, const TrainSpec& spec,
   TrainResult result;
   double windowLoss = 0, windowCorrect = 0;
   int64_t windowSteps = 0;
+  // EVONAS_PROFILE=<file.json>: a Chrome trace of this run's operators, for performance work.
+  std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
+  if (const char* path = std::getenv("EVONAS_PROFILE")) profile = std::make_unique<torch::autograd::profiler::RecordProfile>(path);
   for (int64_t step = 0; step < spec.steps; ++step) {
     if (cancel.load()) {
       result.cancelled = true;

@@ -117,6 +117,7 @@ class Model {
   void addParam(const std::string& name, torch::Tensor t, bool trainable);
   void sgdStep(double lr, double momentum, double weightDecay);
   void checkData(const Data& data, bool needLabels) const;
+  torch::Tensor resolve(torch::Tensor t, const Node& add) const;
 
   std::vector<Node> nodes_;
   int64_t inC_, inH_, inW_, classes_;
@@ -129,6 +130,9 @@ class Model {
   std::vector<torch::Tensor> weight_, bias_, runMean_, runVar_;
   std::vector<int> lastUse_;  // last node index that reads each value
   std::vector<bool> inplaceRelu_;
+  std::vector<bool> reluAfter_;   // batch norm whose only reader is a ReLU: fusable
+  std::vector<bool> addReluAfter_;  // batch norm read only as the primary of an add read only by a ReLU
+  std::vector<bool> inplaceAdd_;  // add that may accumulate into its primary input
 };
 
 // RAII: thread count and autocast are per-thread settings, so every native run

@@ -25,6 +25,20 @@ const cases: Record<string, NetNode[]> = {
     { id: 'b', op: 'batchnorm', inputs: ['c'] },
     { id: 'fc', op: 'dense', inputs: ['b'], units: 3 },
   ],
+  'batchnorm + relu (fused kernel)': [
+    { id: 'c', op: 'conv2d', inputs: ['input'], channels: 3, kernel: [3, 3] },
+    { id: 'b', op: 'batchnorm', inputs: ['c'] },
+    { id: 'r', op: 'relu', inputs: ['b'] },
+    { id: 'fc', op: 'dense', inputs: ['r'], units: 3 },
+  ],
+  'batchnorm + add + relu (fused residual kernel, resized shortcut)': [
+    { id: 'c1', op: 'conv2d', inputs: ['input'], channels: 4, kernel: [3, 3] },
+    { id: 'b', op: 'batchnorm', inputs: ['c1'] },
+    { id: 'c2', op: 'conv2d', inputs: ['input'], channels: 2, kernel: [3, 3], stride: 2 },
+    { id: 'a', op: 'add', inputs: ['b', 'c2'] },
+    { id: 'r', op: 'relu', inputs: ['a'] },
+    { id: 'fc', op: 'dense', inputs: ['r'], units: 3 },
+  ],
   relu: [
     { id: 'c', op: 'conv2d', inputs: ['input'], channels: 3, kernel: [3, 3] },
     { id: 'r', op: 'relu', inputs: ['c'] },

@@ -64,6 +64,39 @@ describe('training', () => {
     data.dispose();
   });
 
+  it('fused batch-norm kernels train like the unfused ATen path', async () => {
+    // channels_last fuses batch norm + ReLU (and + residual); contiguous runs ATen's ops one by one.
+    const data = quadrants(256);
+    const residual = netir(
+      [
+        { id: 'c1', op: 'conv2d', inputs: ['input'], channels: 8, kernel: [3, 3] },
+        { id: 'b1', op: 'batchnorm', inputs: ['c1'] },
+        { id: 'r1', op: 'relu', inputs: ['b1'] },
+        { id: 'c2', op: 'conv2d', inputs: ['r1'], channels: 8, kernel: [3, 3] },
+        { id: 'b2', op: 'batchnorm', inputs: ['c2'] },
+        { id: 'a', op: 'add', inputs: ['b2', 'r1'] },
+        { id: 'r2', op: 'relu', inputs: ['a'] },
+        { id: 'g', op: 'globalavgpool', inputs: ['r2'] },
+        { id: 'fc', op: 'dense', inputs: ['g'], units: 4 },
+      ],
+      { h: SIZE, w: SIZE, classes: 4 },
+    );
+    const results = [];
+    for (const memoryFormat of ['channels_last', 'contiguous'] as const) {
+      const net = compile(residual, { seed: 9, threads: 1, memoryFormat, precision: 'fp64' });
+      const r = await net.train({ data, steps: 10, batchSize: 32, learningRate: 0.05, seed: 3 });
+      results.push({ loss: r.loss, w: net.weights() });
+      net.dispose();
+    }
+    assert.ok(Math.abs(results[0]!.loss - results[1]!.loss) < 1e-9, `${results[0]!.loss} vs ${results[1]!.loss}`);
+    for (const name of ['b1.running_var', 'b2.weight', 'c1.weight']) {
+      const a = results[0]!.w.get(name)!.data;
+      const b = results[1]!.w.get(name)!.data;
+      for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) < 1e-9, `${name}[${i}]: ${a[i]} vs ${b[i]}`);
+    }
+    data.dispose();
+  });
+
   it('gives the same loss for the same seed with 1 thread, and another for another seed', async () => {
     const data = quadrants(256);
     const run = async (seed: number) => {

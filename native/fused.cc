@@ -1,0 +1,315 @@
+// Batch norm followed by ReLU, fused for training on channels-last CPU
+// tensors. ATen runs them as four passes forward (statistics, normalize,
+// relu) and backward (threshold_backward, two batch-norm passes); here the
+// forward makes two passes and the backward two, each reading the data once.
+#include "fused.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+#include <cmath>
+#include <vector>
+
+namespace evonas {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// Compiled for several instruction sets; the loader picks the best at run time.
+#define EVONAS_SIMD __attribute__((target_clones("avx512f", "avx2", "default")))
+
+// The kernels walk a channels-last tensor as rows of C values. A tile of K
+// rows (K*C around 1024 values) is one flat loop with per-channel constants
+// repeated K times, so every hot loop is long, unit-stride and vectorizes
+// whatever C is.
+struct Tile {
+  int64_t C, K, L;  // channels, rows per tile, values per tile (K*C)
+  explicit Tile(int64_t c) : C(c), K(std::max<int64_t>(1, 1024 / c)), L(K * c) {}
+  template <typename T>
+  std::vector<T> repeat(const T* perChannel) const {
+    std::vector<T> v(L);
+    for (int64_t i = 0; i < L; ++i) v[i] = perChannel[i % C];
+    return v;
+  }
+};
+
+// Adds x and x^2 over `n` values into acc1/acc2 (length n).
+template <typename T>
+EVONAS_SIMD void accumulateSq(const T* __restrict x, int64_t n, T* __restrict acc1, T* __restrict acc2) {
+  for (int64_t i = 0; i < n; ++i) {
+    acc1[i] += x[i];
+    acc2[i] += x[i] * x[i];
+  }
+}
+
+template <typename T>
+EVONAS_SIMD void scaleShiftAddRelu(const T* __restrict x, const T* __restrict res, T* __restrict y, int64_t n,
+                                   const T* __restrict scale, const T* __restrict shift) {
+  for (int64_t i = 0; i < n; ++i) {
+    const T v = x[i] * scale[i] + shift[i] + res[i];
+    y[i] = v > T(0) ? v : T(0);
+  }
+}
+
+template <typename T>
+EVONAS_SIMD void scaleShiftRelu(const T* __restrict x, T* __restrict y, int64_t n, const T* __restrict scale,
+                                const T* __restrict shift) {
+  for (int64_t i = 0; i < n; ++i) {
+    const T v = x[i] * scale[i] + shift[i];
+    y[i] = v > T(0) ? v : T(0);
+  }
+}
+
+// acc1 += g' and acc2 += g' * (x - mean), with g' = g where y > 0.
+template <typename T>
+EVONAS_SIMD void accumulateGrad(const T* __restrict g, const T* __restrict x, const T* __restrict y, int64_t n,
+                                const T* __restrict mean, T* __restrict acc1, T* __restrict acc2) {
+  for (int64_t i = 0; i < n; ++i) {
+    const T gm = y[i] > T(0) ? g[i] : T(0);
+    acc1[i] += gm;
+    acc2[i] += gm * (x[i] - mean[i]);
+  }
+}
+
+// dx = k * (g' - mean(g') - (x - mean) * proj), k = gamma*invstd, proj = invstd^2 * mean(g' * (x - mean)).
+template <typename T>
+EVONAS_SIMD void gradInput(const T* __restrict g, const T* __restrict x, const T* __restrict y, T* __restrict dx,
+                           int64_t n, const T* __restrict mean, const T* __restrict k, const T* __restrict proj,
+                           const T* __restrict meanG) {
+  for (int64_t i = 0; i < n; ++i) {
+    const T gm = y[i] > T(0) ? g[i] : T(0);
+    dx[i] = k[i] * (gm - meanG[i] - (x[i] - mean[i]) * proj[i]);
+  }
+}
+
+// As gradInput, and also writes g' (the residual's gradient) to dres.
+template <typename T>
+EVONAS_SIMD void gradInputRes(const T* __restrict g, const T* __restrict x, const T* __restrict y, T* __restrict dx,
+                              T* __restrict dres, int64_t n, const T* __restrict mean, const T* __restrict k,
+                              const T* __restrict proj, const T* __restrict meanG) {
+  for (int64_t i = 0; i < n; ++i) {
+    const T gm = y[i] > T(0) ? g[i] : T(0);
+    dres[i] = gm;
+    dx[i] = k[i] * (gm - meanG[i] - (x[i] - mean[i]) * proj[i]);
+  }
+}
+
+// Runs `tileFn(offset, values)` over rows [begin, end) in whole tiles, then the tail.
+template <typename F>
+void overTiles(const Tile& t, int64_t begin, int64_t end, F&& tileFn) {
+  int64_t r = begin;
+  for (; r + t.K <= end; r += t.K) tileFn(r * t.C, t.L);
+  if (r < end) tileFn(r * t.C, (end - r) * t.C);
+}
+
+// Folds a tile-shaped accumulator (L values) into per-channel doubles.
+template <typename T>
+void fold(const Tile& t, const T* acc, double* out) {
+  for (int64_t i = 0; i < t.L; ++i) out[i % t.C] += acc[i];
+}
+
+// Splits rows among the intra-op threads, one partial-sum slot per thread.
+template <typename F>
+void perThread(int64_t rows, int64_t C, std::vector<double>& a, std::vector<double>& b, F&& body) {
+  const int64_t T = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), rows / 1024 + 1));
+  std::vector<double> pa(T * C, 0.0), pb(T * C, 0.0);
+  at::parallel_for(0, T, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t begin = rows * t / T, end = rows * (t + 1) / T;
+      body(begin, end, pa.data() + t * C, pb.data() + t * C);
+    }
+  });
+  a.assign(C, 0.0);
+  b.assign(C, 0.0);
+  for (int64_t t = 0; t < T; ++t) {
+    for (int64_t c = 0; c < C; ++c) {
+      a[c] += pa[t * C + c];
+      b[c] += pb[t * C + c];
+    }
+  }
+}
+
+template <typename F>
+void rowsParallel(int64_t rows, F&& body) {
+  at::parallel_for(0, rows, 2048, [&](int64_t b, int64_t e) { body(b, e); });
+}
+
+template <typename T>
+std::vector<torch::Tensor> forwardImpl(const torch::Tensor& x, const torch::Tensor& res, const torch::Tensor& gamma,
+                                       const torch::Tensor& beta, torch::Tensor& runMean, torch::Tensor& runVar,
+                                       double momentum, double eps) {
+  const int64_t C = x.size(1);
+  const int64_t M = x.numel() / C;
+  const T* xp = x.data_ptr<T>();
+  const Tile tile(C);
+  std::vector<double> sum, sq;
+  perThread(M, C, sum, sq, [&](int64_t b, int64_t e, double* s, double* q) {
+    std::vector<T> a1(tile.L), a2(tile.L);
+    // Fold into double every 64 tiles so that long sums stay accurate in float.
+    int64_t tiles = 0;
+    overTiles(tile, b, e, [&](int64_t off, int64_t n) {
+      accumulateSq<T>(xp + off, n, a1.data(), a2.data());
+      if (++tiles % 64 == 0) {
+        fold(tile, a1.data(), s);
+        fold(tile, a2.data(), q);
+        std::fill(a1.begin(), a1.end(), T(0));
+        std::fill(a2.begin(), a2.end(), T(0));
+      }
+    });
+    fold(tile, a1.data(), s);
+    fold(tile, a2.data(), q);
+  });
+  auto opts = torch::TensorOptions().dtype(x.dtype());
+  auto mean = torch::empty({C}, opts), invstd = torch::empty({C}, opts);
+  auto scale = torch::empty({C}, opts), shift = torch::empty({C}, opts);
+  const T* g = gamma.data_ptr<T>();
+  const T* bt = beta.data_ptr<T>();
+  T* rm = runMean.data_ptr<T>();
+  T* rv = runVar.data_ptr<T>();
+  for (int64_t c = 0; c < C; ++c) {
+    const double m = sum[c] / M;
+    const double var = std::max(0.0, sq[c] / M - m * m);
+    const double is = 1.0 / std::sqrt(var + eps);
+    mean.data_ptr<T>()[c] = static_cast<T>(m);
+    invstd.data_ptr<T>()[c] = static_cast<T>(is);
+    scale.data_ptr<T>()[c] = static_cast<T>(g[c] * is);
+    shift.data_ptr<T>()[c] = static_cast<T>(bt[c] - m * g[c] * is);
+    rm[c] = static_cast<T>((1 - momentum) * rm[c] + momentum * m);
+    rv[c] = static_cast<T>((1 - momentum) * rv[c] + momentum * var * M / std::max<int64_t>(1, M - 1));
+  }
+  auto y = torch::empty_like(x, x.options(), at::MemoryFormat::ChannelsLast);
+  T* yp = y.data_ptr<T>();
+  const auto sc = tile.repeat(scale.data_ptr<T>());
+  const auto sh = tile.repeat(shift.data_ptr<T>());
+  const T* rp = res.defined() ? res.data_ptr<T>() : nullptr;
+  rowsParallel(M, [&](int64_t b, int64_t e) {
+    overTiles(tile, b, e, [&](int64_t off, int64_t n) {
+      if (rp) scaleShiftAddRelu<T>(xp + off, rp + off, yp + off, n, sc.data(), sh.data());
+      else scaleShiftRelu<T>(xp + off, yp + off, n, sc.data(), sh.data());
+    });
+  });
+  return {y, mean, invstd};
+}
+
+template <typename T>
+std::vector<torch::Tensor> backwardImpl(const torch::Tensor& gradIn, const torch::Tensor& x, const torch::Tensor& y,
+                                        const torch::Tensor& gamma, const torch::Tensor& mean,
+                                        const torch::Tensor& invstd, bool withResidual) {
+  const torch::Tensor g = gradIn.contiguous(at::MemoryFormat::ChannelsLast);
+  const int64_t C = x.size(1);
+  const int64_t M = x.numel() / C;
+  const T *gp = g.data_ptr<T>(), *xp = x.data_ptr<T>(), *yp = y.data_ptr<T>(), *mp = mean.data_ptr<T>();
+  const Tile tile(C);
+  const auto meanT = tile.repeat(mp);
+  std::vector<double> sumG, sumGX;
+  perThread(M, C, sumG, sumGX, [&](int64_t b, int64_t e, double* s1, double* s2) {
+    std::vector<T> a1(tile.L), a2(tile.L);
+    int64_t tiles = 0;
+    overTiles(tile, b, e, [&](int64_t off, int64_t n) {
+      accumulateGrad<T>(gp + off, xp + off, yp + off, n, meanT.data(), a1.data(), a2.data());
+      if (++tiles % 64 == 0) {
+        fold(tile, a1.data(), s1);
+        fold(tile, a2.data(), s2);
+        std::fill(a1.begin(), a1.end(), T(0));
+        std::fill(a2.begin(), a2.end(), T(0));
+      }
+    });
+    fold(tile, a1.data(), s1);
+    fold(tile, a2.data(), s2);
+  });
+  auto opts = torch::TensorOptions().dtype(x.dtype());
+  auto dgamma = torch::empty({C}, opts), dbeta = torch::empty({C}, opts);
+  std::vector<T> k(C), proj(C), meanG(C);
+  const T* is = invstd.data_ptr<T>();
+  const T* ga = gamma.data_ptr<T>();
+  for (int64_t c = 0; c < C; ++c) {
+    dgamma.data_ptr<T>()[c] = static_cast<T>(sumGX[c] * is[c]);
+    dbeta.data_ptr<T>()[c] = static_cast<T>(sumG[c]);
+    k[c] = ga[c] * is[c];
+    proj[c] = static_cast<T>(static_cast<double>(is[c]) * is[c] * sumGX[c] / M);
+    meanG[c] = static_cast<T>(sumG[c] / M);
+  }
+  auto dx = torch::empty_like(x, x.options(), at::MemoryFormat::ChannelsLast);
+  T* dp = dx.data_ptr<T>();
+  torch::Tensor dres;
+  if (withResidual) dres = torch::empty_like(x, x.options(), at::MemoryFormat::ChannelsLast);
+  T* drp = withResidual ? dres.data_ptr<T>() : nullptr;
+  const auto kT = tile.repeat(k.data()), projT = tile.repeat(proj.data()), meanGT = tile.repeat(meanG.data());
+  rowsParallel(M, [&](int64_t b, int64_t e) {
+    overTiles(tile, b, e, [&](int64_t off, int64_t n) {
+      if (drp) {
+        gradInputRes<T>(gp + off, xp + off, yp + off, dp + off, drp + off, n, meanT.data(), kT.data(), projT.data(),
+                        meanGT.data());
+      } else {
+        gradInput<T>(gp + off, xp + off, yp + off, dp + off, n, meanT.data(), kT.data(), projT.data(), meanGT.data());
+      }
+    });
+  });
+  return {dx, dgamma, dbeta, dres};
+}
+
+std::vector<torch::Tensor> runForward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& res,
+                                      const torch::Tensor& gamma, const torch::Tensor& beta, torch::Tensor runMean,
+                                      torch::Tensor runVar, double momentum, double eps) {
+  auto out = x.scalar_type() == torch::kDouble ? forwardImpl<double>(x, res, gamma, beta, runMean, runVar, momentum, eps)
+                                               : forwardImpl<float>(x, res, gamma, beta, runMean, runVar, momentum, eps);
+  ctx->save_for_backward({x, out[0], gamma, out[1], out[2]});
+  return out;
+}
+
+std::vector<torch::Tensor> runBackward(AutogradContext* ctx, const torch::Tensor& grad, bool res) {
+  auto s = ctx->get_saved_variables();
+  return s[0].scalar_type() == torch::kDouble ? backwardImpl<double>(grad, s[0], s[1], s[2], s[3], s[4], res)
+                                              : backwardImpl<float>(grad, s[0], s[1], s[2], s[3], s[4], res);
+}
+
+// relu(batch_norm(x))
+struct BatchNormRelu : public torch::autograd::Function<BatchNormRelu> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& gamma,
+                               const torch::Tensor& beta, torch::Tensor runMean, torch::Tensor runVar,
+                               double momentum, double eps) {
+    return runForward(ctx, x, {}, gamma, beta, runMean, runVar, momentum, eps)[0];
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto r = runBackward(ctx, grads[0], false);
+    return {r[0], r[1], r[2], torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+// relu(batch_norm(x) + res): the end of a residual block
+struct BatchNormAddRelu : public torch::autograd::Function<BatchNormAddRelu> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& res,
+                               const torch::Tensor& gamma, const torch::Tensor& beta, torch::Tensor runMean,
+                               torch::Tensor runVar, double momentum, double eps) {
+    return runForward(ctx, x, res.contiguous(at::MemoryFormat::ChannelsLast), gamma, beta, runMean, runVar, momentum,
+                      eps)[0];
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto r = runBackward(ctx, grads[0], true);
+    return {r[0], r[3], r[1], r[2], torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+bool canFuseBatchNormRelu(const torch::Tensor& x, const torch::Tensor& gamma) {
+  static const bool enabled = [] {
+    const char* v = std::getenv("EVONAS_FUSE");  // EVONAS_FUSE=0 turns fusion off, for comparisons
+    return !(v && std::string(v) == "0");
+  }();
+  return enabled && x.device().is_cpu() && x.dim() == 4 && x.is_contiguous(at::MemoryFormat::ChannelsLast) &&
+         (x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kDouble) &&
+         gamma.scalar_type() == x.scalar_type() && x.numel() > 0;
+}
+
+torch::Tensor batchNormReluTrain(const torch::Tensor& x, const torch::Tensor& residual, const torch::Tensor& gamma,
+                                 const torch::Tensor& beta, torch::Tensor runMean, torch::Tensor runVar,
+                                 double momentum, double eps) {
+  if (residual.defined()) return BatchNormAddRelu::apply(x, residual, gamma, beta, runMean, runVar, momentum, eps);
+  return BatchNormRelu::apply(x, gamma, beta, runMean, runVar, momentum, eps);
+}
+
+}  // namespace evonas

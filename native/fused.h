@@ -1,0 +1,18 @@
+// Fused kernels that ATen lacks on CPU.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace evonas {
+
+// True when batchNormReluTrain can take x: a 4-d channels-last float or double CPU tensor.
+bool canFuseBatchNormRelu(const torch::Tensor& x, const torch::Tensor& gamma);
+
+// relu(batch_norm(x) + residual) in training mode (residual may be undefined),
+// differentiable in x, residual, gamma and beta; updates the running
+// statistics as at::batch_norm does (unbiased variance).
+torch::Tensor batchNormReluTrain(const torch::Tensor& x, const torch::Tensor& residual, const torch::Tensor& gamma,
+                                 const torch::Tensor& beta, torch::Tensor runMean, torch::Tensor runVar,
+                                 double momentum, double eps);
+
+}  // namespace evonas
