@@ -5,7 +5,12 @@
  * per network and precision, achieved GFLOP/s, and as its last line
  * `engine/pytorch min ratio: X` (the smallest fp32 ratio).
  *
- * Env: BENCH_STEPS (measured steps, default 60), BENCH_THREADS (default: cores).
+ * This machine's speed drifts by tens of percent from minute to minute, so
+ * each measurement is repeated in rounds that alternate the two sides, and
+ * each side's best round counts.
+ *
+ * Env: BENCH_STEPS (measured steps, default 60), BENCH_ROUNDS (default 3),
+ * BENCH_THREADS (default: cores), BENCH_NETS (comma-separated name prefixes).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +28,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const peerScript = join(here, '..', '..', 'bench', 'peer_torch.py');
 const threads = Number(process.env.BENCH_THREADS ?? availableParallelism());
 const steps = Number(process.env.BENCH_STEPS ?? 60);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const warmup = 8;
 const batch = 50;
 const N = 5000;
@@ -84,22 +90,30 @@ function pytorch(ir: NetIR, precision: Precision, memoryFormat: string): number 
 }
 
 const torchVersion = ensurePyTorch();
-console.log(`evonas engine vs PyTorch ${torchVersion} (same libtorch), ${threads} threads, batch ${batch}, ${steps} measured steps after ${warmup} warm-up`);
+console.log(
+  `evonas engine vs PyTorch ${torchVersion} (same libtorch), ${threads} threads, batch ${batch}, ` +
+    `${steps} measured steps after ${warmup} warm-up, best of ${rounds} alternating rounds`,
+);
 console.log('The peer is measured in both memory formats (NCHW and channels_last); the ratio uses its faster one.');
 console.log('');
-const nets: [string, NetIR][] = [
+const only = process.env.BENCH_NETS?.split(',');
+const nets = ([
   ['initial (gap→dense)', initialIndividual()],
   ['small conv', smallConv()],
   ['resnet-20', resnet20()],
-];
+] as [string, NetIR][]).filter(([name]) => !only || only.some((o) => name.startsWith(o)));
 const fp32Ratios: number[] = [];
 const pad = (x: string, n: number) => x.padEnd(n);
 console.log(`${pad('network', 22)}${pad('precision', 11)}${pad('evonas img/s', 14)}${pad('pytorch img/s', 15)}${pad('ratio', 8)}evonas GFLOP/s`);
 for (const [name, ir] of nets) {
   const flopsPerStep = trainFlopsPerStep(analyze(ir), batch);
   for (const precision of ['fp32', 'bf16'] as const) {
-    const ours = await evonas(ir, precision);
-    const peer = Math.max(pytorch(ir, precision, 'contiguous'), pytorch(ir, precision, 'channels_last'));
+    let ours = 0;
+    let peer = 0;
+    for (let r = 0; r < rounds; r++) {
+      ours = Math.max(ours, await evonas(ir, precision));
+      peer = Math.max(peer, pytorch(ir, precision, 'contiguous'), pytorch(ir, precision, 'channels_last'));
+    }
     const ratio = ours / peer;
     if (precision === 'fp32') fp32Ratios.push(ratio);
     const gflops = ((ours / batch) * flopsPerStep) / 1e9;

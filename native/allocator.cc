@@ -3,7 +3,9 @@
 #include <c10/core/Allocator.h>
 #include <c10/core/impl/alloc_cpu.h>
 
+#include <cstdlib>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -92,6 +94,8 @@ void installCachingAllocator() {
   static bool done = false;
   if (done) return;
   done = true;
+  const char* v = std::getenv("EVONAS_CACHING_ALLOCATOR");  // =0 keeps libtorch's own, for comparisons
+  if (v && std::string(v) == "0") return;
   c10::SetAllocator(c10::DeviceType::CPU, &CachingAllocator::instance(), /*priority=*/1);
 }
 

@@ -293,7 +293,27 @@ struct BatchNormAddRelu : public torch::autograd::Function<BatchNormAddRelu> {
   }
 };
 
+// Global average pooling whose gradient keeps the input's memory format
+// (mean()'s backward materializes an NCHW tensor, and every layer below then
+// converts layouts).
+struct GlobalAvgPool : public torch::autograd::Function<GlobalAvgPool> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x) {
+    ctx->saved_data["shape"] = x.sizes();
+    ctx->saved_data["channelsLast"] = x.is_contiguous(at::MemoryFormat::ChannelsLast) && !x.is_contiguous();
+    return x.mean({2, 3});
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto shape = ctx->saved_data["shape"].toIntVector();
+    const auto fmt = ctx->saved_data["channelsLast"].toBool() ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+    const double area = static_cast<double>(shape[2] * shape[3]);
+    auto g = (grads[0] / area).view({shape[0], shape[1], 1, 1}).expand(shape).contiguous(fmt);
+    return {g};
+  }
+};
+
 }  // namespace
+
+torch::Tensor globalAvgPool(const torch::Tensor& x) { return GlobalAvgPool::apply(x); }
 
 bool canFuseBatchNormRelu(const torch::Tensor& x, const torch::Tensor& gamma) {
   static const bool enabled = [] {

@@ -15,4 +15,7 @@ torch::Tensor batchNormReluTrain(const torch::Tensor& x, const torch::Tensor& re
                                  const torch::Tensor& beta, torch::Tensor runMean, torch::Tensor runVar,
                                  double momentum, double eps);
 
+// Mean over height and width; its gradient has the input's memory format.
+torch::Tensor globalAvgPool(const torch::Tensor& x);
+
 }  // namespace evonas

@@ -37,7 +37,10 @@ at::Generator makeGenerator(uint64_t seed) { return at::make_generator<at::CPUGe
 }  // namespace
 
 RunScope::RunScope(const Options& o) : autocast_(o.bf16) {
-  at::set_num_threads(std::max(1, o.threads));
+  // set_num_threads also rebuilds libtorch's pthreadpool and clears oneDNN's
+  // primitive cache, so it is called only when the count changes.
+  const int threads = std::max(1, o.threads);
+  if (at::get_num_threads() != threads) at::set_num_threads(threads);
   if (autocast_) {
     at::autocast::set_cpu_enabled(true);
     at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
@@ -65,6 +68,7 @@ Model::Model(std::vector<Node> nodes, int64_t inC, int64_t inH, int64_t inW, int
   reluAfter_.assign(n, false);
   addReluAfter_.assign(n, false);
   inplaceAdd_.assign(n, false);
+  reluAfterPool_.assign(n, false);
   std::vector<int> uses(n + 1, 0);
   std::vector<int64_t> channels(n + 1, 0);
   channels[0] = inC_;
@@ -145,6 +149,18 @@ Model::Model(std::vector<Node> nodes, int64_t inC, int64_t inH, int64_t inW, int
     const Op producer = nodes_[v - 1].op;
     inplaceAdd_[i] = producer == Op::Conv || producer == Op::Add || (producer == Op::BatchNorm && !reluAfter_[v - 1]);
   }
+  // maxpool(relu(x)) == relu(maxpool(x)) exactly (max and ReLU are both
+  // monotone), and the right side applies ReLU to the pooled, smaller tensor.
+  std::vector<int> reader(n + 1, -1);
+  for (size_t i = 0; i < n; ++i) {
+    for (int v : nodes_[i].inputs) reader[v] = static_cast<int>(i);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (nodes_[i].op != Op::Relu || uses[i + 1] != 1 || reader[i + 1] < 0) continue;
+    const int v = nodes_[i].inputs[0];
+    const bool fusedWithBatchNorm = v > 0 && nodes_[v - 1].op == Op::BatchNorm && reluAfter_[v - 1];
+    if (nodes_[reader[i + 1]].op == Op::MaxPool && !fusedWithBatchNorm) reluAfterPool_[i] = true;
+  }
   // batch norm -> add (as its primary) -> ReLU, each read only by the next: one fused op (a residual block's end).
   for (size_t i = 0; i < n; ++i) {
     const Node& node = nodes_[i];
@@ -204,7 +220,7 @@ torch::Tensor Model::forward(const torch::Tensor& input, bool train, at::Generat
         }
         break;
       case Op::Relu:
-        if (node.inputs[0] > 0 && fused[node.inputs[0] - 1]) y = x;
+        if (reluAfterPool_[i] || (node.inputs[0] > 0 && fused[node.inputs[0] - 1])) y = x;
         else y = inplaceRelu_[i] ? at::relu_(vals[node.inputs[0]]) : at::relu(x);
         break;
       case Op::Add: {
@@ -243,12 +259,13 @@ torch::Tensor Model::forward(const torch::Tensor& input, bool train, at::Generat
       }
       case Op::MaxPool:
         y = at::max_pool2d(x, {node.kh, node.kw}, {node.sh, node.sw}, {node.ph, node.pw});
+        if (node.inputs[0] > 0 && reluAfterPool_[node.inputs[0] - 1]) y = at::relu_(y);  // the deferred ReLU
         break;
       case Op::AvgPool:
         y = at::avg_pool2d(x, {node.kh, node.kw}, {node.sh, node.sw}, {node.ph, node.pw}, false, false);
         break;
       case Op::GlobalAvgPool:
-        y = x.mean({2, 3});
+        y = train ? globalAvgPool(x) : x.mean({2, 3});
         break;
       case Op::Dense:
         y = at::linear(x.dim() > 2 ? x.flatten(1) : x, weight_[i], bias_[i]);

@@ -133,6 +133,7 @@ class Model {
   std::vector<bool> reluAfter_;   // batch norm whose only reader is a ReLU: fusable
   std::vector<bool> addReluAfter_;  // batch norm read only as the primary of an add read only by a ReLU
   std::vector<bool> inplaceAdd_;  // add that may accumulate into its primary input
+  std::vector<bool> reluAfterPool_;  // ReLU read only by a max-pool: applied after the pool instead
 };
 
 // RAII: thread count and autocast are per-thread settings, so every native run
