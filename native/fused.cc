@@ -97,6 +97,25 @@ EVONAS_SIMD void gradInputRes(const T* __restrict g, const T* __restrict x, cons
   }
 }
 
+// PyTorch's SGD in one pass: d = g + wd*p; buf = m*buf + d (buf = d at first); p -= lr*buf.
+template <typename T>
+EVONAS_SIMD void sgdKernel(T* __restrict p, const T* __restrict g, T* __restrict buf, int64_t n, T lr, T m, T wd,
+                           bool first) {
+  if (first) {
+    for (int64_t i = 0; i < n; ++i) {
+      const T d = g[i] + wd * p[i];
+      buf[i] = d;
+      p[i] -= lr * d;
+    }
+  } else {
+    for (int64_t i = 0; i < n; ++i) {
+      const T b = m * buf[i] + g[i] + wd * p[i];
+      buf[i] = b;
+      p[i] -= lr * b;
+    }
+  }
+}
+
 // Runs `tileFn(offset, values)` over rows [begin, end) in whole tiles, then the tail.
 template <typename F>
 void overTiles(const Tile& t, int64_t begin, int64_t end, F&& tileFn) {
@@ -314,6 +333,28 @@ struct GlobalAvgPool : public torch::autograd::Function<GlobalAvgPool> {
 }  // namespace
 
 torch::Tensor globalAvgPool(const torch::Tensor& x) { return GlobalAvgPool::apply(x); }
+
+bool sgdUpdate(torch::Tensor& param, const torch::Tensor& grad, torch::Tensor& buf, double lr, double momentum,
+               double weightDecay) {
+  // Element i of grad and buf must be element i of param in memory.
+  if (!param.device().is_cpu() || momentum == 0 || !param.is_non_overlapping_and_dense() ||
+      grad.strides() != param.strides() || grad.scalar_type() != param.scalar_type() ||
+      (buf.defined() && buf.strides() != param.strides()))
+    return false;
+  const bool first = !buf.defined();
+  if (first) buf = torch::empty_like(param);
+  const int64_t n = param.numel();
+  if (param.scalar_type() == torch::kDouble) {
+    sgdKernel<double>(param.data_ptr<double>(), grad.data_ptr<double>(), buf.data_ptr<double>(), n, lr, momentum,
+                      weightDecay, first);
+  } else if (param.scalar_type() == torch::kFloat) {
+    sgdKernel<float>(param.data_ptr<float>(), grad.data_ptr<float>(), buf.data_ptr<float>(), n,
+                     static_cast<float>(lr), static_cast<float>(momentum), static_cast<float>(weightDecay), first);
+  } else {
+    return false;
+  }
+  return true;
+}
 
 bool canFuseBatchNormRelu(const torch::Tensor& x, const torch::Tensor& gamma) {
   static const bool enabled = [] {

@@ -18,4 +18,9 @@ torch::Tensor batchNormReluTrain(const torch::Tensor& x, const torch::Tensor& re
 // Mean over height and width; its gradient has the input's memory format.
 torch::Tensor globalAvgPool(const torch::Tensor& x);
 
+// One SGD step (momentum > 0, PyTorch's rule) on a dense CPU parameter whose
+// gradient and momentum buffer share its strides; false (nothing done) otherwise.
+bool sgdUpdate(torch::Tensor& param, const torch::Tensor& grad, torch::Tensor& buf, double lr, double momentum,
+               double weightDecay);
+
 }  // namespace evonas

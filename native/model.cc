@@ -360,6 +360,7 @@ void Model::sgdStep(double lr, double momentum, double weightDecay) {
     torch::Tensor& p = params_[k].second;
     torch::Tensor g = p.grad();
     if (!g.defined()) continue;
+    if (sgdUpdate(p, g, momentum_[k], lr, momentum, weightDecay)) continue;
     if (weightDecay != 0) g = g.add(p, weightDecay);
     if (momentum != 0) {
       if (!momentum_[k].defined()) momentum_[k] = g.clone();

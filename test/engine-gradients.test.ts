@@ -61,6 +61,13 @@ const cases: Record<string, NetNode[]> = {
     { id: 'p', op: 'maxpool', inputs: ['c'], kernel: [2, 2], stride: 2 },
     { id: 'fc', op: 'dense', inputs: ['p'], units: 3 },
   ],
+  'relu read only by a maxpool (applied after the pool)': [
+    { id: 'c', op: 'conv2d', inputs: ['input'], channels: 3, kernel: [3, 3] },
+    { id: 'r', op: 'relu', inputs: ['c'] },
+    { id: 'p', op: 'maxpool', inputs: ['r'], kernel: [3, 3], stride: 2, padding: [1, 1] },
+    { id: 'g', op: 'globalavgpool', inputs: ['p'] },
+    { id: 'fc', op: 'dense', inputs: ['g'], units: 3 },
+  ],
   'avgpool (padded)': [
     { id: 'c', op: 'conv2d', inputs: ['input'], channels: 3, kernel: [3, 3] },
     { id: 'p', op: 'avgpool', inputs: ['c'], kernel: [3, 3], stride: 2, padding: [1, 1] },

@@ -97,6 +97,32 @@ describe('training', () => {
     data.dispose();
   });
 
+  it('steps by PyTorch\'s SGD rule: d = g + wd*w; buf = m*buf + d; w -= lr*buf', async () => {
+    // Full-batch, unaugmented steps in float64: the step's gradient is lossAndGradients' gradient.
+    const data = quadrants(16);
+    const net = compile(smallConvNet(SIZE), { seed: 4, threads: 1, precision: 'fp64' });
+    const [lr, m, wd] = [0.1, 0.9, 0.01];
+    const step = () => net.train({ data, steps: 1, batchSize: 16, learningRate: lr, momentum: m, weightDecay: wd, augment: false });
+    const w0 = net.weights();
+    const g0 = net.lossAndGradients(data).grads;
+    await step();
+    const w1 = net.weights();
+    const g1 = net.lossAndGradients(data).grads;
+    await step();
+    const w2 = net.weights();
+    for (const [name, g] of g0) {
+      const a = w0.get(name)!.data, b = w1.get(name)!.data, c = w2.get(name)!.data, h = g1.get(name)!.data;
+      for (let i = 0; i < a.length; i++) {
+        const d0 = g.data[i]! + wd * a[i]!;
+        assert.ok(Math.abs(b[i]! - (a[i]! - lr * d0)) < 1e-9, `${name}[${i}] step 1`);
+        const buf = m * d0 + h[i]! + wd * b[i]!;
+        assert.ok(Math.abs(c[i]! - (b[i]! - lr * buf)) < 1e-9, `${name}[${i}] step 2`);
+      }
+    }
+    net.dispose();
+    data.dispose();
+  });
+
   it('gives the same loss for the same seed with 1 thread, and another for another seed', async () => {
     const data = quadrants(256);
     const run = async (seed: number) => {
