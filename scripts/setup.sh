@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Sets evonas up on a fresh Debian machine: Debian's libtorch, the npm
+# dependencies, the native addon and the TypeScript build. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+[ -f /usr/include/torch/csrc/api/include/torch/torch.h ] || missing+=(libtorch-dev)
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  echo "evonas setup: installing ${missing[*]} with apt-get"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+npm ci --no-audit --no-fund
+npm run build

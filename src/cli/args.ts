@@ -1,0 +1,63 @@
+import { parseArgs } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
+
+/** A usage or input error: printed without a stack, with this exit code. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 2,
+  ) {
+    super(message);
+  }
+}
+
+export interface Parsed {
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+}
+
+/** parseArgs with errors that name the flag; undefined after printing --help. */
+export function parse(
+  argv: string[],
+  options: NonNullable<ParseArgsConfig['options']>,
+  help: string,
+  allowPositionals = false,
+): Parsed | undefined {
+  let parsed: Parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true }) as Parsed;
+  } catch (e) {
+    throw new CliError(`${(e as Error).message}\n\n${help}`);
+  }
+  if (parsed.values.help) {
+    console.log(help);
+    return undefined;
+  }
+  return parsed;
+}
+
+/** A string option's value, or undefined. */
+export function str(p: Parsed, name: string): string | undefined {
+  const v = p.values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** A whole number option within [min, max]. */
+export function intOption(value: string | undefined, flag: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new CliError(`Expected a whole number from ${min} to ${max} for ${flag} but received "${value}"`);
+  }
+  return n;
+}
+
+/** A number option within [min, max]. */
+export function numberOption(value: string | undefined, flag: string, fallback: number, min = -Infinity, max = Infinity): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min || n > max) {
+    throw new CliError(`Expected a number from ${min} to ${max} for ${flag} but received "${value}"`);
+  }
+  return n;
+}

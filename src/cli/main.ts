@@ -1,0 +1,46 @@
+/**
+ * The evonas command: parses arguments and delegates. Each command lives in
+ * its own module and is loaded only when used.
+ */
+import { CliError } from './args.js';
+
+interface Command {
+  summary: string;
+  load: () => Promise<{ run: (argv: string[]) => Promise<number> }>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  info: { summary: 'show the engine: libtorch version, threads, CUDA', load: () => import('./info.js') },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `usage: evonas <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun "evonas <command> --help" for a command's options.`;
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`evonas: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await (await command.load()).run(rest);
+  } catch (e) {
+    if (e instanceof CliError) {
+      console.error(`evonas ${name}: ${e.message}`);
+      return e.exitCode;
+    }
+    const err = e as Error & { code?: string };
+    console.error(`evonas ${name}: ${err.code ? `[${err.code}] ` : ''}${err.message ?? String(e)}`);
+    if (process.env.EVONAS_DEBUG) console.error(err.stack);
+    return 1;
+  }
+}
