@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { compile } from '../src/engine/net.js';
 import type { NetNode } from '../src/net/ir.js';
-import { netir, randomData, rng } from './helpers.js';
+import { netir, randomData, rng } from './support/helpers.js';
 
 const data = randomData(6, 6, 6, 2, 3, 11);
 after(() => data.dispose());

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { createDataset } from '../src/engine/dataset.js';
 import { EngineError } from '../src/engine/errors.js';
 import { compile } from '../src/engine/net.js';
-import { netir, quadrantData, randomData, smallConvNet } from './helpers.js';
+import { netir, quadrantData, randomData, smallConvNet } from './support/helpers.js';
 
 const SIZE = 16;
 

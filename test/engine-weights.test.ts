@@ -7,7 +7,7 @@ import { createDataset } from '../src/engine/dataset.js';
 import { EngineError } from '../src/engine/errors.js';
 import { compile } from '../src/engine/net.js';
 import { loadSafetensors, saveSafetensors } from '../src/engine/safetensors.js';
-import { netir, quadrantData, smallConvNet } from './helpers.js';
+import { netir, quadrantData, smallConvNet } from './support/helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'evonas-weights-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

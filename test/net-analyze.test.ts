@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { analyze, individualCost, NetIRError, trainFlopsPerStep } from '../src/net/analyze.js';
 import type { NetNode } from '../src/net/ir.js';
-import { netir } from './helpers.js';
+import { netir } from './support/helpers.js';
 
 function fault(nodes: NetNode[], o?: Parameters<typeof netir>[1]): NetIRError {
   try {

@@ -10,6 +10,7 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
+  data: { summary: 'import, download and describe datasets', load: () => import('./data.js') },
   info: { summary: 'show the engine: libtorch version, threads, CUDA', load: () => import('./info.js') },
 };
 

@@ -1,6 +1,6 @@
-import type { NetIR, NetNode } from '../src/net/ir.js';
-import { createDataset } from '../src/engine/dataset.js';
-import type { EngineDataset } from '../src/engine/dataset.js';
+import type { NetIR, NetNode } from '../../src/net/ir.js';
+import { createDataset } from '../../src/engine/dataset.js';
+import type { EngineDataset } from '../../src/engine/dataset.js';
 
 /** A small seeded generator for test data (mulberry32). */
 export function rng(seed: number): () => number {
