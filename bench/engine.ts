@@ -22,7 +22,7 @@ import { compile } from '../src/engine/net.js';
 import type { Precision } from '../src/engine/net.js';
 import { analyze, trainFlopsPerStep } from '../src/net/analyze.js';
 import type { NetIR } from '../src/net/ir.js';
-import { initialIndividual, resnet20, smallConv } from './nets.js';
+import { initialIndividual, resnet20, smallConv } from '../src/net/presets.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const peerScript = join(here, '..', '..', 'bench', 'peer_torch.py');

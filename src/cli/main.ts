@@ -11,6 +11,7 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   data: { summary: 'import, download and describe datasets', load: () => import('./data.js') },
+  train: { summary: 'train one fixed network on a dataset cache (a baseline)', load: () => import('./train.js') },
   info: { summary: 'show the engine: libtorch version, threads, CUDA', load: () => import('./info.js') },
 };
 

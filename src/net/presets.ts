@@ -1,20 +1,31 @@
-/** The three networks of the engine benchmark, as NetIR. */
-import type { NetIR, NetNode } from '../src/net/ir.js';
+/** Hand-written networks as NetIR: the engine benchmark's three, and baselines for `evonas train`. */
+import type { NetIR, NetNode } from './ir.js';
 
-function ir(nodes: NetNode[]): NetIR {
-  return { format: 'evonas.netir', version: 1, input: { channels: 3, height: 32, width: 32 }, classes: 10, nodes };
+/** The input and output of a network: image shape and class count. */
+export interface IOSpec {
+  channels: number;
+  height: number;
+  width: number;
+  classes: number;
+}
+
+export const CIFAR10_IO: IOSpec = { channels: 3, height: 32, width: 32, classes: 10 };
+
+function ir(nodes: NetNode[], io: IOSpec): NetIR {
+  const { channels, height, width, classes } = io;
+  return { format: 'evonas.netir', version: 1, input: { channels, height, width }, classes, nodes };
 }
 
 /** The paper's initial individual: global pool, then the fully connected output. */
-export function initialIndividual(): NetIR {
+export function initialIndividual(io: IOSpec = CIFAR10_IO): NetIR {
   return ir([
     { id: 'gap', op: 'globalavgpool', inputs: ['input'] },
-    { id: 'fc', op: 'dense', inputs: ['gap'], units: 10 },
-  ]);
+    { id: 'fc', op: 'dense', inputs: ['gap'], units: io.classes },
+  ], io);
 }
 
 /** conv3x3·32 → conv3x3·32 → maxpool → conv3x3·64 → global pool → dense (ReLU after each conv). */
-export function smallConv(): NetIR {
+export function smallConv(io: IOSpec = CIFAR10_IO): NetIR {
   return ir([
     { id: 'c1', op: 'conv2d', inputs: ['input'], channels: 32, kernel: [3, 3], bias: true },
     { id: 'r1', op: 'relu', inputs: ['c1'] },
@@ -24,8 +35,8 @@ export function smallConv(): NetIR {
     { id: 'c3', op: 'conv2d', inputs: ['p'], channels: 64, kernel: [3, 3], bias: true },
     { id: 'r3', op: 'relu', inputs: ['c3'] },
     { id: 'gap', op: 'globalavgpool', inputs: ['r3'] },
-    { id: 'fc', op: 'dense', inputs: ['gap'], units: 10 },
-  ]);
+    { id: 'fc', op: 'dense', inputs: ['gap'], units: io.classes },
+  ], io);
 }
 
 /**
@@ -33,7 +44,7 @@ export function smallConv(): NetIR {
  * 16/32/64 channels. The shortcut of a downsampling block is the add's own
  * shape resolution (subsample + zero-pad channels: the paper's option A).
  */
-export function resnet20(): NetIR {
+export function resnet20(io: IOSpec = CIFAR10_IO): NetIR {
   const nodes: NetNode[] = [
     { id: 'stem', op: 'conv2d', inputs: ['input'], channels: 16, kernel: [3, 3] },
     { id: 'stem_bn', op: 'batchnorm', inputs: ['stem'] },
@@ -56,6 +67,8 @@ export function resnet20(): NetIR {
       prev = `${p}_out`;
     }
   });
-  nodes.push({ id: 'gap', op: 'globalavgpool', inputs: [prev] }, { id: 'fc', op: 'dense', inputs: ['gap'], units: 10 });
-  return ir(nodes);
+  nodes.push({ id: 'gap', op: 'globalavgpool', inputs: [prev] }, { id: 'fc', op: 'dense', inputs: ['gap'], units: io.classes });
+  return ir(nodes, io);
 }
+
+export const PRESETS: Record<string, (io: IOSpec) => NetIR> = { initial: initialIndividual, small: smallConv, resnet20 };
