@@ -151,6 +151,28 @@ void perThread(int64_t rows, int64_t C, std::vector<double>& a, std::vector<doub
   }
 }
 
+// Two per-channel sums over all rows. `accumulate(offset, values, acc1, acc2)`
+// adds a tile's contributions into tile-shaped accumulators in T, which are
+// folded into doubles every 64 tiles so that long sums stay accurate.
+template <typename T, typename F>
+void reduceTiles(const Tile& tile, int64_t rows, std::vector<double>& a, std::vector<double>& b, F&& accumulate) {
+  perThread(rows, tile.C, a, b, [&](int64_t begin, int64_t end, double* s1, double* s2) {
+    std::vector<T> a1(tile.L), a2(tile.L);
+    auto flush = [&] {
+      fold(tile, a1.data(), s1);
+      fold(tile, a2.data(), s2);
+      std::fill(a1.begin(), a1.end(), T(0));
+      std::fill(a2.begin(), a2.end(), T(0));
+    };
+    int64_t tiles = 0;
+    overTiles(tile, begin, end, [&](int64_t off, int64_t n) {
+      accumulate(off, n, a1.data(), a2.data());
+      if (++tiles % 64 == 0) flush();
+    });
+    flush();
+  });
+}
+
 template <typename F>
 void rowsParallel(int64_t rows, F&& body) {
   at::parallel_for(0, rows, 2048, [&](int64_t b, int64_t e) { body(b, e); });
@@ -165,22 +187,7 @@ std::vector<torch::Tensor> forwardImpl(const torch::Tensor& x, const torch::Tens
   const T* xp = x.data_ptr<T>();
   const Tile tile(C);
   std::vector<double> sum, sq;
-  perThread(M, C, sum, sq, [&](int64_t b, int64_t e, double* s, double* q) {
-    std::vector<T> a1(tile.L), a2(tile.L);
-    // Fold into double every 64 tiles so that long sums stay accurate in float.
-    int64_t tiles = 0;
-    overTiles(tile, b, e, [&](int64_t off, int64_t n) {
-      accumulateSq<T>(xp + off, n, a1.data(), a2.data());
-      if (++tiles % 64 == 0) {
-        fold(tile, a1.data(), s);
-        fold(tile, a2.data(), q);
-        std::fill(a1.begin(), a1.end(), T(0));
-        std::fill(a2.begin(), a2.end(), T(0));
-      }
-    });
-    fold(tile, a1.data(), s);
-    fold(tile, a2.data(), q);
-  });
+  reduceTiles<T>(tile, M, sum, sq, [&](int64_t off, int64_t n, T* a1, T* a2) { accumulateSq<T>(xp + off, n, a1, a2); });
   auto opts = torch::TensorOptions().dtype(x.dtype());
   auto mean = torch::empty({C}, opts), invstd = torch::empty({C}, opts);
   auto scale = torch::empty({C}, opts), shift = torch::empty({C}, opts);
@@ -224,20 +231,8 @@ std::vector<torch::Tensor> backwardImpl(const torch::Tensor& gradIn, const torch
   const Tile tile(C);
   const auto meanT = tile.repeat(mp);
   std::vector<double> sumG, sumGX;
-  perThread(M, C, sumG, sumGX, [&](int64_t b, int64_t e, double* s1, double* s2) {
-    std::vector<T> a1(tile.L), a2(tile.L);
-    int64_t tiles = 0;
-    overTiles(tile, b, e, [&](int64_t off, int64_t n) {
-      accumulateGrad<T>(gp + off, xp + off, yp + off, n, meanT.data(), a1.data(), a2.data());
-      if (++tiles % 64 == 0) {
-        fold(tile, a1.data(), s1);
-        fold(tile, a2.data(), s2);
-        std::fill(a1.begin(), a1.end(), T(0));
-        std::fill(a2.begin(), a2.end(), T(0));
-      }
-    });
-    fold(tile, a1.data(), s1);
-    fold(tile, a2.data(), s2);
+  reduceTiles<T>(tile, M, sumG, sumGX, [&](int64_t off, int64_t n, T* a1, T* a2) {
+    accumulateGrad<T>(gp + off, xp + off, yp + off, n, meanT.data(), a1, a2);
   });
   auto opts = torch::TensorOptions().dtype(x.dtype());
   auto dgamma = torch::empty({C}, opts), dbeta = torch::empty({C}, opts);
