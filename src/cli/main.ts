@@ -10,6 +10,7 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
+  dna: { summary: 'make, draw and describe graph DNAs (Large-Scale Evolution)', load: () => import('./dna.js') },
   data: { summary: 'import, download and describe datasets', load: () => import('./data.js') },
   train: { summary: 'train one fixed network on a dataset cache (a baseline)', load: () => import('./train.js') },
   info: { summary: 'show the engine: libtorch version, threads, CUDA', load: () => import('./info.js') },
