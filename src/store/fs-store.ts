@@ -1,0 +1,234 @@
+/**
+ * The filesystem backend, as in the paper: one directory per individual under
+ * population/, its state in the directory's name (<id>.alive, <id>.dead).
+ * A birth is staged under tmp/ and renamed into place; a kill is the rename
+ * <id>.alive -> <id>.dead, which exactly one caller wins (the other finds the
+ * source gone: a conflict). No locks: only rename and exclusive create, so a
+ * shared network filesystem works too. Dead individuals are renamed into
+ * trash/ and deleted after a grace period.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConflictError, StoreError } from './types.js';
+import type { Individual, IndividualRecord, PopulationStore, StoreCheck } from './types.js';
+
+const ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
+const ENTRY = /^([a-z0-9][a-z0-9-]{0,63})\.(alive|dead)$/;
+const RECORD = 'record.json';
+const DEATH = 'death.json';
+const WEIGHTS = 'weights.safetensors';
+
+const gone = (e: unknown) => ['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '');
+
+/** A new id, unique without coordination: time (sortable) and 48 random bits. */
+export function newIndividualId(now = Date.now()): string {
+  return `${now.toString(36).padStart(9, '0')}-${randomBytes(6).toString('hex')}`;
+}
+
+async function writeDurable(path: string, chunks: (Uint8Array | string)[]): Promise<void> {
+  const fh = await open(path, 'wx');
+  try {
+    for (const c of chunks) await fh.write(typeof c === 'string' ? Buffer.from(c) : c);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export class FileStore implements PopulationStore {
+  readonly population: string;
+  readonly tmp: string;
+  readonly trash: string;
+
+  constructor(readonly dir: string) {
+    this.population = join(dir, 'population');
+    this.tmp = join(dir, 'tmp');
+    this.trash = join(dir, 'trash');
+    for (const d of [this.population, this.tmp, this.trash]) mkdirSync(d, { recursive: true });
+  }
+
+  private path(id: string, state: 'alive' | 'dead'): string {
+    return join(this.population, `${id}.${state}`);
+  }
+
+  async put(record: IndividualRecord, weights?: Uint8Array[]): Promise<void> {
+    if (!ID.test(record.id)) throw new StoreError('ERR_STORE_ID', `Expected an id of lowercase letters, digits and dashes but received ${JSON.stringify(record.id)}`);
+    if (!!weights !== record.hasWeights) throw new StoreError('ERR_STORE_RECORD', `${record.id}: hasWeights is ${record.hasWeights} but weights were${weights ? '' : ' not'} given`);
+    const stage = join(this.tmp, `${record.id}.${process.pid}.${randomBytes(4).toString('hex')}`);
+    await mkdir(stage);
+    try {
+      if (weights) await writeDurable(join(stage, WEIGHTS), weights);
+      await writeDurable(join(stage, RECORD), [JSON.stringify(record)]);
+      // Fails (ENOTEMPTY/EEXIST) rather than replace when the id is taken.
+      await rename(stage, this.path(record.id, 'alive'));
+    } catch (e) {
+      await rm(stage, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  async kill(id: string, by: string): Promise<'killed' | 'conflict'> {
+    const dead = this.path(id, 'dead');
+    try {
+      await rename(this.path(id, 'alive'), dead);
+    } catch (e) {
+      if (gone(e)) return 'conflict';
+      throw e;
+    }
+    // The kill is already done; the death note only adds when and by whom.
+    const note = join(dead, `.${DEATH}.${randomBytes(4).toString('hex')}`);
+    try {
+      await writeDurable(note, [JSON.stringify({ diedAt: new Date().toISOString(), killedBy: by })]);
+      await rename(note, join(dead, DEATH));
+    } catch (e) {
+      if (!gone(e)) throw e; // collected already: nothing to note
+    }
+    return 'killed';
+  }
+
+  private async read(id: string, state: 'alive' | 'dead'): Promise<Individual | undefined> {
+    const dir = this.path(id, state);
+    let record: IndividualRecord;
+    try {
+      record = JSON.parse(await readFile(join(dir, RECORD), 'utf8')) as IndividualRecord;
+    } catch (e) {
+      if (gone(e)) return undefined;
+      throw new StoreError('ERR_STORE_RECORD', `${join(dir, RECORD)}: ${(e as Error).message}`);
+    }
+    const out: Individual = { ...record, state };
+    if (state === 'dead') {
+      try {
+        Object.assign(out, JSON.parse(await readFile(join(dir, DEATH), 'utf8')));
+      } catch (e) {
+        if (!gone(e)) throw e;
+      }
+    }
+    return out;
+  }
+
+  async get(id: string): Promise<Individual | undefined> {
+    // Alive first: a kill moves alive to dead, never back.
+    return (await this.read(id, 'alive')) ?? (await this.read(id, 'dead'));
+  }
+
+  private async entries(): Promise<{ id: string; state: 'alive' | 'dead' }[]> {
+    const out: { id: string; state: 'alive' | 'dead' }[] = [];
+    for (const name of await readdir(this.population)) {
+      const m = ENTRY.exec(name);
+      if (m) out.push({ id: m[1]!, state: m[2] as 'alive' | 'dead' });
+    }
+    return out;
+  }
+
+  async aliveCount(): Promise<number> {
+    return (await this.entries()).filter((e) => e.state === 'alive').length;
+  }
+
+  async list(filter: { state?: 'alive' | 'dead' } = {}): Promise<Individual[]> {
+    const wanted = (await this.entries()).filter((e) => !filter.state || e.state === filter.state);
+    const out: Individual[] = [];
+    for (const e of wanted) {
+      // An entry may move (killed) or vanish (collected) between the listing and the read.
+      const ind = (await this.read(e.id, e.state)) ?? (e.state === 'alive' ? await this.read(e.id, 'dead') : undefined);
+      if (ind && (!filter.state || ind.state === filter.state)) out.push(ind);
+    }
+    return out;
+  }
+
+  async sample(k: number, random: () => number): Promise<Individual[]> {
+    const alive = (await this.entries()).filter((e) => e.state === 'alive').map((e) => e.id);
+    const out: Individual[] = [];
+    while (out.length < k && alive.length > 0) {
+      const [id] = alive.splice(Math.floor(random() * alive.length), 1);
+      const ind = await this.read(id!, 'alive');
+      if (ind) out.push(ind); // killed meanwhile: no longer a candidate
+    }
+    return out;
+  }
+
+  async readWeights(id: string): Promise<Buffer> {
+    for (const state of ['alive', 'dead'] as const) {
+      try {
+        return await readFile(join(this.path(id, state), WEIGHTS));
+      } catch (e) {
+        if (!gone(e)) throw e;
+      }
+    }
+    throw new ConflictError(`individual ${id} has no weights any more (collected, or never had them)`);
+  }
+
+  async collectGarbage(graceMs: number): Promise<string[]> {
+    const now = Date.now();
+    const collected: string[] = [];
+    for (const e of await this.entries()) {
+      if (e.state !== 'dead') continue;
+      const dir = this.path(e.id, 'dead');
+      let died: number;
+      try {
+        const note = JSON.parse(await readFile(join(dir, DEATH), 'utf8')) as { diedAt: string };
+        died = Date.parse(note.diedAt);
+      } catch {
+        try {
+          died = (await stat(dir)).mtimeMs;
+        } catch {
+          continue;
+        }
+      }
+      if (now - died < graceMs) continue;
+      const doomed = join(this.trash, `${e.id}.${randomBytes(4).toString('hex')}`);
+      try {
+        await rename(dir, doomed);
+      } catch (err) {
+        if (gone(err)) continue; // another collector took it
+        throw err;
+      }
+      await rm(doomed, { recursive: true, force: true });
+      collected.push(e.id);
+    }
+    // Staging left by a worker that died mid-birth, and trash a collector left.
+    for (const d of [this.tmp, this.trash]) {
+      for (const name of await readdir(d)) {
+        const p = join(d, name);
+        try {
+          if (now - (await stat(p)).mtimeMs >= graceMs) await rm(p, { recursive: true, force: true });
+        } catch (err) {
+          if (!gone(err)) throw err;
+        }
+      }
+    }
+    return collected;
+  }
+
+  async check(): Promise<StoreCheck> {
+    const problems: string[] = [];
+    const states = new Map<string, string[]>();
+    for (const name of await readdir(this.population)) {
+      const m = ENTRY.exec(name);
+      if (!m) {
+        problems.push(`population/${name}: not <id>.alive or <id>.dead`);
+        continue;
+      }
+      states.set(m[1]!, [...(states.get(m[1]!) ?? []), m[2]!]);
+    }
+    let alive = 0;
+    let dead = 0;
+    for (const [id, s] of states) {
+      if (s.length > 1) problems.push(`${id}: both alive and dead`);
+      for (const state of s as ('alive' | 'dead')[]) {
+        try {
+          const ind = await this.read(id, state);
+          if (!ind) problems.push(`${id}.${state}: no ${RECORD}`);
+          else if (ind.id !== id) problems.push(`${id}.${state}: record names ${ind.id}`);
+          else if (ind.hasWeights) await stat(join(this.path(id, state), WEIGHTS)).catch(() => problems.push(`${id}.${state}: ${WEIGHTS} missing`));
+        } catch (e) {
+          problems.push(`${id}.${state}: ${(e as Error).message}`);
+        }
+        if (state === 'alive') alive++;
+        else dead++;
+      }
+    }
+    return { alive, dead, problems };
+  }
+}

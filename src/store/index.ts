@@ -1,0 +1,2 @@
+export * from './types.js';
+export { FileStore, newIndividualId } from './fs-store.js';

@@ -1,0 +1,83 @@
+/**
+ * The population store (DESIGN.md, "Store"): individuals are immutable
+ * records; the only transitions are *born* (appears alive and complete, at
+ * once) and *killed* (alive -> dead, exactly once: a second killer gets a
+ * conflict). Every backend passes test/store-contract.test.ts.
+ */
+
+export interface IndividualRecord {
+  id: string;
+  /** The parent's id; null for the initial population. */
+  parent: string | null;
+  /** Worker that made it. */
+  worker: string;
+  /** ISO time of birth. */
+  bornAt: string;
+  /** Search space name and DNA. */
+  space: string;
+  dna: unknown;
+  /** What the reproduction did (mutation records), for lineage. */
+  mutations: unknown[];
+  /** Validation accuracy; null while untrained or when training failed. */
+  fitness: number | null;
+  /** Why training failed, when it did. */
+  failure?: string;
+  /** Training steps, cumulative through inheritance. */
+  stepsTrained: number;
+  trainFlops: number;
+  validationFlops: number;
+  /** Seconds the worker spent on this child. */
+  timing: { train: number; evaluate: number; store: number; idle: number };
+  /** Whether a weights file comes with it. */
+  hasWeights: boolean;
+}
+
+export interface Individual extends IndividualRecord {
+  state: 'alive' | 'dead';
+  diedAt?: string;
+  killedBy?: string;
+}
+
+/** A store operation lost a race (for instance a second kill): give up and go on. */
+export class ConflictError extends Error {
+  readonly code = 'ERR_STORE_CONFLICT';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConflictError';
+  }
+}
+
+export class StoreError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+export interface StoreCheck {
+  alive: number;
+  dead: number;
+  /** Problems found: malformed entries, records that do not parse, duplicates. */
+  problems: string[];
+}
+
+export interface PopulationStore {
+  /** Makes an individual appear alive with its record and weights, atomically. */
+  put(record: IndividualRecord, weights?: Uint8Array[]): Promise<void>;
+  /** alive -> dead; 'conflict' when someone else killed it first (or it is gone). */
+  kill(id: string, by: string): Promise<'killed' | 'conflict'>;
+  /** Up to k distinct alive individuals chosen uniformly by `random` (a function in [0, 1)). */
+  sample(k: number, random: () => number): Promise<Individual[]>;
+  get(id: string): Promise<Individual | undefined>;
+  list(filter?: { state?: 'alive' | 'dead' }): Promise<Individual[]>;
+  aliveCount(): Promise<number>;
+  /** The weights file's bytes. @throws {ConflictError} when the individual is gone. */
+  readWeights(id: string): Promise<Buffer>;
+  /** Removes dead individuals that died more than `graceMs` ago; returns their ids. */
+  collectGarbage(graceMs: number): Promise<string[]>;
+  /** Reads everything and reports problems; changes nothing. */
+  check(): Promise<StoreCheck>;
+}

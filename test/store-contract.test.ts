@@ -1,0 +1,215 @@
+// The store contract, run against every backend (today: the filesystem).
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, describe, it } from 'node:test';
+import { FileStore, newIndividualId } from '../src/store/index.js';
+import type { IndividualRecord, PopulationStore } from '../src/store/index.js';
+import { createRng } from '../src/util/rng.js';
+
+const root = mkdtempSync(join(tmpdir(), 'evonas-store-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+
+function record(over: Partial<IndividualRecord> = {}): IndividualRecord {
+  return {
+    id: newIndividualId(),
+    parent: null,
+    worker: 'test',
+    bornAt: new Date().toISOString(),
+    space: 'graph',
+    dna: { x: 1 },
+    mutations: [],
+    fitness: 0.5,
+    stepsTrained: 0,
+    trainFlops: 0,
+    validationFlops: 0,
+    timing: { train: 0, evaluate: 0, store: 0, idle: 0 },
+    hasWeights: false,
+    ...over,
+  };
+}
+
+const backends: [string, () => { store: PopulationStore; dir: string }][] = [
+  ['filesystem', () => {
+    const dir = join(root, `fs-${n++}`);
+    return { store: new FileStore(dir), dir };
+  }],
+];
+
+for (const [name, make] of backends) {
+  describe(`store contract: ${name}`, () => {
+    it('a birth appears alive and complete, with its weights', async () => {
+      const { store } = make();
+      const r = record({ hasWeights: true, fitness: 0.7 });
+      await store.put(r, [Buffer.from('abc'), Buffer.from('def')]);
+      assert.deepEqual(await store.get(r.id), { ...r, state: 'alive' });
+      assert.equal((await store.readWeights(r.id)).toString(), 'abcdef');
+      assert.equal(await store.aliveCount(), 1);
+      assert.deepEqual((await store.list()).map((i) => i.id), [r.id]);
+      assert.equal(await store.get('nobody-0'), undefined);
+    });
+
+    it('refuses a second birth of one id, a bad id and a record that lies about weights', async () => {
+      const { store } = make();
+      const r = record();
+      await store.put(r);
+      await assert.rejects(store.put(r), /ENOTEMPTY|EEXIST/);
+      await assert.rejects(store.put(record({ id: '../escape' })), /Expected an id of lowercase letters, digits and dashes/);
+      await assert.rejects(store.put(record({ hasWeights: true })), /hasWeights is true but weights were not given/);
+      assert.equal(await store.aliveCount(), 1);
+    });
+
+    it('a kill happens once: the second killer gets a conflict', async () => {
+      const { store } = make();
+      const r = record();
+      await store.put(r);
+      assert.equal(await store.kill(r.id, 'w1'), 'killed');
+      assert.equal(await store.kill(r.id, 'w2'), 'conflict');
+      const dead = await store.get(r.id);
+      assert.equal(dead?.state, 'dead');
+      assert.equal(dead?.killedBy, 'w1');
+      assert.ok(Date.parse(dead!.diedAt!) <= Date.now());
+      assert.equal(await store.aliveCount(), 0);
+      assert.equal((await store.list({ state: 'dead' })).length, 1);
+    });
+
+    it('racing kills from many processes: exactly one wins each individual', async () => {
+      const { store, dir } = make();
+      const ids: string[] = [];
+      for (let i = 0; i < 30; i++) {
+        const r = record();
+        await store.put(r);
+        ids.push(r.id);
+      }
+      const script = `import { FileStore } from ${JSON.stringify(join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'store', 'index.js'))};
+        const s = new FileStore(process.argv[1]); const won = [];
+        for (const id of process.argv[2].split(',')) if ((await s.kill(id, 'p' + process.pid)) === 'killed') won.push(id);
+        process.stdout.write(JSON.stringify(won));`;
+      const runs = await Promise.all(
+        Array.from({ length: 6 }, () => new Promise<string[]>((res, rej) => {
+          const c = spawn(process.execPath, ['--input-type=module', '-e', script, dir, ids.join(',')]);
+          let out = '';
+          c.stdout.on('data', (d) => (out += d));
+          c.on('error', rej);
+          c.on('close', () => res(JSON.parse(out) as string[]));
+        })),
+      );
+      const wins = runs.flat().sort();
+      assert.deepEqual(wins, [...ids].sort(), 'every id killed exactly once');
+      assert.equal((await store.list({ state: 'dead' })).length, 30);
+    });
+
+    it('sample gives distinct alive individuals, uniformly', async () => {
+      const { store } = make();
+      const ids: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const r = record();
+        await store.put(r);
+        ids.push(r.id);
+      }
+      await store.kill(ids[0]!, 'w');
+      const rng = createRng(3);
+      const counts = new Map<string, number>();
+      for (let i = 0; i < 600; i++) {
+        const s = await store.sample(2, () => rng.next());
+        assert.equal(s.length, 2);
+        assert.notEqual(s[0]!.id, s[1]!.id);
+        for (const x of s) {
+          assert.equal(x.state, 'alive');
+          counts.set(x.id, (counts.get(x.id) ?? 0) + 1);
+        }
+      }
+      assert.equal(counts.has(ids[0]!), false);
+      for (const id of ids.slice(1)) assert.ok(counts.get(id)! > 180 && counts.get(id)! < 300, `${id}: ${counts.get(id)}`);
+      assert.equal((await store.sample(10, () => rng.next())).length, 5);
+    });
+
+    it('garbage collection removes only the dead past their grace, and stale staging', async () => {
+      const { store } = make();
+      const a = record({ hasWeights: true });
+      const b = record();
+      const c = record();
+      await store.put(a, [Buffer.from('w')]);
+      await store.put(b);
+      await store.put(c);
+      await store.kill(a.id, 'w');
+      assert.deepEqual(await store.collectGarbage(60_000), [], 'within its grace period');
+      const held = await store.readWeights(a.id); // a child takes what it needs before the parent can go
+      assert.deepEqual(await store.collectGarbage(0), [a.id]);
+      assert.equal(held.toString(), 'w');
+      assert.equal(await store.get(a.id), undefined);
+      await assert.rejects(store.readWeights(a.id), { name: 'ConflictError' });
+      assert.equal(await store.aliveCount(), 2);
+    });
+
+    it('check finds a clean store clean, and reports damage', async () => {
+      const { store, dir } = make();
+      const r = record();
+      await store.put(r);
+      await store.kill(r.id, 'w');
+      await store.put(record());
+      assert.deepEqual(await store.check(), { alive: 1, dead: 1, problems: [] });
+      if (dir) {
+        mkdirSync(join(dir, 'population', 'stray'));
+        const broken = record();
+        await store.put(broken);
+        writeFileSync(join(dir, 'population', `${broken.id}.alive`, 'record.json'), '{ half');
+        const report = await store.check();
+        assert.equal(report.problems.length, 2);
+        assert.match(report.problems.join('\n'), /population\/stray: not <id>\.alive or <id>\.dead/);
+        assert.match(report.problems.join('\n'), new RegExp(`${broken.id}\\.alive: .*record\\.json`));
+      }
+    });
+  });
+}
+
+describe('store concurrency (filesystem)', () => {
+  it('16 processes x 8 async workers, 10,000 reproductions: nothing lost, duplicated or half-written', async () => {
+    const dir = join(root, 'hammer');
+    const store = new FileStore(dir);
+    const initial: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const r = record({ hasWeights: true, fitness: i / 100 });
+      await store.put(r, [Buffer.from(`w${i}`)]);
+      initial.push(r.id);
+    }
+    const script = join(dirname(fileURLToPath(import.meta.url)), 'support', 'store-hammer.js');
+    const procs = 16;
+    const perProc = 625;
+    const results = await Promise.all(
+      Array.from({ length: procs }, (_, p) => new Promise<{ born: string[]; killed: string[]; collected: string[]; conflicts: number }>((res, rej) => {
+        const c = spawn(process.execPath, [script, dir, String(perProc), '8', '40', String(p + 1)]);
+        let out = '';
+        let err = '';
+        c.stdout.on('data', (d) => (out += d));
+        c.stderr.on('data', (d) => (err += d));
+        c.on('error', rej);
+        c.on('close', (code) => (code === 0 ? res(JSON.parse(out)) : rej(new Error(`hammer ${p} exited ${code}: ${err}`))));
+      })),
+    );
+    const born = results.flatMap((r) => r.born);
+    const killed = results.flatMap((r) => r.killed);
+    const collected = results.flatMap((r) => r.collected);
+    assert.equal(born.length, procs * perProc);
+    assert.equal(new Set(born).size, born.length, 'no id born twice');
+    assert.equal(new Set(killed).size, killed.length, 'no individual killed twice');
+    assert.equal(new Set(collected).size, collected.length, 'no individual collected twice');
+    const report = await store.check();
+    assert.deepEqual(report.problems, []);
+    const alive = new Set((await store.list({ state: 'alive' })).map((i) => i.id));
+    const dead = new Set((await store.list({ state: 'dead' })).map((i) => i.id));
+    // Conservation: every individual is alive, dead, or collected after its death - exactly one of them.
+    for (const id of [...initial, ...born]) {
+      const where = [alive.has(id), dead.has(id), collected.includes(id)].filter(Boolean).length;
+      assert.equal(where, 1, `${id} is in ${where} places`);
+      assert.equal(alive.has(id), !killed.includes(id), `${id}: alive exactly when nobody killed it`);
+    }
+    assert.equal(alive.size, initial.length + born.length - killed.length);
+    assert.ok(Math.abs(alive.size - 40) <= procs * 8, `population ${alive.size} far from its set-point`);
+    assert.deepEqual(readdirSync(join(dir, 'tmp')), [], 'no half-written birth left');
+  });
+});
