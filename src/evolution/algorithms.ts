@@ -1,0 +1,94 @@
+/**
+ * The algorithms: the paper's pairwise tournament, regularized (aging)
+ * evolution, and the paper's random-search control. The no-inheritance
+ * control is a worker switch and works with any of them.
+ */
+import type { Individual } from '../store/types.js';
+import { rank, untrained } from './types.js';
+import type { Algorithm, StepContext, StepOutcome } from './types.js';
+
+async function trainFirst(ctx: StepContext, sampled: Individual[]): Promise<StepOutcome | undefined> {
+  const fresh = sampled.find(untrained);
+  if (!fresh) return undefined;
+  await ctx.trainInitial(fresh);
+  return 'trained-initial';
+}
+
+async function killOrConflict(ctx: StepContext, i: Individual): Promise<StepOutcome> {
+  return (await ctx.store.kill(i.id, ctx.worker)) === 'killed' ? 'killed' : 'conflict';
+}
+
+/**
+ * Real et al. 2017: sample two; kill the worse when the population is at its
+ * set-point, reproduce the better when it is below.
+ */
+export const tournament: Algorithm = {
+  name: 'tournament',
+  async step(ctx) {
+    const pair = await ctx.store.sample(2, () => ctx.rng.next());
+    if (pair.length < 2) return 'idle';
+    const trained = await trainFirst(ctx, pair);
+    if (trained) return trained;
+    const [a, b] = pair as [Individual, Individual];
+    const [better, worse] = rank(a) >= rank(b) ? [a, b] : [b, a];
+    if ((await ctx.store.aliveCount()) >= ctx.populationSize) return killOrConflict(ctx, worse);
+    await ctx.reproduce(better);
+    return 'reproduced';
+  },
+};
+
+/**
+ * Real et al. 2019 (regularized evolution): sample S, reproduce the best,
+ * then remove the oldest so the population keeps its size.
+ */
+export function aging(sampleSize: number): Algorithm {
+  if (!Number.isInteger(sampleSize) || sampleSize < 1) throw new RangeError(`Expected a sample size >= 1 but received ${sampleSize}`);
+  return {
+    name: 'aging',
+    async step(ctx) {
+      const sample = await ctx.store.sample(sampleSize, () => ctx.rng.next());
+      if (sample.length === 0) return 'idle';
+      const trained = await trainFirst(ctx, sample);
+      if (trained) return trained;
+      const alive = await ctx.store.list({ state: 'alive' });
+      if (alive.length > ctx.populationSize) {
+        const oldest = alive.reduce((o, i) => (i.bornAt < o.bornAt || (i.bornAt === o.bornAt && i.id < o.id) ? i : o));
+        return killOrConflict(ctx, oldest);
+      }
+      const best = sample.reduce((b, i) => (rank(i) > rank(b) ? i : b));
+      await ctx.reproduce(best);
+      return 'reproduced';
+    },
+  };
+}
+
+/** The paper's random-search control: select and kill at random, ignoring fitness. */
+export const randomSearch: Algorithm = {
+  name: 'random',
+  async step(ctx) {
+    const pair = await ctx.store.sample(2, () => ctx.rng.next());
+    if (pair.length < 2) return 'idle';
+    const trained = await trainFirst(ctx, pair);
+    if (trained) return trained;
+    const chosen = pair[ctx.rng.int(2)]!;
+    if ((await ctx.store.aliveCount()) >= ctx.populationSize) return killOrConflict(ctx, chosen);
+    await ctx.reproduce(chosen);
+    return 'reproduced';
+  },
+};
+
+export const ALGORITHMS = ['tournament', 'aging', 'random'] as const;
+export type AlgorithmName = (typeof ALGORITHMS)[number];
+
+export function algorithm(name: AlgorithmName, o: { sampleSize?: number } = {}): Algorithm {
+  switch (name) {
+    case 'tournament':
+      return tournament;
+    case 'aging':
+      return aging(o.sampleSize ?? 25);
+    case 'random':
+      return randomSearch;
+    default:
+      throw new RangeError(`Expected one of ${ALGORITHMS.join(', ')} but received ${JSON.stringify(name)}`);
+  }
+}

@@ -1,0 +1,3 @@
+export * from './types.js';
+export * from './algorithms.js';
+export * from './schedule.js';

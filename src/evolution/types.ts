@@ -1,0 +1,37 @@
+/**
+ * An algorithm decides, one step at a time, whom to kill and whom to
+ * reproduce; the worker supplies the work (mutating, training, storing).
+ * Steps are independent and may run in many workers at once: every decision
+ * reads the store afresh and a lost race is a conflict, not an error.
+ */
+import type { Rng } from '../util/rng.js';
+import type { Individual, PopulationStore } from '../store/types.js';
+
+export type StepOutcome = 'killed' | 'reproduced' | 'trained-initial' | 'conflict' | 'idle';
+
+export interface StepContext {
+  store: PopulationStore;
+  rng: Rng;
+  /** The population's set-point. */
+  populationSize: number;
+  worker: string;
+  /** Makes, trains and stores a child of `parent` (the worker's job). */
+  reproduce(parent: Individual): Promise<void>;
+  /** Trains an individual that never was (the initial population), storing the trained copy and retiring the untrained one. */
+  trainInitial(individual: Individual): Promise<void>;
+}
+
+export interface Algorithm {
+  readonly name: string;
+  step(ctx: StepContext): Promise<StepOutcome>;
+}
+
+/** A failed or untrained individual ranks below every trained one. */
+export function rank(i: Individual): number {
+  return i.fitness ?? -Infinity;
+}
+
+/** Untrained individuals of the initial population are trained when first sampled. */
+export function untrained(i: Individual): boolean {
+  return i.fitness === null && i.failure === undefined;
+}

@@ -1,0 +1,156 @@
+// The algorithms against the real filesystem store, with a fake worker:
+// fitness is a hidden quality in the DNA, and a child's quality is its
+// parent's plus zero-mean noise. Selection must climb; random search must not.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { aging, algorithm, mutationsPerChild, randomSearch, resetSinceBirth, tournament, validateSchedule } from '../src/evolution/index.js';
+import type { Algorithm, StepContext, StepOutcome } from '../src/evolution/index.js';
+import { FileStore, newIndividualId } from '../src/store/index.js';
+import type { Individual, IndividualRecord } from '../src/store/index.js';
+import { createRng } from '../src/util/rng.js';
+
+const root = mkdtempSync(join(tmpdir(), 'evonas-evo-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+
+const quality = (i: Individual) => (i.dna as { q: number }).q;
+/** Width of the zero-mean noise a child's quality gets. */
+const NOISE = Number(process.env.EVO_TEST_NOISE ?? 0.04);
+
+function record(q: number, o: Partial<IndividualRecord> = {}): IndividualRecord {
+  return {
+    id: newIndividualId(),
+    parent: null,
+    worker: 'init',
+    bornAt: new Date().toISOString(),
+    space: 'fake',
+    dna: { q },
+    mutations: [],
+    fitness: null,
+    stepsTrained: 0,
+    trainFlops: 0,
+    validationFlops: 0,
+    timing: { train: 0, evaluate: 0, store: 0, idle: 0 },
+    hasWeights: false,
+    ...o,
+  };
+}
+
+async function population(size: number, seed: number) {
+  const store = new FileStore(join(root, `pop-${n++}`));
+  const rng = createRng(seed);
+  for (let i = 0; i < size; i++) await store.put(record(0.2 + 0.1 * rng.next()));
+  return store;
+}
+
+function context(store: FileStore, size: number, seed: number, worker = 'w'): StepContext {
+  const rng = createRng(seed);
+  let clock = 0;
+  const born = () => new Date(Date.UTC(2026, 0, 1) + ++clock * 1000 + seed).toISOString();
+  return {
+    store,
+    rng,
+    populationSize: size,
+    worker,
+    async reproduce(parent) {
+      const q = quality(parent) + (rng.next() - 0.5) * NOISE;
+      await store.put(record(q, { parent: parent.id, fitness: q, bornAt: born(), worker }));
+    },
+    async trainInitial(ind) {
+      await store.put(record(quality(ind), { parent: ind.id, fitness: quality(ind), bornAt: born(), worker }));
+      await store.kill(ind.id, worker);
+    },
+  };
+}
+
+async function run(alg: Algorithm, ctx: StepContext, steps: number): Promise<Map<StepOutcome, number>> {
+  const seen = new Map<StepOutcome, number>();
+  for (let i = 0; i < steps; i++) {
+    const o = await alg.step(ctx);
+    seen.set(o, (seen.get(o) ?? 0) + 1);
+  }
+  return seen;
+}
+
+const meanFitness = async (store: FileStore) => {
+  const alive = await store.list({ state: 'alive' });
+  return alive.reduce((a, i) => a + (i.fitness ?? 0), 0) / alive.length;
+};
+
+describe('evolution algorithms', () => {
+  it('tournament trains the untrained first, holds the set-point, and climbs', async () => {
+    const store = await population(20, 1);
+    const ctx = context(store, 20, 1);
+    const first = await tournament.step(ctx);
+    assert.equal(first, 'trained-initial');
+    const seen = await run(tournament, ctx, 1500);
+    assert.ok((seen.get('reproduced') ?? 0) > 300 && (seen.get('killed') ?? 0) > 300, JSON.stringify([...seen]));
+    // kill at the set-point, reproduce below it: the population swings between 19 and 20
+    assert.ok([19, 20].includes(await store.aliveCount()));
+    const alive = await store.list({ state: 'alive' });
+    assert.ok(alive.every((i) => i.fitness !== null), 'every survivor was trained');
+    // measured over seeds 1-5: 1.01 to 1.07, from about 0.25
+    assert.ok((await meanFitness(store)) > 0.6, `mean fitness ${await meanFitness(store)} from about 0.25`);
+    assert.deepEqual((await store.check()).problems, []);
+  });
+
+  it('random search, with the same budget, does not climb', async () => {
+    const store = await population(20, 1);
+    await run(randomSearch, context(store, 20, 1), 1500);
+    assert.ok([19, 20].includes(await store.aliveCount()));
+    // measured over seeds 1-5: 0.17 to 0.33 (neutral drift), against tournament's 1.0 and more
+    assert.ok((await meanFitness(store)) < 0.45, `mean fitness ${await meanFitness(store)}`);
+  });
+
+  it('aging reproduces the best of its sample and removes the oldest', async () => {
+    const store = await population(10, 2);
+    const ctx = context(store, 10, 2);
+    for (let i = 0; i < 400; i++) {
+      const alive = await store.list({ state: 'alive' });
+      const before = new Set(alive.map((a) => a.id));
+      const o = await aging(5).step(ctx);
+      if (o === 'killed') {
+        const after = new Set((await store.list({ state: 'alive' })).map((a) => a.id));
+        const [gone] = [...before].filter((id) => !after.has(id));
+        const oldest = alive.reduce((p, c) => (c.bornAt < p.bornAt || (c.bornAt === p.bornAt && c.id < p.id) ? c : p));
+        assert.equal(gone, oldest.id, 'the oldest goes');
+      }
+      assert.ok((await store.aliveCount()) <= 11);
+    }
+    assert.ok((await meanFitness(store)) > 0.45, `mean fitness ${await meanFitness(store)}`);
+  });
+
+  it('steps from many concurrent workers keep the store clean and the population near its set-point', async () => {
+    const store = await population(30, 3);
+    const workers = Array.from({ length: 6 }, (_, w) => run(algorithm('tournament'), context(store, 30, 10 + w, `w${w}`), 150));
+    const seen = await Promise.all(workers);
+    const conflicts = seen.reduce((a, s) => a + (s.get('conflict') ?? 0), 0);
+    assert.ok(conflicts >= 0);
+    assert.deepEqual((await store.check()).problems, []);
+    const alive = await store.aliveCount();
+    assert.ok(alive >= 30 - 6 && alive <= 30 + 6, `alive ${alive}`);
+  });
+
+  it('refuses an unknown algorithm and a bad aging sample size', () => {
+    assert.throws(() => algorithm('hill-climb' as never), /Expected one of tournament, aging, random but received "hill-climb"/);
+    assert.throws(() => aging(0), /sample size >= 1/);
+  });
+});
+
+describe('schedules', () => {
+  it('raise the mutation rate during their periods and reset weights after set times', () => {
+    const s = validateSchedule({ mutationRate: [{ from: 100, to: 200, k: 5 }], weightResets: [300, 600] });
+    assert.equal(mutationsPerChild(s, 99), 1);
+    assert.equal(mutationsPerChild(s, 100), 5);
+    assert.equal(mutationsPerChild(s, 200), 1);
+    assert.equal(resetSinceBirth(s, 250, 299), false);
+    assert.equal(resetSinceBirth(s, 250, 300), true);
+    assert.equal(resetSinceBirth(s, 300, 599), false, 'born at the reset: already reset');
+    assert.equal(resetSinceBirth({}, 0, 1e9), false);
+    assert.throws(() => validateSchedule({ mutationRate: [{ from: 5, to: 5, k: 2 }] }), /schedule\.mutationRate\[0\]: expected 0 <= from < to/);
+    assert.throws(() => validateSchedule({ mutationRate: [{ from: 0, to: 5, k: 0 }] }), /schedule\.mutationRate\[0\]\.k/);
+  });
+});
