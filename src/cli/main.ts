@@ -11,6 +11,9 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   dna: { summary: 'make, draw and describe graph DNAs (Large-Scale Evolution)', load: () => import('./dna.js') },
+  evolve: { summary: 'start or resume an evolution (workers under a supervisor)', load: () => import('./evolve.js') },
+  worker: { summary: 'join a running evolution as one more worker', load: () => import('./worker.js') },
+  status: { summary: 'the state of an evolution', load: () => import('./status.js') },
   data: { summary: 'import, download and describe datasets', load: () => import('./data.js') },
   train: { summary: 'train one fixed network on a dataset cache (a baseline)', load: () => import('./train.js') },
   info: { summary: 'show the engine: libtorch version, threads, CUDA', load: () => import('./info.js') },

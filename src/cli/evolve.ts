@@ -1,0 +1,195 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readManifest } from '../data/manifest.js';
+import { DEFAULTS, EXPERIMENT_FILE, readConfig, validateConfig, writeConfig } from '../evolution/config.js';
+import type { ExperimentConfig } from '../evolution/config.js';
+import { initialDNA } from '../spaces/graph/index.js';
+import { FileStore, newIndividualId } from '../store/index.js';
+import { readRun, writeRun } from '../worker/worker.js';
+import { CliError, intOption, parse, str } from './args.js';
+import { Progress } from './progress.js';
+import { summarize } from './status.js';
+
+const HELP = `usage: evonas evolve --data <cache> --out <experiment> [options]
+       evonas evolve --resume <experiment> [--time-budget T]
+
+Starts (or resumes) an evolution: creates the experiment, starts the workers
+under a supervisor that restarts any that die, shows progress, and stops at
+the time budget or on Ctrl-C (children in flight are dropped, never
+half-written). Add workers from another shell with "evonas worker <experiment>".
+
+  --config FILE        experiment settings (JSON); flags override it
+  --algorithm A        tournament (the paper), aging, random (default tournament)
+  --population N       set-point (paper 1000; default ${DEFAULTS.population}, scaled for 2 cores)
+  --workers W          worker processes (paper population/4; default ${DEFAULTS.workers}, one per core)
+  --steps S            training steps per child (paper 25600; default ${DEFAULTS.stepsPerChild}: weights are inherited)
+  --batch N            (paper and default ${DEFAULTS.batchSize})
+  --threads N          intra-op threads per worker (default ${DEFAULTS.threadsPerWorker})
+  --precision P        fp32 or bf16 (default fp32)
+  --no-inheritance     the paper's control: every child trains from scratch
+  --time-budget T      e.g. 90s, 30m, 2h (default 30m)
+  --seed K             (default 0)`;
+
+export function parseDuration(v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  const m = /^(\d+(?:\.\d+)?)(s|m|h)$/.exec(v);
+  if (!m) throw new CliError(`Expected a duration like 90s, 30m or 2h for --time-budget but received "${v}"`);
+  return Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'] * 1000;
+}
+
+const EVONAS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'evonas');
+
+function create(p: NonNullable<ReturnType<typeof parse>>): { dir: string; config: ExperimentConfig } {
+  const data = str(p, 'data');
+  const out = str(p, 'out');
+  if (!data || !out) throw new CliError(`--data <cache> and --out <experiment> are required (or --resume <experiment>)\n\n${HELP}`);
+  const dir = resolve(out);
+  if (existsSync(join(dir, EXPERIMENT_FILE))) throw new CliError(`${out} already holds an experiment; resume it with --resume ${out}`, 1);
+  const file = str(p, 'config');
+  let base: Record<string, unknown> = {};
+  if (file) {
+    try {
+      base = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new CliError(`${file}: ${(e as Error).message}`, 1);
+    }
+  }
+  const flags: Record<string, unknown> = { format: 'evonas.experiment', version: 1, data: resolve(data) };
+  const intFlag = (flag: string, field: string, min: number) => {
+    if (str(p, flag) !== undefined) flags[field] = intOption(str(p, flag), `--${flag}`, 0, min);
+  };
+  intFlag('population', 'population', 2);
+  intFlag('workers', 'workers', 1);
+  intFlag('steps', 'stepsPerChild', 1);
+  intFlag('batch', 'batchSize', 1);
+  intFlag('threads', 'threadsPerWorker', 1);
+  intFlag('seed', 'seed', 0);
+  if (str(p, 'algorithm')) flags.algorithm = str(p, 'algorithm');
+  if (str(p, 'precision')) flags.precision = str(p, 'precision');
+  if (p.values['no-inheritance']) flags.inheritance = false;
+  let config: ExperimentConfig;
+  try {
+    config = validateConfig({ ...base, ...flags });
+  } catch (e) {
+    throw new CliError(`bad configuration: ${(e as Error).message}`, 1);
+  }
+  readManifest(config.data); // a clear error now rather than in every worker
+  mkdirSync(dir, { recursive: true });
+  writeConfig(dir, config);
+  return { dir, config };
+}
+
+async function seedPopulation(store: FileStore, config: ExperimentConfig): Promise<void> {
+  for (let i = 0; i < config.population; i++) {
+    await store.put({
+      id: newIndividualId(),
+      parent: null,
+      worker: 'evolve',
+      bornAt: new Date().toISOString(),
+      space: config.space,
+      dna: initialDNA(),
+      mutations: [],
+      fitness: null,
+      stepsTrained: 0,
+      trainFlops: 0,
+      validationFlops: 0,
+      timing: { train: 0, evaluate: 0, store: 0, idle: 0 },
+      hasWeights: false,
+    });
+  }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const p = parse(
+    argv,
+    {
+      data: { type: 'string' },
+      out: { type: 'string' },
+      resume: { type: 'string' },
+      config: { type: 'string' },
+      algorithm: { type: 'string' },
+      population: { type: 'string' },
+      workers: { type: 'string' },
+      steps: { type: 'string' },
+      batch: { type: 'string' },
+      threads: { type: 'string' },
+      precision: { type: 'string' },
+      'no-inheritance': { type: 'boolean' },
+      'time-budget': { type: 'string' },
+      seed: { type: 'string' },
+    },
+    HELP,
+  );
+  if (!p) return 0;
+  const budget = parseDuration(str(p, 'time-budget'), 30 * 60_000);
+  let dir: string;
+  let config: ExperimentConfig;
+  const resume = str(p, 'resume');
+  if (resume) {
+    dir = resolve(resume);
+    config = readConfig(dir);
+    writeRun(dir, { startedAt: readRun(dir).startedAt, deadline: new Date(Date.now() + budget).toISOString() });
+  } else {
+    ({ dir, config } = create(p));
+    await seedPopulation(new FileStore(dir), config);
+    writeRun(dir, { startedAt: new Date().toISOString(), deadline: new Date(Date.now() + budget).toISOString() });
+  }
+  const deadline = Date.parse(readRun(dir).deadline);
+  const store = new FileStore(dir);
+  console.log(`${resume ? 'resuming' : 'evolving'} ${dir}: ${config.algorithm}, population ${config.population}, ${config.workers} workers, ${config.stepsPerChild} steps per child, until ${new Date(deadline).toISOString()}`);
+
+  let stopping = false;
+  const workers = new Map<number, ChildProcess>();
+  const exited: Promise<void>[] = [];
+  const start = (id: number) => {
+    const child = spawn(process.execPath, [EVONAS, 'worker', dir, '--id', String(id)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d) => (err = (err + d).slice(-2000)));
+    workers.set(id, child);
+    exited.push(
+      new Promise((res) =>
+        child.on('exit', (code, signal) => {
+          workers.delete(id);
+          if (!stopping && Date.now() < deadline) {
+            progress.log(`worker ${id} exited (${signal ?? `code ${code}`}); restarting it${err ? `\n${err.trim().split('\n').slice(-3).join('\n')}` : ''}`);
+            setTimeout(() => !stopping && start(id), 1000);
+          }
+          res();
+        }),
+      ),
+    );
+  };
+  const progress = new Progress();
+  for (let i = 0; i < config.workers; i++) start(i);
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    progress.log('stopping: workers drop their children in flight');
+    for (const w of workers.values()) w.kill('SIGTERM');
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const runStart = Date.now();
+  const before = (await store.list()).filter((i) => i.fitness !== null).length;
+  while (!stopping && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 2000));
+    const s = await summarize(store);
+    const perHour = ((s.trained - before) / Math.max(1, Date.now() - runStart)) * 3_600_000;
+    progress.update(
+      `alive ${s.alive}  trained ${s.trained}  best validation ${s.best ? s.best.fitness!.toFixed(4) : '-'}  ${perHour.toFixed(0)} individuals/h  ${Math.max(0, Math.round((deadline - Date.now()) / 1000))} s left`,
+    );
+  }
+  stop();
+  // Workers get 30 s to stop before SIGKILL; the timer must not hold the process open.
+  await Promise.race([Promise.all(exited), new Promise((r) => setTimeout(r, 30_000).unref())]);
+  for (const w of workers.values()) w.kill('SIGKILL');
+  progress.done();
+  process.off('SIGINT', stop);
+  process.off('SIGTERM', stop);
+  const s = await summarize(store);
+  console.log(`stopped: ${s.trained} trained individuals, ${s.alive} alive; best validation accuracy ${s.best ? `${s.best.fitness!.toFixed(4)} (${s.best.id})` : '-'}`);
+  return 0;
+}

@@ -1,0 +1,50 @@
+import { resolve } from 'node:path';
+import { readConfig } from '../evolution/config.js';
+import { FileStore } from '../store/index.js';
+import type { Individual, PopulationStore } from '../store/index.js';
+import { readRun } from '../worker/worker.js';
+import { CliError, parse } from './args.js';
+
+const HELP = `usage: evonas status <experiment> [--json]
+
+The population now: alive and dead, trained and failed individuals, the best
+by validation accuracy, the run's start and deadline.`;
+
+export interface Summary {
+  alive: number;
+  dead: number;
+  trained: number;
+  failed: number;
+  best?: Individual;
+}
+
+export async function summarize(store: PopulationStore): Promise<Summary> {
+  const all = await store.list();
+  const trained = all.filter((i) => i.fitness !== null);
+  return {
+    alive: all.filter((i) => i.state === 'alive').length,
+    dead: all.filter((i) => i.state === 'dead').length,
+    trained: trained.length,
+    failed: all.filter((i) => i.failure !== undefined).length,
+    best: trained.reduce<Individual | undefined>((b, i) => (!b || i.fitness! > b.fitness! ? i : b), undefined),
+  };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const p = parse(argv, { json: { type: 'boolean' } }, HELP, true);
+  if (!p) return 0;
+  if (p.positionals.length !== 1) throw new CliError(`expected one experiment folder\n\n${HELP}`);
+  const dir = resolve(p.positionals[0]!);
+  const config = readConfig(dir);
+  const s = await summarize(new FileStore(dir));
+  const runState = readRun(dir);
+  const best = s.best && { id: s.best.id, validationAccuracy: s.best.fitness, stepsTrained: s.best.stepsTrained, state: s.best.state };
+  if (p.values.json) {
+    console.log(JSON.stringify({ experiment: dir, algorithm: config.algorithm, population: config.population, ...runState, alive: s.alive, dead: s.dead, trained: s.trained, failed: s.failed, best }, null, 2));
+    return 0;
+  }
+  console.log(`${dir}: ${config.algorithm}, set-point ${config.population}, started ${runState.startedAt}, deadline ${runState.deadline}`);
+  console.log(`alive ${s.alive}, dead ${s.dead} (not yet collected), trained ${s.trained}, failed ${s.failed}`);
+  console.log(best ? `best: ${best.id} validation accuracy ${best.validationAccuracy!.toFixed(4)} after ${best.stepsTrained} steps (${best.state})` : 'best: none trained yet');
+  return 0;
+}

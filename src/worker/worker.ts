@@ -1,0 +1,175 @@
+/**
+ * One worker: its own engine, its own random stream (derived from the
+ * experiment seed and the worker id), stepping the experiment's algorithm
+ * against the shared store until the deadline or a stop signal. A child in
+ * flight when it stops is dropped, never half-written: births are atomic.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openDataset } from '../data/dataset.js';
+import { createDataset } from '../engine/dataset.js';
+import type { EngineDataset } from '../engine/dataset.js';
+import { compile } from '../engine/net.js';
+import { decodeSafetensors, encodeSafetensors } from '../engine/safetensors.js';
+import { algorithm } from '../evolution/algorithms.js';
+import { readConfig } from '../evolution/config.js';
+import type { ExperimentConfig } from '../evolution/config.js';
+import { mutationsPerChild, resetSinceBirth } from '../evolution/schedule.js';
+import type { StepContext, StepOutcome } from '../evolution/types.js';
+import { evalFlopsPerBatch, trainFlopsPerStep } from '../net/analyze.js';
+import type { IOSpec } from '../net/presets.js';
+import { compileDNA, inheritance, mutate, validateDNA } from '../spaces/graph/index.js';
+import type { GraphDNA, MutationRecord, MutationWeights } from '../spaces/graph/index.js';
+import { FileStore, newIndividualId } from '../store/index.js';
+import type { Individual, IndividualRecord } from '../store/index.js';
+import { createRng } from '../util/rng.js';
+import { writeFileAtomic } from '../util/fs.js';
+
+export const RUN_FILE = 'run.json';
+
+/** When the experiment started (schedules count from it) and when it must stop. */
+export interface RunState {
+  startedAt: string;
+  deadline: string;
+}
+
+export function readRun(dir: string): RunState {
+  return JSON.parse(readFileSync(join(dir, RUN_FILE), 'utf8')) as RunState;
+}
+
+export function writeRun(dir: string, r: RunState): void {
+  writeFileAtomic(join(dir, RUN_FILE), JSON.stringify(r, null, 2) + '\n');
+}
+
+export interface WorkerOptions {
+  dir: string;
+  id: number;
+  signal?: AbortSignal;
+  onStep?: (outcome: StepOutcome) => void;
+}
+
+interface Loaded {
+  config: ExperimentConfig;
+  io: IOSpec;
+  train: EngineDataset;
+  validation: EngineDataset;
+}
+
+function load(dir: string): Loaded {
+  const config = readConfig(dir);
+  const data = openDataset(config.data);
+  const m = data.manifest;
+  const t = data.train();
+  const v = data.validation();
+  return {
+    config,
+    io: { ...m.shape, classes: m.classes.length },
+    train: createDataset({ images: t.images, labels: t.labels, height: t.height, width: t.width, channels: t.channels }),
+    validation: createDataset({ images: v.images, labels: v.labels, height: v.height, width: v.width, channels: v.channels, ...m.stats }),
+  };
+}
+
+/** Runs one worker until the deadline or the signal. @returns how many steps of each kind it took. */
+export async function runWorker(o: WorkerOptions): Promise<Record<string, number>> {
+  const { config, io, train, validation } = load(o.dir);
+  const store = new FileStore(o.dir);
+  const name = `w${o.id}-${process.pid}`;
+  const rng = createRng(config.seed).fork(`worker-${o.id}-${process.pid}`);
+  const run = readRun(o.dir);
+  const started = Date.parse(run.startedAt);
+  const alg = algorithm(config.algorithm, { sampleSize: config.sampleSize });
+  let idleSince = Date.now();
+
+  /** Trains `dna` (from `weights` when given) and stores the result as a new individual. */
+  const breed = async (dna: GraphDNA, parent: Individual, records: unknown[], weights: Uint8Array | undefined, steps0: number, storeSeconds: number): Promise<void> => {
+    const t0 = Date.now();
+    const idle = (t0 - idleSince) / 1000;
+    const ir = compileDNA(dna, io);
+    const net = compile(ir, { threads: config.threadsPerWorker, precision: config.precision, seed: rng.int(2 ** 31) });
+    try {
+      if (weights) net.setWeights(decodeSafetensors(weights, `weights of ${parent.id}`).tensors);
+      const r = await net.train({
+        data: train,
+        steps: config.stepsPerChild,
+        batchSize: config.batchSize,
+        learningRate: dna.learningRate,
+        momentum: config.momentum,
+        weightDecay: config.weightDecay,
+        seed: rng.int(2 ** 31),
+        signal: o.signal,
+      });
+      if (r.cancelled) return; // stopping: the child is dropped
+      const t1 = Date.now();
+      const evaluation = r.ok ? await net.evaluate(validation) : undefined;
+      const t2 = Date.now();
+      const record: IndividualRecord = {
+        id: newIndividualId(),
+        parent: parent.id,
+        worker: name,
+        bornAt: new Date().toISOString(),
+        space: config.space,
+        dna,
+        mutations: records,
+        fitness: evaluation ? evaluation.accuracy : null,
+        ...(r.ok ? {} : { failure: r.failure }),
+        stepsTrained: steps0 + r.steps,
+        trainFlops: trainFlopsPerStep(net.analysis, config.batchSize) * r.steps,
+        validationFlops: evalFlopsPerBatch(net.analysis, validation.count),
+        // store: reading the parent's weights (the child's own write cannot time itself)
+        timing: { train: (t1 - t0) / 1000, evaluate: (t2 - t1) / 1000, store: storeSeconds, idle },
+        hasWeights: r.ok,
+      };
+      await store.put(record, r.ok ? encodeSafetensors(net.weights(), { dna: JSON.stringify(dna) }) : undefined);
+    } finally {
+      net.dispose();
+      idleSince = Date.now();
+    }
+  };
+
+  const ctx: StepContext = {
+    store,
+    rng,
+    populationSize: config.population,
+    worker: name,
+    async reproduce(parent) {
+      const elapsed = (Date.now() - started) / 1000;
+      const { dna, records } = mutate(validateDNA(parent.dna), rng, {
+        k: mutationsPerChild(config.schedule, elapsed),
+        weights: Object.keys(config.mutationWeights).length ? (config.mutationWeights as MutationWeights) : undefined,
+      });
+      let inherit = config.inheritance ? inheritance(records) : 'none';
+      if (resetSinceBirth(config.schedule, (Date.parse(parent.bornAt) - started) / 1000, elapsed)) inherit = 'none';
+      // Take what the child needs before anything else: the parent may die and be collected meanwhile.
+      const t = Date.now();
+      const weights = inherit !== 'none' && parent.hasWeights ? await store.readWeights(parent.id) : undefined;
+      await breed(dna, parent, records, weights, inherit === 'none' ? 0 : parent.stepsTrained, (Date.now() - t) / 1000);
+    },
+    async trainInitial(individual) {
+      const initial: MutationRecord[] = [{ type: 'identity', targets: [], detail: { initialTraining: 1 }, inherit: 'none' }];
+      await breed(validateDNA(individual.dna), individual, initial, undefined, 0, 0);
+      await store.kill(individual.id, name);
+    },
+  };
+
+  const counts: Record<string, number> = {};
+  const deadline = Date.parse(run.deadline);
+  try {
+    while (!o.signal?.aborted && Date.now() < deadline) {
+      let outcome: StepOutcome;
+      try {
+        outcome = await alg.step(ctx);
+      } catch (e) {
+        if ((e as Error).name === 'ConflictError') outcome = 'conflict';
+        else throw e;
+      }
+      counts[outcome] = (counts[outcome] ?? 0) + 1;
+      o.onStep?.(outcome);
+      if (outcome === 'idle') await new Promise((r) => setTimeout(r, 200));
+      if (counts[outcome]! % 20 === 0) await store.collectGarbage(10 * 60_000);
+    }
+  } finally {
+    train.dispose();
+    validation.dispose();
+  }
+  return counts;
+}

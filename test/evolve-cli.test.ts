@@ -1,0 +1,85 @@
+// Real (tiny) evolutions through the command: progress to the deadline, a
+// clean stop on SIGINT, and a worker SIGKILLed mid-run that the supervisor
+// restarts, the store staying clean throughout.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { importDataset } from '../src/data/import.js';
+import { FileStore } from '../src/store/index.js';
+import { cifar10Folder } from './support/formats.js';
+import { EVONAS, runCli } from './support/cli.js';
+
+const root = mkdtempSync(join(tmpdir(), 'evonas-evolve-'));
+const cache = join(root, 'cache');
+before(async () => {
+  await importDataset(cifar10Folder(join(root, 'src'), 40), { out: cache, validation: 20 });
+});
+after(() => rmSync(root, { recursive: true, force: true }));
+
+const tiny = ['--population', '4', '--workers', '2', '--steps', '3', '--batch', '10'];
+
+function workerPids(dir: string): number[] {
+  return execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => l.includes(` worker ${dir} `))
+    .map((l) => Number(l.trim().split(/\s+/)[0]));
+}
+
+describe('evonas evolve', () => {
+  it('evolves until the time budget; status reports the population', async () => {
+    const exp = join(root, 'exp1');
+    const r = await runCli(['evolve', '--data', cache, '--out', exp, ...tiny, '--time-budget', '12s', '--seed', '3']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /stopped: \d+ trained individuals, \d+ alive; best validation accuracy 0\.\d{4}/);
+    const s = JSON.parse((await runCli(['status', exp, '--json'])).stdout);
+    assert.ok(s.trained > 4, `only ${s.trained} trained`);
+    assert.ok(s.alive >= 1 && s.alive <= 4 + 2);
+    assert.equal(s.algorithm, 'tournament');
+    assert.deepEqual((await new FileStore(exp).check()).problems, []);
+    assert.deepEqual(readdirSync(join(exp, 'tmp')), []);
+    const again = await runCli(['evolve', '--data', cache, '--out', exp, ...tiny]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /already holds an experiment; resume it with --resume/);
+    const resumed = await runCli(['evolve', '--resume', exp, '--time-budget', '4s']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.ok(JSON.parse((await runCli(['status', exp, '--json'])).stdout).trained >= s.trained);
+  });
+
+  it('refuses a bad configuration naming the field', async () => {
+    const r = await runCli(['evolve', '--data', cache, '--out', join(root, 'bad'), '--algorithm', 'hill-climb']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /bad configuration: algorithm: expected one of tournament, aging, random but found "hill-climb"/);
+  });
+
+  it('survives SIGKILLed workers and stops cleanly on SIGINT', async () => {
+    const exp = join(root, 'exp2');
+    const child = spawn(process.execPath, [EVONAS, 'evolve', '--data', cache, '--out', exp, ...tiny, '--time-budget', '60s']);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const closed = new Promise<number>((res) => child.on('close', (code) => res(code ?? -1)));
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    let kills = 0;
+    for (let round = 0; round < 4; round++) {
+      await sleep(2500);
+      const pids = workerPids(exp);
+      if (pids.length === 0) continue;
+      process.kill(pids[round % pids.length]!, 'SIGKILL');
+      kills++;
+    }
+    await sleep(2500);
+    child.kill('SIGINT');
+    assert.equal(await closed, 0, err);
+    assert.ok(kills >= 3, `killed ${kills} workers`);
+    assert.match(err, /worker \d exited \(SIGKILL\); restarting it/);
+    assert.match(out, /stopped: \d+ trained individuals/);
+    assert.deepEqual(workerPids(exp), [], 'no worker left running');
+    const store = new FileStore(exp);
+    assert.deepEqual((await store.check()).problems, []);
+    assert.ok((await store.aliveCount()) >= 1);
+  });
+});
