@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # The main job: sets evonas up, gets CIFAR-10 into a cache (from the archive or
-# folder you name, or downloaded from the official release), then trains a
-# ResNet-20 baseline and reports its validation and test accuracy.
-# (Evolution replaces the training step once the search exists.)
+# folder you name, or downloaded from the official release), then evolves
+# image classifiers from trivial initial individuals for a time budget and
+# shows the population. Run it again to resume the same experiment.
 #
-# usage: scripts/main-job.sh [CIFAR-10 source]      env: DATA (default data/cifar10), STEPS (4000)
+# usage: scripts/main-job.sh [CIFAR-10 source]
+# env:   DATA (default data/cifar10), EXPERIMENT (default runs/evolution), BUDGET (default 20m)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
 data=${DATA:-data/cifar10}
+exp=${EXPERIMENT:-runs/evolution}
 if [ ! -f "$data/manifest.json" ]; then
   if [ $# -ge 1 ]; then
     node bin/evonas data import "$1" --out "$data"
@@ -18,4 +20,9 @@ if [ ! -f "$data/manifest.json" ]; then
   fi
 fi
 node bin/evonas data info "$data" | head -1
-node bin/evonas train --data "$data" --net resnet20 --steps "${STEPS:-4000}" --test --out runs/resnet20-baseline
+if [ -f "$exp/experiment.json" ]; then
+  node bin/evonas evolve --resume "$exp" --time-budget "${BUDGET:-20m}"
+else
+  node bin/evonas evolve --data "$data" --out "$exp" --time-budget "${BUDGET:-20m}"
+fi
+node bin/evonas status "$exp"
