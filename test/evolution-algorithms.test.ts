@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { aging, algorithm, mutationsPerChild, randomSearch, resetSinceBirth, tournament, validateSchedule } from '../src/evolution/index.js';
 import type { Algorithm, StepContext, StepOutcome } from '../src/evolution/index.js';
-import { FileStore, newIndividualId } from '../src/store/index.js';
+import { FileStore, newRecord } from '../src/store/index.js';
 import type { Individual, IndividualRecord } from '../src/store/index.js';
 import { createRng } from '../src/util/rng.js';
 
@@ -21,22 +21,7 @@ const quality = (i: Individual) => (i.dna as { q: number }).q;
 const NOISE = Number(process.env.EVO_TEST_NOISE ?? 0.04);
 
 function record(q: number, o: Partial<IndividualRecord> = {}): IndividualRecord {
-  return {
-    id: newIndividualId(),
-    parent: null,
-    worker: 'init',
-    bornAt: new Date().toISOString(),
-    space: 'fake',
-    dna: { q },
-    mutations: [],
-    fitness: null,
-    stepsTrained: 0,
-    trainFlops: 0,
-    validationFlops: 0,
-    timing: { train: 0, evaluate: 0, store: 0, idle: 0 },
-    hasWeights: false,
-    ...o,
-  };
+  return newRecord({ worker: 'init', space: 'fake', dna: { q }, ...o });
 }
 
 async function population(size: number, seed: number) {

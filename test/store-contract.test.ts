@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
-import { FileStore, newIndividualId } from '../src/store/index.js';
+import { FileStore, newRecord } from '../src/store/index.js';
 import type { IndividualRecord, PopulationStore } from '../src/store/index.js';
 import { createRng } from '../src/util/rng.js';
 
@@ -15,22 +15,7 @@ after(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
 
 function record(over: Partial<IndividualRecord> = {}): IndividualRecord {
-  return {
-    id: newIndividualId(),
-    parent: null,
-    worker: 'test',
-    bornAt: new Date().toISOString(),
-    space: 'graph',
-    dna: { x: 1 },
-    mutations: [],
-    fitness: 0.5,
-    stepsTrained: 0,
-    trainFlops: 0,
-    validationFlops: 0,
-    timing: { train: 0, evaluate: 0, store: 0, idle: 0 },
-    hasWeights: false,
-    ...over,
-  };
+  return newRecord({ worker: 'test', space: 'graph', dna: { x: 1 }, fitness: 0.5, ...over });
 }
 
 const backends: [string, () => { store: PopulationStore; dir: string }][] = [

@@ -7,7 +7,7 @@ import { readManifest } from '../data/manifest.js';
 import { DEFAULTS, EXPERIMENT_FILE, readConfig, validateConfig, writeConfig } from '../evolution/config.js';
 import type { ExperimentConfig } from '../evolution/config.js';
 import { initialDNA } from '../spaces/graph/index.js';
-import { FileStore, newIndividualId } from '../store/index.js';
+import { FileStore, newRecord } from '../store/index.js';
 import { readRun, writeRun } from '../worker/worker.js';
 import { CliError, intOption, parse, str } from './args.js';
 import { Progress } from './progress.js';
@@ -83,23 +83,7 @@ function create(p: NonNullable<ReturnType<typeof parse>>): { dir: string; config
 }
 
 async function seedPopulation(store: FileStore, config: ExperimentConfig): Promise<void> {
-  for (let i = 0; i < config.population; i++) {
-    await store.put({
-      id: newIndividualId(),
-      parent: null,
-      worker: 'evolve',
-      bornAt: new Date().toISOString(),
-      space: config.space,
-      dna: initialDNA(),
-      mutations: [],
-      fitness: null,
-      stepsTrained: 0,
-      trainFlops: 0,
-      validationFlops: 0,
-      timing: { train: 0, evaluate: 0, store: 0, idle: 0 },
-      hasWeights: false,
-    });
-  }
+  for (let i = 0; i < config.population; i++) await store.put(newRecord({ worker: 'evolve', space: config.space, dna: initialDNA() }));
 }
 
 export async function run(argv: string[]): Promise<number> {

@@ -232,3 +232,20 @@ export class FileStore implements PopulationStore {
     return { alive, dead, problems };
   }
 }
+
+/** A record with fresh id and birth time; untrained and without weights unless `o` says otherwise. */
+export function newRecord(o: Partial<IndividualRecord> & Pick<IndividualRecord, 'space' | 'dna' | 'worker'>): IndividualRecord {
+  return {
+    id: newIndividualId(),
+    parent: null,
+    bornAt: new Date().toISOString(),
+    mutations: [],
+    fitness: null,
+    stepsTrained: 0,
+    trainFlops: 0,
+    validationFlops: 0,
+    timing: { train: 0, evaluate: 0, store: 0, idle: 0 },
+    hasWeights: false,
+    ...o,
+  };
+}

@@ -1,2 +1,2 @@
 export * from './types.js';
-export { FileStore, newIndividualId } from './fs-store.js';
+export { FileStore, newIndividualId, newRecord } from './fs-store.js';
