@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
-import { FileStore, newRecord } from '../src/store/index.js';
+import { FileStore, newRecord, TimedStore } from '../src/store/index.js';
 import type { IndividualRecord, PopulationStore } from '../src/store/index.js';
 import { createRng } from '../src/util/rng.js';
 
@@ -23,6 +23,10 @@ const backends: [string, () => { store: PopulationStore; dir: string }][] = [
     const dir = join(root, `fs-${n++}`);
     return { store: new FileStore(dir), dir };
   }],
+  ['filesystem behind TimedStore', () => {
+    const dir = join(root, `timed-${n++}`);
+    return { store: new TimedStore(new FileStore(dir)), dir };
+  }],
 ];
 
 for (const [name, make] of backends) {
@@ -36,6 +40,7 @@ for (const [name, make] of backends) {
       assert.equal(await store.aliveCount(), 1);
       assert.deepEqual((await store.list()).map((i) => i.id), [r.id]);
       assert.equal(await store.get('nobody-0'), undefined);
+      if (store instanceof TimedStore) assert.ok(store.seconds > 0, 'time in store calls is counted');
     });
 
     it('refuses a second birth of one id, a bad id and a record that lies about weights', async () => {

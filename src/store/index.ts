@@ -1,2 +1,3 @@
 export * from './types.js';
 export { FileStore, newIndividualId, newRecord } from './fs-store.js';
+export { TimedStore } from './timed.js';

@@ -4,7 +4,7 @@
  * against the shared store until the deadline or a stop signal. A child in
  * flight when it stops is dropped, never half-written: births are atomic.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDataset } from '../data/dataset.js';
 import { createDataset } from '../engine/dataset.js';
@@ -20,7 +20,7 @@ import { evalFlopsPerBatch, trainFlopsPerStep } from '../net/analyze.js';
 import type { IOSpec } from '../net/presets.js';
 import { compileDNA, inheritance, mutate, validateDNA } from '../spaces/graph/index.js';
 import type { GraphDNA, MutationRecord, MutationWeights } from '../spaces/graph/index.js';
-import { FileStore, newIndividualId } from '../store/index.js';
+import { FileStore, newIndividualId, TimedStore } from '../store/index.js';
 import type { Individual, IndividualRecord } from '../store/index.js';
 import { createRng } from '../util/rng.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -72,8 +72,17 @@ function load(dir: string): Loaded {
 /** Runs one worker until the deadline or the signal. @returns how many steps of each kind it took. */
 export async function runWorker(o: WorkerOptions): Promise<Record<string, number>> {
   const { config, io, train, validation } = load(o.dir);
-  const store = new FileStore(o.dir);
+  const store = new TimedStore(new FileStore(o.dir));
   const name = `w${o.id}-${process.pid}`;
+  const wallStart = Date.now();
+  const totals = { train: 0, evaluate: 0 };
+  mkdirSync(join(o.dir, 'workers'), { recursive: true });
+  /** This worker's time split, for status and the store benchmark. */
+  const report = () =>
+    writeFileAtomic(
+      join(o.dir, 'workers', `${name}.json`),
+      JSON.stringify({ worker: name, startedAt: new Date(wallStart).toISOString(), wall: (Date.now() - wallStart) / 1000, ...totals, store: store.seconds }) + '\n',
+    );
   const rng = createRng(config.seed).fork(`worker-${o.id}-${process.pid}`);
   const run = readRun(o.dir);
   const started = Date.parse(run.startedAt);
@@ -102,6 +111,8 @@ export async function runWorker(o: WorkerOptions): Promise<Record<string, number
       const t1 = Date.now();
       const evaluation = r.ok ? await net.evaluate(validation) : undefined;
       const t2 = Date.now();
+      totals.train += (t1 - t0) / 1000;
+      totals.evaluate += (t2 - t1) / 1000;
       const record: IndividualRecord = {
         id: newIndividualId(),
         parent: parent.id,
@@ -165,9 +176,13 @@ export async function runWorker(o: WorkerOptions): Promise<Record<string, number
       counts[outcome] = (counts[outcome] ?? 0) + 1;
       o.onStep?.(outcome);
       if (outcome === 'idle') await new Promise((r) => setTimeout(r, 200));
-      if (counts[outcome]! % 20 === 0) await store.collectGarbage(10 * 60_000);
+      if (counts[outcome]! % 20 === 0) {
+        await store.collectGarbage(10 * 60_000);
+        report();
+      }
     }
   } finally {
+    report();
     train.dispose();
     validation.dispose();
   }

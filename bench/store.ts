@@ -1,0 +1,77 @@
+/**
+ * npm run bench:store
+ * 1. Tournament steps per second against the filesystem store at population
+ *    1,000 with 250 concurrent workers (10 processes x 25 async workers) and
+ *    a fake evaluator, so that only the store is measured.
+ * 2. The store's share of the workers' wall time in a real evolution on
+ *    CIFAR-10 (BENCH_STORE_SECONDS, default 120), from the workers' reports.
+ * Last line: `store overhead: X%` (target: under 1%).
+ * Data: BENCH_DATA (a cache) or BENCH_DATA_SOURCE (default ../shared/datasets/cifar10-jpg.tar.gz).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { importDataset } from '../src/data/import.js';
+import { FileStore, newRecord } from '../src/store/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const work = mkdtempSync(join(tmpdir(), 'evonas-bench-store-'));
+
+function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((res, rej) => {
+    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    c.stdout.on('data', (d) => (out += d));
+    c.on('error', rej);
+    c.on('close', (code) => (code === 0 ? res(out) : rej(new Error(`${cmd} ${args.join(' ')} exited ${code}`))));
+  });
+}
+
+try {
+  // 1. The store alone.
+  const dir = join(work, 'hammer');
+  const store = new FileStore(dir);
+  for (let i = 0; i < 1000; i++) await store.put(newRecord({ worker: 'bench', space: 'fake', dna: {}, fitness: Math.random(), hasWeights: true }), [Buffer.alloc(4096)]);
+  const procs = 10;
+  const perProc = Number(process.env.BENCH_STORE_BIRTHS ?? 300);
+  const t0 = Date.now();
+  const results = await Promise.all(
+    Array.from({ length: procs }, (_, p) => run(process.execPath, [join(root, 'dist', 'test', 'support', 'store-hammer.js'), dir, String(perProc), '25', '1000', String(p + 1)])),
+  );
+  const secs = (Date.now() - t0) / 1000;
+  let steps = 0;
+  for (const r of results) {
+    const o = JSON.parse(r) as { born: string[]; killed: string[]; conflicts: number };
+    steps += o.born.length + o.killed.length + o.conflicts;
+  }
+  const check = await store.check();
+  console.log(`fake evaluator, population 1000, 250 concurrent workers: ${steps} tournament steps in ${secs.toFixed(1)} s = ${(steps / secs).toFixed(0)} steps/s; store check: ${check.problems.length} problems`);
+
+  // 2. A real evolution.
+  let data = process.env.BENCH_DATA;
+  if (!data) {
+    const source = process.env.BENCH_DATA_SOURCE ?? join(root, '..', 'shared', 'datasets', 'cifar10-jpg.tar.gz');
+    if (!existsSync(source)) throw new Error(`${source} not found; set BENCH_DATA or BENCH_DATA_SOURCE`);
+    data = join(work, 'cifar10');
+    await importDataset(source, { out: data });
+  }
+  const exp = join(work, 'exp');
+  const seconds = Number(process.env.BENCH_STORE_SECONDS ?? 120);
+  await run(process.execPath, [join(root, 'bin', 'evonas'), 'evolve', '--data', data, '--out', exp, '--time-budget', `${seconds}s`]);
+  let wall = 0;
+  let inStore = 0;
+  let busy = 0;
+  for (const f of readdirSync(join(exp, 'workers'))) {
+    const w = JSON.parse(readFileSync(join(exp, 'workers', f), 'utf8')) as { wall: number; store: number; train: number; evaluate: number };
+    wall += w.wall;
+    inStore += w.store;
+    busy += w.train + w.evaluate;
+  }
+  console.log(`real evolution on CIFAR-10 for ${seconds} s: workers' wall ${wall.toFixed(0)} s, training and evaluating ${busy.toFixed(0)} s (${((100 * busy) / wall).toFixed(1)}%), in the store ${inStore.toFixed(2)} s`);
+  console.log(`store overhead: ${((100 * inStore) / wall).toFixed(2)}%`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
