@@ -39,7 +39,8 @@ describe('evonas evolve', () => {
     assert.ok(s.alive >= 1 && s.alive <= 4 + 2);
     assert.equal(s.algorithm, 'tournament');
     assert.ok(s.workerUtilization > 0 && s.workerUtilization <= 1, `utilization ${s.workerUtilization}`);
-    assert.ok(s.storeShare >= 0 && s.storeShare < s.workerUtilization);
+    // disjoint parts of the workers' wall time (tiny children train in milliseconds, so no order between them)
+    assert.ok(s.storeShare > 0 && s.workerUtilization + s.storeShare <= 1.001, `store share ${s.storeShare}`);
     assert.deepEqual((await new FileStore(exp).check()).problems, []);
     assert.deepEqual(readdirSync(join(exp, 'tmp')), []);
     const again = await runCli(['evolve', '--data', cache, '--out', exp, ...tiny]);
