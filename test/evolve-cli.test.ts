@@ -33,9 +33,10 @@ describe('evonas evolve', () => {
     const exp = join(root, 'exp1');
     const r = await runCli(['evolve', '--data', cache, '--out', exp, ...tiny, '--time-budget', '12s', '--seed', '3']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /stopped: \d+ trained individuals, \d+ alive; best validation accuracy 0\.\d{4}/);
+    assert.match(r.stdout, /stopped: \d+ children trained, \d+ alive; best validation accuracy 0\.\d{4}/);
     const s = JSON.parse((await runCli(['status', exp, '--json'])).stdout);
     assert.ok(s.trained > 4, `only ${s.trained} trained`);
+    assert.ok(s.children >= s.trained - 4, `children ${s.children}, trained in store ${s.trained}`);
     assert.ok(s.alive >= 1 && s.alive <= 4 + 2);
     assert.equal(s.algorithm, 'tournament');
     assert.ok(s.workerUtilization > 0 && s.workerUtilization <= 1, `utilization ${s.workerUtilization}`);
@@ -79,7 +80,7 @@ describe('evonas evolve', () => {
     assert.equal(await closed, 0, err);
     assert.ok(kills >= 3, `killed ${kills} workers`);
     assert.match(err, /worker \d exited \(SIGKILL\); restarting it/);
-    assert.match(out, /stopped: \d+ trained individuals/);
+    assert.match(out, /stopped: \d+ children trained/);
     assert.deepEqual(workerPids(exp), [], 'no worker left running');
     const store = new FileStore(exp);
     assert.deepEqual((await store.check()).problems, []);

@@ -11,7 +11,7 @@ import { FileStore, newRecord } from '../store/index.js';
 import { readRun, writeRun } from '../worker/worker.js';
 import { CliError, intOption, parse, str } from './args.js';
 import { Progress } from './progress.js';
-import { summarize } from './status.js';
+import { summarize, utilization } from './status.js';
 
 const HELP = `usage: evonas evolve --data <cache> --out <experiment> [options]
        evonas evolve --resume <experiment> [--time-budget T]
@@ -157,13 +157,14 @@ export async function run(argv: string[]): Promise<number> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   const runStart = Date.now();
-  const before = (await store.list()).filter((i) => i.fitness !== null).length;
+  const before = utilization(dir).children;
   while (!stopping && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 2000));
     const s = await summarize(store);
-    const perHour = ((s.trained - before) / Math.max(1, Date.now() - runStart)) * 3_600_000;
+    const children = utilization(dir).children;
+    const perHour = ((children - before) / Math.max(1, Date.now() - runStart)) * 3_600_000;
     progress.update(
-      `alive ${s.alive}  trained ${s.trained}  best validation ${s.best ? s.best.fitness!.toFixed(4) : '-'}  ${perHour.toFixed(0)} individuals/h  ${Math.max(0, Math.round((deadline - Date.now()) / 1000))} s left`,
+      `alive ${s.alive}  children ${children}  best validation ${s.best ? s.best.fitness!.toFixed(4) : '-'}  ${perHour.toFixed(0)} children/h  ${Math.max(0, Math.round((deadline - Date.now()) / 1000))} s left`,
     );
   }
   stop();
@@ -174,6 +175,6 @@ export async function run(argv: string[]): Promise<number> {
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);
   const s = await summarize(store);
-  console.log(`stopped: ${s.trained} trained individuals, ${s.alive} alive; best validation accuracy ${s.best ? `${s.best.fitness!.toFixed(4)} (${s.best.id})` : '-'}`);
+  console.log(`stopped: ${utilization(dir).children} children trained, ${s.alive} alive; best validation accuracy ${s.best ? `${s.best.fitness!.toFixed(4)} (${s.best.id})` : '-'}`);
   return 0;
 }

@@ -32,13 +32,14 @@ export async function summarize(store: PopulationStore): Promise<Summary> {
 }
 
 /** Workers' time split from their reports: busy = training + evaluating. */
-export function utilization(dir: string): { workers: number; wall: number; busy: number; store: number } {
-  const out = { workers: 0, wall: 0, busy: 0, store: 0 };
+export function utilization(dir: string): { workers: number; wall: number; busy: number; store: number; children: number } {
+  const out = { workers: 0, wall: 0, busy: 0, store: 0, children: 0 };
   const d = join(dir, 'workers');
   if (!existsSync(d)) return out;
   for (const f of readdirSync(d).filter((x) => x.endsWith('.json'))) {
-    const w = JSON.parse(readFileSync(join(d, f), 'utf8')) as { wall: number; train: number; evaluate: number; store: number };
+    const w = JSON.parse(readFileSync(join(d, f), 'utf8')) as { wall: number; train: number; evaluate: number; store: number; children?: number };
     out.workers++;
+    out.children += w.children ?? 0;
     out.wall += w.wall;
     out.busy += w.train + w.evaluate;
     out.store += w.store;
@@ -59,11 +60,11 @@ export async function run(argv: string[]): Promise<number> {
   const workerUtilization = u.wall ? u.busy / u.wall : null;
   const storeShare = u.wall ? u.store / u.wall : null;
   if (p.values.json) {
-    console.log(JSON.stringify({ experiment: dir, algorithm: config.algorithm, population: config.population, ...runState, alive: s.alive, dead: s.dead, trained: s.trained, failed: s.failed, best, workerUtilization, storeShare }, null, 2));
+    console.log(JSON.stringify({ experiment: dir, algorithm: config.algorithm, population: config.population, ...runState, children: u.children, alive: s.alive, dead: s.dead, trained: s.trained, failed: s.failed, best, workerUtilization, storeShare }, null, 2));
     return 0;
   }
   console.log(`${dir}: ${config.algorithm}, set-point ${config.population}, started ${runState.startedAt}, deadline ${runState.deadline}`);
-  console.log(`alive ${s.alive}, dead ${s.dead} (not yet collected), trained ${s.trained}, failed ${s.failed}`);
+  console.log(`children trained by the workers ${u.children}; in the store: alive ${s.alive}, dead ${s.dead} (the rest collected), failed ${s.failed}`);
   console.log(best ? `best: ${best.id} validation accuracy ${best.validationAccuracy!.toFixed(4)} after ${best.stepsTrained} steps (${best.state})` : 'best: none trained yet');
   if (u.wall) console.log(`workers: ${u.workers} reports, ${((100 * u.busy) / u.wall).toFixed(1)}% of their time training and evaluating, ${((100 * u.store) / u.wall).toFixed(2)}% in the store`);
   return 0;

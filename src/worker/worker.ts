@@ -75,7 +75,7 @@ export async function runWorker(o: WorkerOptions): Promise<Record<string, number
   const store = new TimedStore(new FileStore(o.dir));
   const name = `w${o.id}-${process.pid}`;
   const wallStart = Date.now();
-  const totals = { train: 0, evaluate: 0 };
+  const totals = { train: 0, evaluate: 0, children: 0 };
   mkdirSync(join(o.dir, 'workers'), { recursive: true });
   /** This worker's time split, for status and the store benchmark. */
   const report = () =>
@@ -131,6 +131,7 @@ export async function runWorker(o: WorkerOptions): Promise<Record<string, number
         hasWeights: r.ok,
       };
       await store.put(record, r.ok ? encodeSafetensors(net.weights(), { dna: JSON.stringify(dna) }) : undefined);
+      totals.children++;
     } finally {
       net.dispose();
       idleSince = Date.now();
