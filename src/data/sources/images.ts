@@ -82,9 +82,14 @@ export class ImageReader {
     const job = this.decode(where, data).then(
       ({ pixels, shape }) => {
         const key = `${shape.height}x${shape.width}x${shape.channels}`;
-        if (!this.sizes.has(key)) this.sizes.set(key, where);
+        // Decodes finish in any order: keep the earliest file per size, so the message is stable.
+        const known = this.sizes.get(key);
+        if (known === undefined || where < known) this.sizes.set(key, where);
         if (this.sizes.size > 1) {
-          const seen = [...this.sizes].map(([k, f]) => `${k} (first ${f})`).join(', ');
+          const seen = [...this.sizes]
+            .sort((a, b) => (a[1] < b[1] ? -1 : 1))
+            .map(([k, f]) => `${k} (first ${f})`)
+            .join(', ');
           throw new DatasetError(
             'ERR_DATASET_SHAPE',
             `${where}: images differ in size or channels: ${seen}; pass --size N to resize them all, or --channels 1|3`,
