@@ -19,23 +19,31 @@ async function killOrConflict(ctx: StepContext, i: Individual): Promise<StepOutc
 }
 
 /**
+ * The pairwise step both the paper's algorithm and its random control take:
+ * sample two (training an untrained one first); at the set-point kill the
+ * victim, below it reproduce the parent. `choose` says which is which.
+ */
+function pairwise(name: string, choose: (a: Individual, b: Individual, ctx: StepContext) => { parent: Individual; victim: Individual }): Algorithm {
+  return {
+    name,
+    async step(ctx) {
+      const pair = await ctx.store.sample(2, () => ctx.rng.next());
+      if (pair.length < 2) return 'idle';
+      const trained = await trainFirst(ctx, pair);
+      if (trained) return trained;
+      const { parent, victim } = choose(pair[0]!, pair[1]!, ctx);
+      if ((await ctx.store.aliveCount()) >= ctx.populationSize) return killOrConflict(ctx, victim);
+      await ctx.reproduce(parent);
+      return 'reproduced';
+    },
+  };
+}
+
+/**
  * Real et al. 2017: sample two; kill the worse when the population is at its
  * set-point, reproduce the better when it is below.
  */
-export const tournament: Algorithm = {
-  name: 'tournament',
-  async step(ctx) {
-    const pair = await ctx.store.sample(2, () => ctx.rng.next());
-    if (pair.length < 2) return 'idle';
-    const trained = await trainFirst(ctx, pair);
-    if (trained) return trained;
-    const [a, b] = pair as [Individual, Individual];
-    const [better, worse] = rank(a) >= rank(b) ? [a, b] : [b, a];
-    if ((await ctx.store.aliveCount()) >= ctx.populationSize) return killOrConflict(ctx, worse);
-    await ctx.reproduce(better);
-    return 'reproduced';
-  },
-};
+export const tournament: Algorithm = pairwise('tournament', (a, b) => (rank(a) >= rank(b) ? { parent: a, victim: b } : { parent: b, victim: a }));
 
 /**
  * Real et al. 2019 (regularized evolution): sample S, reproduce the best,
@@ -63,19 +71,10 @@ export function aging(sampleSize: number): Algorithm {
 }
 
 /** The paper's random-search control: select and kill at random, ignoring fitness. */
-export const randomSearch: Algorithm = {
-  name: 'random',
-  async step(ctx) {
-    const pair = await ctx.store.sample(2, () => ctx.rng.next());
-    if (pair.length < 2) return 'idle';
-    const trained = await trainFirst(ctx, pair);
-    if (trained) return trained;
-    const chosen = pair[ctx.rng.int(2)]!;
-    if ((await ctx.store.aliveCount()) >= ctx.populationSize) return killOrConflict(ctx, chosen);
-    await ctx.reproduce(chosen);
-    return 'reproduced';
-  },
-};
+export const randomSearch: Algorithm = pairwise('random', (a, b, ctx) => {
+  const chosen = ctx.rng.int(2) === 0 ? a : b;
+  return { parent: chosen, victim: chosen };
+});
 
 export const ALGORITHMS = ['tournament', 'aging', 'random'] as const;
 export type AlgorithmName = (typeof ALGORITHMS)[number];
