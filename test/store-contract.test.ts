@@ -130,9 +130,13 @@ for (const [name, make] of backends) {
       assert.deepEqual(await store.collectGarbage(60_000), [], 'within its grace period');
       const held = await store.readWeights(a.id); // a child takes what it needs before the parent can go
       assert.deepEqual(await store.collectGarbage(0), [a.id]);
+      assert.deepEqual(await store.collectGarbage(0), [], 'collected once');
       assert.equal(held.toString(), 'w');
-      assert.equal(await store.get(a.id), undefined);
+      const after = await store.get(a.id);
+      assert.equal(after?.state, 'dead', 'the record stays, as history');
+      assert.equal(after?.hasWeights, false);
       await assert.rejects(store.readWeights(a.id), { name: 'ConflictError' });
+      assert.deepEqual((await store.check()).problems, []);
       assert.equal(await store.aliveCount(), 2);
     });
 
@@ -192,10 +196,11 @@ describe('store concurrency (filesystem)', () => {
     assert.deepEqual(report.problems, []);
     const alive = new Set((await store.list({ state: 'alive' })).map((i) => i.id));
     const dead = new Set((await store.list({ state: 'dead' })).map((i) => i.id));
-    // Conservation: every individual is alive, dead, or collected after its death - exactly one of them.
+    // Conservation: every individual is alive or dead - exactly one of them; only the dead lose their weights.
     for (const id of [...initial, ...born]) {
-      const where = [alive.has(id), dead.has(id), collected.includes(id)].filter(Boolean).length;
+      const where = [alive.has(id), dead.has(id)].filter(Boolean).length;
       assert.equal(where, 1, `${id} is in ${where} places`);
+      if (collected.includes(id)) assert.ok(dead.has(id), `${id}: weights collected while alive`);
       assert.equal(alive.has(id), !killed.includes(id), `${id}: alive exactly when nobody killed it`);
     }
     assert.equal(alive.size, initial.length + born.length - killed.length);

@@ -99,6 +99,7 @@ export class FileStore implements PopulationStore {
     }
     const out: Individual = { ...record, state };
     if (state === 'dead') {
+      if (record.hasWeights) out.hasWeights = await stat(join(dir, WEIGHTS)).then(() => true, () => false);
       try {
         Object.assign(out, JSON.parse(await readFile(join(dir, DEATH), 'utf8')));
       } catch (e) {
@@ -177,14 +178,15 @@ export class FileStore implements PopulationStore {
         }
       }
       if (now - died < graceMs) continue;
-      const doomed = join(this.trash, `${e.id}.${randomBytes(4).toString('hex')}`);
+      // The weights are the garbage; the record stays, for the history of the search.
+      const doomed = join(this.trash, `${e.id}.${randomBytes(4).toString('hex')}.${WEIGHTS}`);
       try {
-        await rename(dir, doomed);
+        await rename(join(dir, WEIGHTS), doomed);
       } catch (err) {
-        if (gone(err)) continue; // another collector took it
+        if (gone(err)) continue; // never had weights, or another collector took them
         throw err;
       }
-      await rm(doomed, { recursive: true, force: true });
+      await rm(doomed, { force: true });
       collected.push(e.id);
     }
     // Staging left by a worker that died mid-birth, and trash a collector left.

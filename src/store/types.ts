@@ -28,8 +28,13 @@ export interface IndividualRecord {
   validationFlops: number;
   /** Seconds the worker spent on this child. */
   timing: { train: number; evaluate: number; store: number; idle: number };
-  /** Whether a weights file comes with it. */
+  /** Whether a weights file comes with it (false for a dead one whose weights were collected). */
   hasWeights: boolean;
+  /** Generational runs: the generation and the slot of its plan. */
+  generation?: number;
+  slot?: number;
+  /** Generational runs: every parent (crossover has two); `parent` is the first. */
+  parents?: string[];
 }
 
 export interface Individual extends IndividualRecord {
@@ -76,7 +81,7 @@ export interface PopulationStore {
   aliveCount(): Promise<number>;
   /** The weights file's bytes. @throws {ConflictError} when the individual is gone. */
   readWeights(id: string): Promise<Buffer>;
-  /** Removes dead individuals that died more than `graceMs` ago; returns their ids. */
+  /** Deletes the weights of individuals dead more than `graceMs` (their records stay, as history); returns their ids. */
   collectGarbage(graceMs: number): Promise<string[]>;
   /** Reads everything and reports problems; changes nothing. */
   check(): Promise<StoreCheck>;
