@@ -7,7 +7,25 @@
 import type { EngineDataset } from './dataset.js';
 import type { EvalResult, Net } from './net.js';
 
-export type Schedule = 'constant' | 'cosine';
+/**
+ * constant; cosine (with optional warm-up); stepped: Genetic CNN's schedule,
+ * 120, 60, 40 and 20 of 240 epochs at 1, 1/10, 1/100 and 1/1000 of the rate,
+ * scaled to the run's length.
+ */
+export type Schedule = 'constant' | 'cosine' | 'stepped';
+
+/** Where the stepped schedule's phases end, as fractions of the run, and their rate factors. */
+export const STEPPED = { ends: [120 / 240, 180 / 240, 220 / 240, 1], factors: [1, 0.1, 0.01, 0.001] };
+
+/** The step at which the phase containing `step` ends (the whole run for other schedules). */
+function phaseEnd(o: Pick<FitOptions, 'schedule' | 'steps'>, step: number): number {
+  if (o.schedule !== 'stepped') return o.steps;
+  for (const f of STEPPED.ends) {
+    const end = Math.round(f * o.steps);
+    if (step < end) return end;
+  }
+  return o.steps;
+}
 
 export interface FitOptions {
   data: EngineDataset;
@@ -54,6 +72,10 @@ export interface FitResult {
 /** The learning rate at `step` of `steps`. */
 export function learningRateAt(o: Pick<FitOptions, 'learningRate' | 'schedule' | 'warmupSteps' | 'steps'>, step: number): number {
   if ((o.schedule ?? 'constant') === 'constant') return o.learningRate;
+  if (o.schedule === 'stepped') {
+    const phase = STEPPED.ends.findIndex((f) => step < Math.round(f * o.steps));
+    return o.learningRate * STEPPED.factors[phase < 0 ? STEPPED.factors.length - 1 : phase]!;
+  }
   const warm = o.warmupSteps ?? 0;
   if (step < warm) return (o.learningRate * (step + 1)) / warm;
   const t = (step - warm) / Math.max(1, o.steps - warm);
@@ -69,8 +91,9 @@ export async function fit(net: Net, o: FitOptions): Promise<FitResult> {
   let validation: EvalResult | undefined;
   let nextEval = o.evalEvery ?? Infinity;
   while (step < o.steps) {
-    const n = Math.min(chunk, o.steps - step);
-    const lr = learningRateAt(o, step + Math.floor(n / 2));
+    // A chunk never straddles a step of the schedule.
+    const n = Math.min(chunk, o.steps - step, phaseEnd(o, step) - step);
+    const lr = o.schedule === 'stepped' ? learningRateAt(o, step) : learningRateAt(o, step + Math.floor(n / 2));
     const t0 = Date.now();
     const r = await net.train({
       data: o.data,

@@ -1,3 +1,4 @@
 export * from './types.js';
 export * from './algorithms.js';
 export * from './schedule.js';
+export * from './generational.js';

@@ -1,0 +1,234 @@
+/**
+ * Genetic CNN's generational algorithm (Xie & Yuille 2017, Algorithm 1) and
+ * the random-search baseline over the same space, as plans that any worker
+ * can compute: generation t+1 is a pure function of generation t's results
+ * and a random stream derived from the seed and t. Workers then claim the
+ * plan's slots one by one (src/store/generations.ts) and train each from
+ * scratch; the generation ends when every slot has a result.
+ */
+import type { Rng } from '../util/rng.js';
+import { createRng } from '../util/rng.js';
+import type { IndividualRecord, PopulationStore } from '../store/types.js';
+import type { GenerationFiles } from '../store/generations.js';
+import type { StepOutcome } from './types.js';
+import { crossover, formatBits, hashStagesDNA, mutateBits, randomStagesDNA, roulette, validateStagesDNA, zeroDNA } from '../spaces/stages/index.js';
+import type { StagesDNA } from '../spaces/stages/index.js';
+
+export const GENERATIONAL_ALGORITHMS = ['generational', 'random'] as const;
+
+export interface GenerationalSettings {
+  algorithm: 'generational' | 'random';
+  population: number;
+  generations: number;
+  nodes: number[];
+  seed: number;
+  genetic: { pM: number; qM: number; pC: number; qC: number; initialization: 'random' | 'zeros' };
+}
+
+/** One individual-to-be of a generation: its bits, where they came from and how. */
+export interface PlanSlot {
+  dna: StagesDNA;
+  /** Ids of the previous generation's individuals it descends from. */
+  parents: string[];
+  operations: PlanOperation[];
+}
+
+export type PlanOperation =
+  | { type: 'initial'; initialization: 'random' | 'zeros' }
+  | { type: 'random' }
+  | { type: 'selection'; from: string }
+  | { type: 'crossover'; with: string; stages: number[] }
+  | { type: 'mutation'; flipped: [number, number][] };
+
+export interface Plan {
+  generation: number;
+  slots: PlanSlot[];
+}
+
+/** A finished individual of a generation, with the fitness selection sees. */
+export interface Evaluated {
+  id: string;
+  slot: number;
+  dna: StagesDNA;
+  /** This evaluation's validation accuracy (0 when training failed). */
+  accuracy: number;
+  /** Mean accuracy over every evaluation of the same bits so far (the paper's rule for duplicates). */
+  fitness: number;
+}
+
+/** The paper's Table 1 row, plus who was best. */
+export interface GenerationStats {
+  generation: number;
+  individuals: number;
+  max: number;
+  min: number;
+  mean: number;
+  median: number;
+  std: number;
+  best: { id: string; bits: string; fitness: number };
+}
+
+const rngFor = (s: GenerationalSettings, t: number): Rng => createRng(s.seed).fork(`generation-${t}`);
+
+function fresh(s: GenerationalSettings, rng: Rng, type: 'initial' | 'random'): PlanSlot {
+  const zeros = type === 'initial' && s.genetic.initialization === 'zeros';
+  const dna = zeros ? zeroDNA(s.nodes) : randomStagesDNA(s.nodes, rng);
+  return { dna, parents: [], operations: [type === 'initial' ? { type, initialization: s.genetic.initialization } : { type }] };
+}
+
+export function initialPlan(s: GenerationalSettings): Plan {
+  const rng = rngFor(s, 0);
+  return { generation: 0, slots: Array.from({ length: s.population }, () => fresh(s, rng, 'initial')) };
+}
+
+/**
+ * Generation t+1 from generation t (`previous`, in slot order): roulette
+ * selection, crossover of pairs (1,2), (3,4), ... with p_C swapping each
+ * stage with q_C, then mutation of each individual not crossed with p_M
+ * flipping each bit with q_M. The random baseline draws fresh bits instead.
+ */
+export function nextPlan(s: GenerationalSettings, generation: number, previous: Evaluated[]): Plan {
+  const rng = rngFor(s, generation);
+  if (s.algorithm === 'random') return { generation, slots: Array.from({ length: s.population }, () => fresh(s, rng, 'random')) };
+  const slots: PlanSlot[] = roulette(
+    previous.map((e) => e.fitness),
+    s.population,
+    rng,
+  ).map((i) => ({ dna: previous[i]!.dna, parents: [previous[i]!.id], operations: [{ type: 'selection', from: previous[i]!.id }] }));
+  const crossed = new Set<number>();
+  for (let a = 0; a + 1 < slots.length; a += 2) {
+    if (rng.next() >= s.genetic.pC) continue;
+    const [x, y] = [slots[a]!, slots[a + 1]!];
+    const { children, swapped } = crossover(x.dna, y.dna, s.genetic.qC, rng);
+    slots[a] = { dna: children[0], parents: [...x.parents, ...y.parents], operations: [...x.operations, { type: 'crossover', with: y.parents[0]!, stages: swapped }] };
+    slots[a + 1] = { dna: children[1], parents: [...y.parents, ...x.parents], operations: [...y.operations, { type: 'crossover', with: x.parents[0]!, stages: swapped }] };
+    crossed.add(a).add(a + 1);
+  }
+  slots.forEach((slot, i) => {
+    if (crossed.has(i) || rng.next() >= s.genetic.pM) return;
+    const { dna, flipped } = mutateBits(slot.dna, s.genetic.qM, rng);
+    slots[i] = { ...slot, dna, operations: [...slot.operations, { type: 'mutation', flipped }] };
+  });
+  return { generation, slots };
+}
+
+/** A generation's record of a slot: its generation and slot number. */
+export interface GenerationalRecord extends IndividualRecord {
+  generation: number;
+  slot: number;
+}
+
+export const isGenerational = (r: IndividualRecord): r is GenerationalRecord => typeof (r as GenerationalRecord).generation === 'number';
+
+/**
+ * Generation t's individuals in slot order, each with the mean accuracy of
+ * every evaluation of its bits up to generation t; undefined while a slot has
+ * no result. When a slot has two results (a claim was taken over from a
+ * worker that was only slow), the earlier id counts.
+ */
+export function evaluated(records: IndividualRecord[], generation: number, population: number): Evaluated[] | undefined {
+  const gen = records.filter(isGenerational);
+  const accuracy = (r: IndividualRecord) => r.fitness ?? 0;
+  const sums = new Map<string, { sum: number; n: number }>();
+  for (const r of gen) {
+    if (r.generation > generation) continue;
+    const key = hashStagesDNA(validateStagesDNA(r.dna));
+    const e = sums.get(key) ?? { sum: 0, n: 0 };
+    sums.set(key, { sum: e.sum + accuracy(r), n: e.n + 1 });
+  }
+  const bySlot = new Map<number, GenerationalRecord>();
+  for (const r of gen) {
+    if (r.generation !== generation) continue;
+    const other = bySlot.get(r.slot);
+    if (!other || r.id < other.id) bySlot.set(r.slot, r);
+  }
+  if (bySlot.size < population) return undefined;
+  return Array.from({ length: population }, (_, slot) => {
+    const r = bySlot.get(slot)!;
+    const dna = validateStagesDNA(r.dna);
+    const e = sums.get(hashStagesDNA(dna))!;
+    return { id: r.id, slot, dna, accuracy: accuracy(r), fitness: e.sum / e.n };
+  });
+}
+
+/** The paper's Table 1 statistics of one generation. */
+export function generationStats(generation: number, individuals: Evaluated[]): GenerationStats {
+  const f = individuals.map((e) => e.fitness);
+  const sorted = [...f].sort((a, b) => a - b);
+  const n = f.length;
+  const mean = f.reduce((a, b) => a + b, 0) / n;
+  const median = n % 2 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
+  const std = Math.sqrt(f.reduce((a, b) => a + (b - mean) ** 2, 0) / n);
+  const best = individuals.reduce((a, b) => (b.fitness > a.fitness ? b : a));
+  return { generation, individuals: n, max: sorted[n - 1]!, min: sorted[0]!, mean, median, std, best: { id: best.id, bits: formatBits(best.dna), fitness: best.fitness } };
+}
+
+/** A row as the paper prints it: percentages and the best individual's bits. */
+export function formatStatsRow(s: GenerationStats): string {
+  const pct = (x: number) => (100 * x).toFixed(2).padStart(6);
+  return `${String(s.generation).padStart(3, '0')}  ${pct(s.max)}  ${pct(s.min)}  ${pct(s.mean)}  ${pct(s.median)}  ${(100 * s.std).toFixed(2).padStart(5)}  ${s.best.bits}`;
+}
+
+export const STATS_HEADER = 'Gen    Max %   Min %   Avg %   Med %  Std-D  Best individual';
+
+export interface GenerationalContext {
+  store: PopulationStore;
+  files: GenerationFiles;
+  settings: GenerationalSettings;
+  worker: string;
+  rng: Rng;
+  /** A claim not refreshed for this long belongs to a dead worker. */
+  leaseMs: number;
+  /** Trains slot `slot` of generation `generation` from scratch and stores it (the worker's job). */
+  evaluate(generation: number, slot: number, plan: PlanSlot): Promise<void>;
+}
+
+/**
+ * One step of a generational run, for any number of workers at once: plan
+ * the first generation if none is; when the newest generation is complete,
+ * record its statistics and plan the next (the previous generation's
+ * individuals die); otherwise claim and train one open slot. 'done' once
+ * generation T is complete.
+ */
+export async function generationalStep(ctx: GenerationalContext): Promise<StepOutcome> {
+  const { files, settings: s } = ctx;
+  const t = files.latest();
+  if (t < 0) {
+    files.createPlan(0, initialPlan(s));
+    return 'planned';
+  }
+  const plan = files.readPlan<Plan>(t);
+  const records = await ctx.store.list();
+  const results = evaluated(records, t, s.population);
+  if (results) {
+    files.writeStats(t, generationStats(t, results));
+    // Alive: the last complete generation (the parents) and the one being trained.
+    const retire = async (before: number) => {
+      for (const r of records) if (isGenerational(r) && r.generation < before && (r as { state?: string }).state !== 'dead') await ctx.store.kill(r.id, ctx.worker);
+    };
+    if (t >= s.generations) {
+      await retire(t);
+      return 'done';
+    }
+    if (files.createPlan(t + 1, nextPlan(s, t + 1, results))) await retire(t);
+    return 'planned';
+  }
+  const done = new Set(records.filter((r) => isGenerational(r) && r.generation === t).map((r) => r.slot));
+  const open = plan.slots.map((_, k) => k).filter((k) => !done.has(k));
+  // Start at a random open slot so that workers spread out.
+  const first = ctx.rng.int(open.length);
+  for (let i = 0; i < open.length; i++) {
+    const k = open[(first + i) % open.length]!;
+    if (!files.claim(t, k, ctx.worker, ctx.leaseMs)) continue;
+    // The claim stays once the result is stored; a stale claim may still hide one.
+    if ((await ctx.store.list()).some((r) => isGenerational(r) && r.generation === t && r.slot === k)) continue;
+    try {
+      await ctx.evaluate(t, k, plan.slots[k]!);
+    } catch (e) {
+      files.release(t, k);
+      throw e;
+    }
+    return 'reproduced';
+  }
+  return 'idle';
+}

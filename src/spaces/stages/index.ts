@@ -1,0 +1,4 @@
+/** The Genetic CNN search space: binary stage DNA, its operators and compile. */
+export * from './dna.js';
+export * from './operators.js';
+export * from './compile.js';

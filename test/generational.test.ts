@@ -1,0 +1,135 @@
+// Genetic CNN's generational algorithm over the shared store: plans that any
+// worker computes alike, slots claimed once, duplicates averaged, the
+// paper's statistics, stale claims taken over, and the stepped schedule.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, utimesSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { learningRateAt } from '../src/engine/fit.js';
+import { evaluated, generationalStep, generationStats, initialPlan, nextPlan } from '../src/evolution/generational.js';
+import type { Evaluated, GenerationalSettings, Plan } from '../src/evolution/generational.js';
+import { parseBits, zeroDNA } from '../src/spaces/stages/index.js';
+import { FileStore, GenerationFiles, newRecord } from '../src/store/index.js';
+import type { IndividualRecord } from '../src/store/index.js';
+import { createRng } from '../src/util/rng.js';
+
+const root = mkdtempSync(join(tmpdir(), 'evonas-generational-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+const settings = (o: Partial<GenerationalSettings> = {}): GenerationalSettings => ({
+  algorithm: 'generational',
+  population: 8,
+  generations: 6,
+  nodes: [3, 4, 5],
+  seed: 11,
+  genetic: { pM: 0.8, qM: 0.05, pC: 0.2, qC: 0.2, initialization: 'random' },
+  ...o,
+});
+
+const ones = (bits: string[]) => [...bits.join('')].filter((c) => c === '1').length;
+
+describe('the generational plan', () => {
+  it('is the same for every worker, selects by roulette, and never keeps the worst', () => {
+    const s = settings();
+    const p0 = initialPlan(s);
+    assert.deepEqual(initialPlan(s), p0);
+    assert.equal(p0.slots.length, 8);
+    const prev: Evaluated[] = p0.slots.map((slot, k) => ({ id: `i${k}`, slot: k, dna: slot.dna, accuracy: 0.5 + k / 100, fitness: 0.5 + k / 100 }));
+    const p1 = nextPlan(s, 1, prev);
+    assert.deepEqual(nextPlan(s, 1, prev), p1);
+    assert.notDeepEqual(nextPlan({ ...s, seed: 12 }, 1, prev), p1);
+    for (const slot of p1.slots) {
+      const op = slot.operations[0]!;
+      assert.equal(op.type, 'selection');
+      assert.notEqual((op as { from: string }).from, 'i0', 'the worst (r = r_min) is never selected');
+      assert.ok(slot.parents.every((id) => prev.some((e) => e.id === id)));
+    }
+    const zeros = initialPlan(settings({ genetic: { ...s.genetic, initialization: 'zeros' } }));
+    assert.ok(zeros.slots.every((x) => ones(x.dna.bits) === 0));
+    const random = nextPlan(settings({ algorithm: 'random' }), 1, prev);
+    assert.ok(random.slots.every((x) => x.parents.length === 0 && x.operations[0]!.type === 'random'), 'the baseline draws fresh bits');
+  });
+
+  it('averages every evaluation of the same bits (the paper\'s rule for duplicates) and computes Table 1', () => {
+    const a = parseBits('1-01 0-01-100 0-11-101-0001');
+    const b = zeroDNA([3, 4, 5]);
+    const rec = (generation: number, slot: number, dna: unknown, fitness: number): IndividualRecord => ({ ...newRecord({ worker: 'w', space: 'stages', dna }), generation, slot, fitness, hasWeights: false });
+    const records = [rec(0, 0, a, 0.6), rec(0, 1, b, 0.5), rec(1, 0, a, 0.7), rec(1, 1, b, 0.3)];
+    const g0 = evaluated(records, 0, 2)!;
+    assert.deepEqual(g0.map((e) => e.fitness), [0.6, 0.5], 'generation 0 sees only itself');
+    const g1 = evaluated(records, 1, 2)!;
+    assert.deepEqual(g1.map((e) => e.accuracy), [0.7, 0.3]);
+    assert.ok(Math.abs(g1[0]!.fitness - 0.65) < 1e-12 && Math.abs(g1[1]!.fitness - 0.4) < 1e-12);
+    assert.equal(evaluated(records, 1, 3), undefined, 'incomplete while a slot has no result');
+    const st = generationStats(1, g1);
+    assert.ok(Math.abs(st.max - 0.65) < 1e-12 && Math.abs(st.min - 0.4) < 1e-12 && Math.abs(st.mean - 0.525) < 1e-12 && Math.abs(st.median - 0.525) < 1e-12);
+    assert.ok(Math.abs(st.std - 0.125) < 1e-12);
+    assert.equal(st.best.bits, '1-01 0-01-100 0-11-101-0001');
+  });
+});
+
+describe('generational runs on the shared store', () => {
+  it('three concurrent workers complete T generations, each slot trained once, with selection pressure', async () => {
+    const dir = join(root, 'run');
+    const store = new FileStore(dir);
+    const files = new GenerationFiles(dir);
+    const s = settings();
+    const trained: string[] = [];
+    const worker = async (w: number) => {
+      const rng = createRng(w);
+      const ctx = {
+        store,
+        files,
+        settings: s,
+        worker: `w${w}`,
+        rng,
+        leaseMs: 60_000,
+        async evaluate(generation: number, slot: number, p: Plan['slots'][number]) {
+          trained.push(`${generation}/${slot}`);
+          await new Promise((r) => setTimeout(r, rng.int(5)));
+          // A fake task where more connections are better, so selection has something to find.
+          await store.put({ ...newRecord({ worker: `w${w}`, space: 'stages', dna: p.dna }), generation, slot, parent: p.parents[0] ?? null, parents: p.parents, fitness: ones(p.dna.bits) / 19, hasWeights: false });
+        },
+      };
+      for (;;) {
+        const outcome = await generationalStep(ctx);
+        if (outcome === 'done') return;
+        if (outcome === 'idle') await new Promise((r) => setTimeout(r, 2));
+      }
+    };
+    await Promise.all([0, 1, 2].map(worker));
+    assert.equal(trained.length, 8 * 7);
+    assert.equal(new Set(trained).size, trained.length, 'no slot trained twice');
+    const stats = files.stats<ReturnType<typeof generationStats>>();
+    assert.deepEqual(stats.map((x) => x.generation), [0, 1, 2, 3, 4, 5, 6]);
+    assert.ok(stats[6]!.mean > stats[0]!.mean, `mean ${stats[0]!.mean} -> ${stats[6]!.mean}`);
+    const alive = await store.list({ state: 'alive' });
+    assert.equal(alive.length, 8, 'only the last generation stays alive');
+    assert.ok(alive.every((r) => r.generation === 6));
+    assert.deepEqual((await store.check()).problems, []);
+  });
+
+  it('a claim is exclusive while fresh and taken over once stale', () => {
+    const files = new GenerationFiles(join(root, 'claims'));
+    assert.equal(files.claim(0, 3, 'a', 1000), true);
+    assert.equal(files.claim(0, 3, 'b', 1000), false);
+    const old = new Date(Date.now() - 5000);
+    utimesSync(join(files.root, '0.claims', '3'), old, old);
+    assert.equal(files.claim(0, 3, 'b', 1000), true, 'stale: its worker is gone');
+    assert.equal(files.claim(0, 3, 'c', 1000), false);
+    files.release(0, 3);
+    assert.equal(files.claim(0, 3, 'c', 1000), true);
+    assert.equal(files.createPlan(0, { x: 1 }), true);
+    assert.equal(files.createPlan(0, { x: 2 }), false);
+    assert.deepEqual(files.readPlan(0), { x: 1 }, 'the first plan stands');
+  });
+});
+
+describe('the stepped schedule', () => {
+  it("follows the paper's 120/60/40/20 epochs at 1, 0.1, 0.01, 0.001 of the rate, scaled", () => {
+    const o = { learningRate: 0.01, schedule: 'stepped' as const, steps: 240 };
+    assert.deepEqual([0, 119, 120, 179, 180, 219, 220, 239].map((k) => learningRateAt(o, k)), [0.01, 0.01, 0.001, 0.001, 0.0001, 0.0001, 0.00001, 0.00001]);
+    assert.equal(learningRateAt({ ...o, steps: 24 }, 12), 0.001);
+  });
+});
