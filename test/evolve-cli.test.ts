@@ -11,6 +11,7 @@ import { importDataset } from '../src/data/import.js';
 import { FileStore } from '../src/store/index.js';
 import { cifar10Folder } from './support/formats.js';
 import { EVONAS, runCli } from './support/cli.js';
+import { rng } from './support/helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'evonas-evolve-'));
 const cache = join(root, 'cache');
@@ -55,7 +56,7 @@ describe('evonas evolve', () => {
   it('refuses a bad configuration naming the field', async () => {
     const r = await runCli(['evolve', '--data', cache, '--out', join(root, 'bad'), '--algorithm', 'hill-climb']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /bad configuration: algorithm: expected one of tournament, aging, random but found "hill-climb"/);
+    assert.match(r.stderr, /bad configuration: algorithm: the graph space takes tournament, aging, random but found "hill-climb"/);
   });
 
   it('survives SIGKILLed workers and stops cleanly on SIGINT', async () => {
@@ -67,23 +68,64 @@ describe('evonas evolve', () => {
     child.stderr.on('data', (d) => (err += d));
     const closed = new Promise<number>((res) => child.on('close', (code) => res(code ?? -1)));
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    // Chaos: a random worker SIGKILLed at a random moment, again and again.
+    const random = rng(42);
     let kills = 0;
-    for (let round = 0; round < 4; round++) {
-      await sleep(2500);
+    for (let round = 0; round < 10; round++) {
+      await sleep(700 + 1300 * random());
       const pids = workerPids(exp);
       if (pids.length === 0) continue;
-      process.kill(pids[round % pids.length]!, 'SIGKILL');
+      process.kill(pids[Math.floor(random() * pids.length)]!, 'SIGKILL');
       kills++;
     }
-    await sleep(2500);
+    await sleep(3000);
     child.kill('SIGINT');
     assert.equal(await closed, 0, err);
-    assert.ok(kills >= 3, `killed ${kills} workers`);
+    assert.ok(kills >= 7, `killed ${kills} workers`);
     assert.match(err, /worker \d exited \(SIGKILL\); restarting it/);
     assert.match(out, /stopped: \d+ children trained/);
     assert.deepEqual(workerPids(exp), [], 'no worker left running');
     const store = new FileStore(exp);
     assert.deepEqual((await store.check()).problems, []);
-    assert.ok((await store.aliveCount()) >= 1);
+    const alive = await store.aliveCount();
+    assert.ok(Math.abs(alive - 4) <= 2, `population ${alive}, set-point 4, 2 workers`);
+    const s = JSON.parse((await runCli(['status', exp, '--json'])).stdout);
+    assert.ok(s.trained > 4, `only ${s.trained} trained between the kills`);
+  });
+
+  it('runs Genetic CNN generations to the end, printing Table 1, through a SIGKILLed worker', async () => {
+    const exp = join(root, 'exp-stages');
+    const args = ['evolve', '--data', cache, '--out', exp, '--space', 'stages', '--population', '4', '--generations', '3', '--steps', '4', '--batch', '10', '--workers', '2', '--seed', '5', '--time-budget', '5m'];
+    const child = spawn(process.execPath, [EVONAS, ...args], { env: { ...process.env, EVONAS_LEASE_MS: '3000' } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const closed = new Promise<number>((res) => child.on('close', (code) => res(code ?? -1)));
+    await new Promise((r) => setTimeout(r, 2500));
+    const pids = workerPids(exp);
+    if (pids.length) process.kill(pids[0]!, 'SIGKILL');
+    assert.equal(await closed, 0, err);
+    assert.match(err, /Gen +Max % +Min % +Avg % +Med % +Std-D +Best individual/);
+    for (const g of ['000', '001', '002', '003']) assert.match(err, new RegExp(`^${g} +\\d+\\.\\d\\d .* [01]-[01]{2} [01]-[01]{2}-[01]{3} [01]-[01]{2}-[01]{3}-[01]{4}$`, 'm'));
+    assert.match(out, /evolving .*: stages space, generational, 3 generations of 4/);
+    const s = JSON.parse((await runCli(['status', exp, '--json'])).stdout);
+    assert.equal(s.generations.length, 4);
+    assert.equal(s.alive, 4, 'the last generation');
+    const store = new FileStore(exp);
+    assert.deepEqual((await store.check()).problems, []);
+    const all = await store.list();
+    for (let g = 0; g <= 3; g++) {
+      const slots = new Set(all.filter((i) => i.generation === g).map((i) => i.slot));
+      assert.equal(slots.size, 4, `generation ${g} has every slot`);
+    }
+    const text = (await runCli(['status', exp])).stdout;
+    assert.match(text, /^003 /m);
+  });
+
+  it('refuses an algorithm the space does not take', async () => {
+    const r = await runCli(['evolve', '--data', cache, '--out', join(root, 'bad2'), '--space', 'stages', '--algorithm', 'tournament']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /algorithm: the stages space takes generational, random but found "tournament"/);
   });
 });

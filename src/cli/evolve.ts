@@ -7,7 +7,9 @@ import { readManifest } from '../data/manifest.js';
 import { DEFAULTS, EXPERIMENT_FILE, readConfig, validateConfig, writeConfig } from '../evolution/config.js';
 import type { ExperimentConfig } from '../evolution/config.js';
 import { initialDNA } from '../spaces/graph/index.js';
-import { FileStore, newRecord } from '../store/index.js';
+import { FileStore, GenerationFiles, newRecord } from '../store/index.js';
+import { formatStatsRow, STATS_HEADER } from '../evolution/generational.js';
+import type { GenerationStats } from '../evolution/generational.js';
 import { readRun, writeRun } from '../worker/worker.js';
 import { CliError, intOption, parse, str } from './args.js';
 import { Progress } from './progress.js';
@@ -22,7 +24,9 @@ the time budget or on Ctrl-C (children in flight are dropped, never
 half-written). Add workers from another shell with "evonas worker <experiment>".
 
   --config FILE        experiment settings (JSON); flags override it
-  --algorithm A        tournament (the paper), aging, random (default tournament)
+  --space S            graph (Large-Scale Evolution, default) or stages (Genetic CNN)
+  --algorithm A        graph: tournament (the paper, default), aging, random;
+                       stages: generational (the paper, default), random
   --population N       set-point (paper 1000; default ${DEFAULTS.population}, scaled for 2 cores)
   --workers W          worker processes (paper population/4; default ${DEFAULTS.workers}, one per core)
   --steps S            training steps per child (paper 25600; default ${DEFAULTS.stepsPerChild}: weights are inherited)
@@ -30,7 +34,15 @@ half-written). Add workers from another shell with "evonas worker <experiment>".
   --threads N          intra-op threads per worker (default ${DEFAULTS.threadsPerWorker})
   --precision P        fp32 or bf16 (default fp32)
   --no-inheritance     the paper's control: every child trains from scratch
+  --generations T      stages: generations after the initial one (paper and default ${DEFAULTS.generations})
+  --epochs E           stages: train each individual E epochs (paper 240) instead of --steps
   --time-budget T      e.g. 90s, 30m, 2h (default 30m)
+
+Scaled for minutes on 2 cores rather than days on 250 machines, and saved in
+the experiment: mutation weights that favour growth (insert-convolution and
+alter-channels 3, identity 2, reset-weights 0.2, others 0.5-1) and 3 mutations
+per child for the first 3 minutes. For the paper's uniform choice put
+"mutationWeights": {} and "schedule": {} in --config.
   --seed K             (default 0)`;
 
 export function parseDuration(v: string | undefined, fallback: number): number {
@@ -67,7 +79,15 @@ function create(p: NonNullable<ReturnType<typeof parse>>): { dir: string; config
   intFlag('batch', 'batchSize', 1);
   intFlag('threads', 'threadsPerWorker', 1);
   intFlag('seed', 'seed', 0);
+  if (str(p, 'space')) flags.space = str(p, 'space');
   if (str(p, 'algorithm')) flags.algorithm = str(p, 'algorithm');
+  else if ((flags.space ?? base.space) === 'stages' && base.algorithm === undefined) flags.algorithm = 'generational';
+  intFlag('generations', 'generations', 0);
+  if (str(p, 'epochs') !== undefined) {
+    const e = Number(str(p, 'epochs'));
+    if (!(e > 0)) throw new CliError(`Expected a number > 0 for --epochs but received "${str(p, 'epochs')}"`);
+    flags.epochs = e;
+  }
   if (str(p, 'precision')) flags.precision = str(p, 'precision');
   if (p.values['no-inheritance']) flags.inheritance = false;
   let config: ExperimentConfig;
@@ -83,6 +103,7 @@ function create(p: NonNullable<ReturnType<typeof parse>>): { dir: string; config
 }
 
 async function seedPopulation(store: FileStore, config: ExperimentConfig): Promise<void> {
+  if (config.space !== 'graph') return; // a generational run's workers plan generation 0
   for (let i = 0; i < config.population; i++) await store.put(newRecord({ worker: 'evolve', space: config.space, dna: initialDNA() }));
 }
 
@@ -95,6 +116,9 @@ export async function run(argv: string[]): Promise<number> {
       resume: { type: 'string' },
       config: { type: 'string' },
       algorithm: { type: 'string' },
+      space: { type: 'string' },
+      generations: { type: 'string' },
+      epochs: { type: 'string' },
       population: { type: 'string' },
       workers: { type: 'string' },
       steps: { type: 'string' },
@@ -123,9 +147,13 @@ export async function run(argv: string[]): Promise<number> {
   }
   const deadline = Date.parse(readRun(dir).deadline);
   const store = new FileStore(dir);
-  console.log(`${resume ? 'resuming' : 'evolving'} ${dir}: ${config.algorithm}, population ${config.population}, ${config.workers} workers, ${config.stepsPerChild} steps per child, until ${new Date(deadline).toISOString()}`);
+  const training = config.space === 'stages' && config.epochs ? `${config.epochs} epochs` : `${config.stepsPerChild} steps`;
+  const shape = config.space === 'stages' ? `${config.generations} generations of ${config.population}` : `population ${config.population}`;
+  console.log(`${resume ? 'resuming' : 'evolving'} ${dir}: ${config.space} space, ${config.algorithm}, ${shape}, ${config.workers} workers, ${training} per child, until ${new Date(deadline).toISOString()}`);
 
   let stopping = false;
+  /** Workers that ended on their own (a generational run's last generation is complete). */
+  let finished = 0;
   const workers = new Map<number, ChildProcess>();
   const exited: Promise<void>[] = [];
   const start = (id: number) => {
@@ -137,7 +165,8 @@ export async function run(argv: string[]): Promise<number> {
       new Promise((res) =>
         child.on('exit', (code, signal) => {
           workers.delete(id);
-          if (!stopping && Date.now() < deadline) {
+          if (code === 0) finished++;
+          else if (!stopping && Date.now() < deadline) {
             progress.log(`worker ${id} exited (${signal ?? `code ${code}`}); restarting it${err ? `\n${err.trim().split('\n').slice(-3).join('\n')}` : ''}`);
             setTimeout(() => !stopping && start(id), 1000);
           }
@@ -151,26 +180,43 @@ export async function run(argv: string[]): Promise<number> {
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    progress.log('stopping: workers drop their children in flight');
+    if (finished < config.workers) progress.log('stopping: workers drop their children in flight');
     for (const w of workers.values()) w.kill('SIGTERM');
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   const runStart = Date.now();
-  const before = utilization(dir).children;
-  while (!stopping && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 2000));
+  const generations = config.space === 'stages' ? new GenerationFiles(dir) : undefined;
+  const counted = async () => {
+    if (!generations) return utilization(dir).children;
     const s = await summarize(store);
-    const children = utilization(dir).children;
+    return s.trained + s.failed;
+  };
+  const before = await counted();
+  let printed = generations ? generations.stats().length : 0;
+  if (generations) progress.log(STATS_HEADER);
+  while (!stopping && Date.now() < deadline && finished < config.workers) {
+    await new Promise((r) => setTimeout(r, 2000));
+    if (generations) {
+      const rows = generations.stats<GenerationStats>();
+      for (; printed < rows.length; printed++) progress.log(formatStatsRow(rows[printed]!));
+    }
+    const s = await summarize(store);
+    const children = await counted();
     const perHour = ((children - before) / Math.max(1, Date.now() - runStart)) * 3_600_000;
+    const where = generations ? `generation ${generations.latest()}/${config.generations}  ` : '';
     progress.update(
-      `alive ${s.alive}  children ${children}  best validation ${s.best ? s.best.fitness!.toFixed(4) : '-'}  ${perHour.toFixed(0)} children/h  ${Math.max(0, Math.round((deadline - Date.now()) / 1000))} s left`,
+      `${where}alive ${s.alive}  children ${children}  best validation ${s.best ? s.best.fitness!.toFixed(4) : '-'}  ${perHour.toFixed(0)} children/h  ${Math.max(0, Math.round((deadline - Date.now()) / 1000))} s left`,
     );
   }
   stop();
   // Workers get 30 s to stop before SIGKILL; the timer must not hold the process open.
   await Promise.race([Promise.all(exited), new Promise((r) => setTimeout(r, 30_000).unref())]);
   for (const w of workers.values()) w.kill('SIGKILL');
+  if (generations) {
+    const rows = generations.stats<GenerationStats>();
+    for (; printed < rows.length; printed++) progress.log(formatStatsRow(rows[printed]!));
+  }
   progress.done();
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);

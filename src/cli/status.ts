@@ -1,7 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readConfig } from '../evolution/config.js';
-import { FileStore } from '../store/index.js';
+import { FileStore, GenerationFiles } from '../store/index.js';
+import { formatStatsRow, STATS_HEADER } from '../evolution/generational.js';
+import type { GenerationStats } from '../evolution/generational.js';
 import type { Individual, PopulationStore } from '../store/index.js';
 import { readRun } from '../worker/worker.js';
 import { CliError, parse } from './args.js';
@@ -60,12 +62,23 @@ export async function run(argv: string[]): Promise<number> {
   const workerUtilization = u.wall ? u.busy / u.wall : null;
   const storeShare = u.wall ? u.store / u.wall : null;
   if (p.values.json) {
-    console.log(JSON.stringify({ experiment: dir, algorithm: config.algorithm, population: config.population, ...runState, children: u.children, alive: s.alive, dead: s.dead, trained: s.trained, failed: s.failed, best, workerUtilization, storeShare }, null, 2));
+    const generations = config.space === 'stages' ? new GenerationFiles(dir).stats<GenerationStats>() : undefined;
+    console.log(
+      JSON.stringify(
+        { experiment: dir, space: config.space, algorithm: config.algorithm, population: config.population, ...runState, children: u.children, alive: s.alive, dead: s.dead, trained: s.trained, failed: s.failed, best, workerUtilization, storeShare, ...(generations ? { generations } : {}) },
+        null,
+        2,
+      ),
+    );
     return 0;
   }
   console.log(`${dir}: ${config.algorithm}, set-point ${config.population}, started ${runState.startedAt}, deadline ${runState.deadline}`);
-  console.log(`children trained by the workers ${u.children}; in the store: alive ${s.alive}, dead ${s.dead} (the rest collected), failed ${s.failed}`);
+  console.log(`children trained by the workers ${u.children}; in the store: alive ${s.alive}, dead ${s.dead}, failed ${s.failed}`);
   console.log(best ? `best: ${best.id} validation accuracy ${best.validationAccuracy!.toFixed(4)} after ${best.stepsTrained} steps (${best.state})` : 'best: none trained yet');
+  if (config.space === 'stages') {
+    const rows = new GenerationFiles(dir).stats<GenerationStats>();
+    if (rows.length) console.log([STATS_HEADER, ...rows.map(formatStatsRow)].join('\n'));
+  }
   if (u.wall) console.log(`workers: ${u.workers} reports, ${((100 * u.busy) / u.wall).toFixed(1)}% of their time training and evaluating, ${((100 * u.store) / u.wall).toFixed(2)}% in the store`);
   return 0;
 }

@@ -8,8 +8,12 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../util/fs.js';
 import { ALGORITHMS } from './algorithms.js';
 import type { AlgorithmName } from './algorithms.js';
+import { GENERATIONAL_ALGORITHMS } from './generational.js';
 import { validateSchedule } from './schedule.js';
 import type { Schedule } from './schedule.js';
+import { GENETIC_CNN_BASE } from '../spaces/stages/compile.js';
+import { MUTATIONS } from '../spaces/graph/mutations.js';
+import type { StagesBase } from '../spaces/stages/compile.js';
 
 export const EXPERIMENT_FILE = 'experiment.json';
 
@@ -18,9 +22,11 @@ export interface ExperimentConfig {
   version: 1;
   /** Dataset cache folder. */
   data: string;
-  space: 'graph';
-  algorithm: AlgorithmName;
-  /** Paper: 1,000. Scaled to 20 for a 2-core machine. */
+  /** graph: Large-Scale Evolution's DNA; stages: Genetic CNN's binary encoding. */
+  space: 'graph' | 'stages';
+  /** graph: tournament, aging or random; stages: generational or random. */
+  algorithm: AlgorithmName | 'generational';
+  /** Paper: 1,000. Scaled to 10 for a 2-core machine (two workers): selection must act within minutes. */
   population: number;
   /** Paper: population / 4. Scaled to 2 (one per core). */
   workers: number;
@@ -40,16 +46,61 @@ export interface ExperimentConfig {
   precision: 'fp32' | 'bf16';
   seed: number;
   schedule: Schedule;
-  /** Mutation weights by name (uniform when empty). */
+  /** Mutation weights by name (uniform when empty; the default favours growth, see SCALED_MUTATION_WEIGHTS). */
   mutationWeights: Record<string, number>;
+  /** Stages space: generations T after the initial one (paper 50). */
+  generations: number;
+  /** Stages space: train each individual this many epochs instead of stepsPerChild (null: use stepsPerChild). */
+  epochs: number | null;
+  /** Stages space: the base learning rate of the paper's stepped schedule (paper 0.01). */
+  learningRate: number;
+  /** Stages space: Genetic CNN's operator settings (paper's CIFAR-10 values). */
+  genetic: GeneticSettings;
+  /** Stages space: the network around the encoded stages (paper's CIFAR-10 LeNet base). */
+  stages: { nodes: number[] } & StagesBase;
 }
+
+export interface GeneticSettings {
+  pM: number;
+  qM: number;
+  pC: number;
+  qC: number;
+  /** Generation 0: Bernoulli(0.5) bits, or all zeros (the paper's section 4.1.2). */
+  initialization: 'random' | 'zeros';
+}
+
+/**
+ * Mutation probabilities. The paper picks uniformly among its eleven; on a
+ * 2-core machine with minutes rather than days, growth must come sooner, so
+ * the defaults favour the mutations that grow a network (insert a
+ * convolution, alter its channels) and continued training (identity), and
+ * rarely throw trained weights away (reset). Every mutation stays possible.
+ * Measured: a 10-minute run reached 0.62 validation accuracy with these,
+ * where uniform weights (and population 20) reached 0.43 in 20 minutes.
+ */
+export const SCALED_MUTATION_WEIGHTS: Record<string, number> = {
+  'insert-convolution': 3,
+  'alter-channels': 3,
+  identity: 2,
+  'alter-stride': 1,
+  'filter-size': 1,
+  'add-skip': 1,
+  'alter-learning-rate': 1,
+  'remove-skip': 0.5,
+  'remove-convolution': 0.5,
+  'insert-one-to-one': 0.5,
+  'reset-weights': 0.2,
+};
+
+/** A raised mutation rate (3 per child) for the first 3 minutes, while networks are trivial and cheap (the paper's section 5 schedule, scaled). */
+export const SCALED_SCHEDULE: Schedule = { mutationRate: [{ from: 0, to: 180, k: 3 }] };
 
 export const DEFAULTS: Omit<ExperimentConfig, 'data'> = {
   format: 'evonas.experiment',
   version: 1,
   space: 'graph',
   algorithm: 'tournament',
-  population: 20,
+  population: 10,
   workers: 2,
   threadsPerWorker: 1,
   stepsPerChild: 400,
@@ -60,8 +111,13 @@ export const DEFAULTS: Omit<ExperimentConfig, 'data'> = {
   inheritance: true,
   precision: 'fp32',
   seed: 0,
-  schedule: {},
-  mutationWeights: {},
+  schedule: SCALED_SCHEDULE,
+  mutationWeights: SCALED_MUTATION_WEIGHTS,
+  generations: 50,
+  epochs: null,
+  learningRate: 0.01,
+  genetic: { pM: 0.8, qM: 0.05, pC: 0.2, qC: 0.2, initialization: 'random' },
+  stages: { nodes: [3, 4, 5], ...GENETIC_CNN_BASE },
 };
 
 export class ConfigError extends Error {
@@ -89,8 +145,9 @@ export function validateConfig(raw: unknown): ExperimentConfig {
   const c = { ...DEFAULTS, ...(raw as object) } as ExperimentConfig & Record<string, unknown>;
   if (c.format !== 'evonas.experiment' || c.version !== 1) throw new ConfigError('format', 'not an evonas experiment (version 1)');
   if (typeof c.data !== 'string' || c.data === '') throw new ConfigError('data', 'expected the path of a dataset cache');
-  if (c.space !== 'graph') throw new ConfigError('space', `expected "graph" but found ${JSON.stringify(c.space)}`);
-  if (!ALGORITHMS.includes(c.algorithm)) throw new ConfigError('algorithm', `expected one of ${ALGORITHMS.join(', ')} but found ${JSON.stringify(c.algorithm)}`);
+  if (c.space !== 'graph' && c.space !== 'stages') throw new ConfigError('space', `expected "graph" or "stages" but found ${JSON.stringify(c.space)}`);
+  const allowed: readonly string[] = c.space === 'graph' ? ALGORITHMS : GENERATIONAL_ALGORITHMS;
+  if (!allowed.includes(c.algorithm)) throw new ConfigError('algorithm', `the ${c.space} space takes ${allowed.join(', ')} but found ${JSON.stringify(c.algorithm)}`);
   int(c, 'population', 2);
   int(c, 'workers', 1, 1024);
   int(c, 'threadsPerWorker', 1, 1024);
@@ -101,6 +158,33 @@ export function validateConfig(raw: unknown): ExperimentConfig {
   for (const f of ['momentum', 'weightDecay'] as const) {
     if (typeof c[f] !== 'number' || !(c[f] >= 0)) throw new ConfigError(f, `expected a number >= 0 but found ${JSON.stringify(c[f])}`);
   }
+  if (typeof c.mutationWeights !== 'object' || c.mutationWeights === null) throw new ConfigError('mutationWeights', 'expected an object of mutation names to weights');
+  for (const [k, v] of Object.entries(c.mutationWeights)) {
+    if (!(MUTATIONS as readonly string[]).includes(k)) throw new ConfigError(`mutationWeights.${k}`, `unknown mutation (known: ${MUTATIONS.join(', ')})`);
+    if (typeof v !== 'number' || !(v >= 0)) throw new ConfigError(`mutationWeights.${k}`, `expected a weight >= 0 but found ${JSON.stringify(v)}`);
+  }
+  int(c, 'generations', 0);
+  if (c.epochs !== null && !(typeof c.epochs === 'number' && c.epochs > 0)) throw new ConfigError('epochs', `expected a number > 0 or null but found ${JSON.stringify(c.epochs)}`);
+  if (typeof c.learningRate !== 'number' || !(c.learningRate > 0)) throw new ConfigError('learningRate', `expected a number > 0 but found ${JSON.stringify(c.learningRate)}`);
+  c.genetic = { ...DEFAULTS.genetic, ...(c.genetic as object) };
+  for (const f of ['pM', 'qM', 'pC', 'qC'] as const) {
+    const v = c.genetic[f];
+    if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new ConfigError(`genetic.${f}`, `expected a probability in [0, 1] but found ${JSON.stringify(v)}`);
+  }
+  if (c.genetic.initialization !== 'random' && c.genetic.initialization !== 'zeros') {
+    throw new ConfigError('genetic.initialization', `expected "random" or "zeros" but found ${JSON.stringify(c.genetic.initialization)}`);
+  }
+  c.stages = { ...DEFAULTS.stages, ...(c.stages as object) };
+  for (const f of ['nodes', 'widths'] as const) {
+    const v = c.stages[f];
+    if (!Array.isArray(v) || v.length === 0 || !v.every((x) => Number.isInteger(x) && x >= 1)) throw new ConfigError(`stages.${f}`, `expected a list of whole numbers >= 1 but found ${JSON.stringify(v)}`);
+  }
+  if (c.stages.widths.length !== c.stages.nodes.length) {
+    throw new ConfigError('stages.widths', `expected one width per stage (${c.stages.nodes.length}) but found ${c.stages.widths.length}`);
+  }
+  if (!(Number.isInteger(c.stages.kernel) && c.stages.kernel >= 1 && c.stages.kernel % 2 === 1)) throw new ConfigError('stages.kernel', `expected an odd whole number but found ${JSON.stringify(c.stages.kernel)}`);
+  if (!(Number.isInteger(c.stages.fc) && c.stages.fc >= 1)) throw new ConfigError('stages.fc', `expected a whole number >= 1 but found ${JSON.stringify(c.stages.fc)}`);
+  if (typeof c.stages.dropout !== 'number' || !(c.stages.dropout >= 0 && c.stages.dropout < 1)) throw new ConfigError('stages.dropout', `expected a number in [0, 1) but found ${JSON.stringify(c.stages.dropout)}`);
   if (typeof c.inheritance !== 'boolean') throw new ConfigError('inheritance', 'expected true or false');
   if (c.precision !== 'fp32' && c.precision !== 'bf16') throw new ConfigError('precision', `expected fp32 or bf16 but found ${JSON.stringify(c.precision)}`);
   try {

@@ -12,6 +12,11 @@ import type { EngineDataset } from '../engine/dataset.js';
 import { compile } from '../engine/net.js';
 import { decodeSafetensors, encodeSafetensors } from '../engine/safetensors.js';
 import { algorithm } from '../evolution/algorithms.js';
+import type { AlgorithmName } from '../evolution/algorithms.js';
+import { generationalStep } from '../evolution/generational.js';
+import type { GenerationalContext } from '../evolution/generational.js';
+import { fit } from '../engine/fit.js';
+import { compileStages, validateStagesDNA } from '../spaces/stages/index.js';
 import { readConfig } from '../evolution/config.js';
 import type { ExperimentConfig } from '../evolution/config.js';
 import { mutationsPerChild, resetSinceBirth } from '../evolution/schedule.js';
@@ -20,12 +25,15 @@ import { evalFlopsPerBatch, trainFlopsPerStep } from '../net/analyze.js';
 import type { IOSpec } from '../net/presets.js';
 import { compileDNA, inheritance, mutate, validateDNA } from '../spaces/graph/index.js';
 import type { GraphDNA, MutationRecord, MutationWeights } from '../spaces/graph/index.js';
-import { FileStore, newIndividualId, TimedStore } from '../store/index.js';
+import { FileStore, GenerationFiles, newIndividualId, TimedStore } from '../store/index.js';
 import type { Individual, IndividualRecord } from '../store/index.js';
 import { createRng } from '../util/rng.js';
 import { writeFileAtomic } from '../util/fs.js';
 
 export const RUN_FILE = 'run.json';
+
+/** A generational slot's claim not refreshed for this long belongs to a dead worker (EVONAS_LEASE_MS overrides, for tests). */
+const LEASE_MS = Number(process.env.EVONAS_LEASE_MS ?? 60_000);
 
 /** When the experiment started (schedules count from it) and when it must stop. */
 export interface RunState {
@@ -86,7 +94,6 @@ export async function runWorker(o: WorkerOptions): Promise<Record<string, number
   const rng = createRng(config.seed).fork(`worker-${o.id}-${process.pid}`);
   const run = readRun(o.dir);
   const started = Date.parse(run.startedAt);
-  const alg = algorithm(config.algorithm, { sampleSize: config.sampleSize });
   let idleSince = Date.now();
 
   /** Trains `dna` (from `weights` when given) and stores the result as a new individual. */
@@ -138,30 +145,102 @@ export async function runWorker(o: WorkerOptions): Promise<Record<string, number
     }
   };
 
-  const ctx: StepContext = {
-    store,
-    rng,
-    populationSize: config.population,
-    worker: name,
-    async reproduce(parent) {
-      const elapsed = (Date.now() - started) / 1000;
-      const { dna, records } = mutate(validateDNA(parent.dna), rng, {
-        k: mutationsPerChild(config.schedule, elapsed),
-        weights: Object.keys(config.mutationWeights).length ? (config.mutationWeights as MutationWeights) : undefined,
-      });
-      let inherit = config.inheritance ? inheritance(records) : 'none';
-      if (resetSinceBirth(config.schedule, (Date.parse(parent.bornAt) - started) / 1000, elapsed)) inherit = 'none';
-      // Take what the child needs before anything else: the parent may die and be collected meanwhile.
-      const t = Date.now();
-      const weights = inherit !== 'none' && parent.hasWeights ? await store.readWeights(parent.id) : undefined;
-      await breed(dna, parent, records, weights, inherit === 'none' ? 0 : parent.stepsTrained, (Date.now() - t) / 1000);
-    },
-    async trainInitial(individual) {
-      const initial: MutationRecord[] = [{ type: 'identity', targets: [], detail: { initialTraining: 1 }, inherit: 'none' }];
-      await breed(validateDNA(individual.dna), individual, initial, undefined, 0, 0);
-      await store.kill(individual.id, name);
-    },
+  /** Large-Scale Evolution's space: one algorithm step over the graph DNA. */
+  const graphStep = (): (() => Promise<StepOutcome>) => {
+    const alg = algorithm(config.algorithm as AlgorithmName, { sampleSize: config.sampleSize });
+    const ctx: StepContext = {
+      store,
+      rng,
+      populationSize: config.population,
+      worker: name,
+      async reproduce(parent) {
+        const elapsed = (Date.now() - started) / 1000;
+        const { dna, records } = mutate(validateDNA(parent.dna), rng, {
+          k: mutationsPerChild(config.schedule, elapsed),
+          weights: Object.keys(config.mutationWeights).length ? (config.mutationWeights as MutationWeights) : undefined,
+        });
+        let inherit = config.inheritance ? inheritance(records) : 'none';
+        if (resetSinceBirth(config.schedule, (Date.parse(parent.bornAt) - started) / 1000, elapsed)) inherit = 'none';
+        // Take what the child needs before anything else: the parent may die and be collected meanwhile.
+        const t = Date.now();
+        const weights = inherit !== 'none' && parent.hasWeights ? await store.readWeights(parent.id) : undefined;
+        await breed(dna, parent, records, weights, inherit === 'none' ? 0 : parent.stepsTrained, (Date.now() - t) / 1000);
+      },
+      async trainInitial(individual) {
+        const initial: MutationRecord[] = [{ type: 'identity', targets: [], detail: { initialTraining: 1 }, inherit: 'none' }];
+        await breed(validateDNA(individual.dna), individual, initial, undefined, 0, 0);
+        await store.kill(individual.id, name);
+      },
+    };
+    return () => alg.step(ctx);
   };
+
+  /** Genetic CNN's space: claim a slot of the current generation and train it from scratch. */
+  const stagesStep = (): (() => Promise<StepOutcome>) => {
+    const files = new GenerationFiles(o.dir);
+    const steps = config.epochs ? Math.ceil((config.epochs * train.count) / config.batchSize) : config.stepsPerChild;
+    const ctx: GenerationalContext = {
+      store,
+      files,
+      worker: name,
+      rng,
+      leaseMs: LEASE_MS,
+      settings: { algorithm: config.algorithm as 'generational' | 'random', population: config.population, generations: config.generations, nodes: config.stages.nodes, seed: config.seed, genetic: config.genetic },
+      async evaluate(generation, slot, p) {
+        const t0 = Date.now();
+        const idle = (t0 - idleSince) / 1000;
+        const dna = validateStagesDNA(p.dna);
+        const net = compile(compileStages(dna, io, config.stages), { threads: config.threadsPerWorker, precision: config.precision, seed: rng.int(2 ** 31) });
+        const beat = setInterval(() => files.heartbeat(generation, slot), LEASE_MS / 8);
+        try {
+          const r = await fit(net, {
+            data: train,
+            steps,
+            batchSize: config.batchSize,
+            learningRate: config.learningRate,
+            schedule: 'stepped',
+            momentum: config.momentum,
+            weightDecay: config.weightDecay,
+            seed: rng.int(2 ** 31),
+            signal: o.signal,
+          });
+          if (r.cancelled) throw new DOMException('stopping', 'AbortError'); // the slot is given back
+          const t1 = Date.now();
+          const evaluation = r.ok ? await net.evaluate(validation) : undefined;
+          const t2 = Date.now();
+          totals.train += (t1 - t0) / 1000;
+          totals.evaluate += (t2 - t1) / 1000;
+          const record: IndividualRecord = {
+            id: newIndividualId(),
+            parent: p.parents[0] ?? null,
+            parents: p.parents,
+            generation,
+            slot,
+            worker: name,
+            bornAt: new Date().toISOString(),
+            space: config.space,
+            dna,
+            mutations: p.operations,
+            fitness: evaluation ? evaluation.accuracy : null,
+            ...(r.ok ? {} : { failure: r.failure }),
+            stepsTrained: r.steps,
+            trainFlops: trainFlopsPerStep(net.analysis, config.batchSize) * r.steps,
+            validationFlops: evalFlopsPerBatch(net.analysis, validation.count),
+            timing: { train: (t1 - t0) / 1000, evaluate: (t2 - t1) / 1000, store: 0, idle },
+            hasWeights: r.ok,
+          };
+          await store.put(record, r.ok ? encodeSafetensors(net.weights(), { dna: JSON.stringify(dna) }) : undefined);
+          totals.children++;
+        } finally {
+          clearInterval(beat);
+          net.dispose();
+          idleSince = Date.now();
+        }
+      },
+    };
+    return () => generationalStep(ctx);
+  };
+  const step = config.space === 'stages' ? stagesStep() : graphStep();
 
   const counts: Record<string, number> = {};
   const deadline = Date.parse(run.deadline);
@@ -169,11 +248,13 @@ export async function runWorker(o: WorkerOptions): Promise<Record<string, number
     while (!o.signal?.aborted && Date.now() < deadline) {
       let outcome: StepOutcome;
       try {
-        outcome = await alg.step(ctx);
+        outcome = await step();
       } catch (e) {
         if ((e as Error).name === 'ConflictError') outcome = 'conflict';
+        else if ((e as Error).name === 'AbortError') break;
         else throw e;
       }
+      if (outcome === 'done') break;
       counts[outcome] = (counts[outcome] ?? 0) + 1;
       o.onStep?.(outcome);
       if (outcome === 'idle') await new Promise((r) => setTimeout(r, 200));
