@@ -2,6 +2,8 @@
 # Sets evonas up on a fresh Debian machine: Debian's libtorch, the npm
 # dependencies, the native addon and the TypeScript build. Safe to run again.
 set -euo pipefail
+# onnxruntime-node ships its CPU binary; the extra download its install step attempts fails offline.
+export ONNXRUNTIME_NODE_INSTALL=skip
 cd "$(dirname "$0")/.."
 
 missing=()

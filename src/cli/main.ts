@@ -15,6 +15,8 @@ const COMMANDS: Record<string, Command> = {
   worker: { summary: 'join a running evolution as one more worker', load: () => import('./worker.js') },
   status: { summary: 'the state of an evolution', load: () => import('./status.js') },
   data: { summary: 'import, download and describe datasets', load: () => import('./data.js') },
+  export: { summary: 'write a trained individual or ensemble as ONNX or safetensors', load: () => import('./export.js') },
+  predict: { summary: 'classify images with an experiment or an exported ONNX model', load: () => import('./predict.js') },
   train: { summary: 'train one fixed network on a dataset cache (a baseline)', load: () => import('./train.js') },
   info: { summary: 'show the engine: libtorch version, threads, CUDA', load: () => import('./info.js') },
 };

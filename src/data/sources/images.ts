@@ -141,3 +141,22 @@ export class ImageReader {
     return classes;
   }
 }
+
+/**
+ * Decodes one image to `height` x `width` x `channels` bytes (HWC), resizing
+ * (cover, centred) only when its size differs, as a model's input needs.
+ * @throws {DatasetError} naming `where` when it cannot be decoded.
+ */
+export async function decodeImageAs(where: string, data: Buffer, o: { height: number; width: number; channels: number }): Promise<Uint8Array> {
+  try {
+    let img = sharp(data, { failOn: 'error' }).removeAlpha();
+    const meta = await sharp(data).metadata();
+    if (meta.width !== o.width || meta.height !== o.height) img = img.resize(o.width, o.height, { fit: 'cover' });
+    img = o.channels === 1 ? img.toColourspace('b-w') : img.toColourspace('srgb');
+    const { data: pixels, info } = await img.raw().toBuffer({ resolveWithObject: true });
+    if (info.channels !== o.channels) throw new Error(`decoded ${info.channels} channels, expected ${o.channels}`);
+    return new Uint8Array(pixels.buffer, pixels.byteOffset, pixels.length);
+  } catch (e) {
+    throw new DatasetError('ERR_DATASET_DECODE', `${where}: cannot decode image: ${(e as Error).message}`);
+  }
+}
