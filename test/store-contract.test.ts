@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
-import { FileStore, newRecord, TimedStore } from '../src/store/index.js';
+import { FileStore, historyKeepers, newRecord, TimedStore } from '../src/store/index.js';
 import type { IndividualRecord, PopulationStore } from '../src/store/index.js';
 import { createRng } from '../src/util/rng.js';
 
@@ -129,6 +129,8 @@ for (const [name, make] of backends) {
       await store.kill(a.id, 'w');
       assert.deepEqual(await store.collectGarbage(60_000), [], 'within its grace period');
       const held = await store.readWeights(a.id); // a child takes what it needs before the parent can go
+      assert.deepEqual(await store.collectGarbage(0, new Set([a.id])), [], 'kept for the report');
+      assert.equal((await store.get(a.id))?.hasWeights, true);
       assert.deepEqual(await store.collectGarbage(0), [a.id]);
       assert.deepEqual(await store.collectGarbage(0), [], 'collected once');
       assert.equal(held.toString(), 'w');
@@ -206,5 +208,22 @@ describe('store concurrency (filesystem)', () => {
     assert.equal(alive.size, initial.length + born.length - killed.length);
     assert.ok(Math.abs(alive.size - 40) <= procs * 8, `population ${alive.size} far from its set-point`);
     assert.deepEqual(readdirSync(join(dir, 'tmp')), [], 'no half-written birth left');
+  });
+});
+
+describe('historyKeepers', () => {
+  it('keeps every best-so-far at its birth and the top individuals', () => {
+    const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
+    const rows = [
+      { id: 'a', bornAt: at(1), fitness: 0.3 },
+      { id: 'b', bornAt: at(2), fitness: 0.2 },
+      { id: 'c', bornAt: at(3), fitness: 0.5 },
+      { id: 'd', bornAt: at(4), fitness: 0.5 },
+      { id: 'e', bornAt: at(5), fitness: null },
+      { id: 'f', bornAt: at(6), fitness: 0.6 },
+      { id: 'g', bornAt: at(7), fitness: 0.4 },
+    ];
+    assert.deepEqual([...historyKeepers(rows, 0)].sort(), ['a', 'c', 'f'], 'a tie does not set a record');
+    assert.deepEqual([...historyKeepers(rows, 3)].sort(), ['a', 'c', 'd', 'f']);
   });
 });

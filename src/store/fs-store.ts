@@ -4,8 +4,8 @@
  * A birth is staged under tmp/ and renamed into place; a kill is the rename
  * <id>.alive -> <id>.dead, which exactly one caller wins (the other finds the
  * source gone: a conflict). No locks: only rename and exclusive create, so a
- * shared network filesystem works too. Dead individuals are renamed into
- * trash/ and deleted after a grace period.
+ * shared network filesystem works too. A dead individual's weights are
+ * renamed into trash/ and deleted after a grace period; its record stays.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -88,23 +88,40 @@ export class FileStore implements PopulationStore {
     return 'killed';
   }
 
+  /** Records are immutable once born, so each is read and parsed once per store object. */
+  private readonly records = new Map<string, IndividualRecord>();
+  private readonly deathNotes = new Map<string, { diedAt: string; killedBy: string }>();
+  private readonly collected = new Set<string>();
+
   private async read(id: string, state: 'alive' | 'dead'): Promise<Individual | undefined> {
     const dir = this.path(id, state);
-    let record: IndividualRecord;
+    let record = this.records.get(id);
     try {
-      record = JSON.parse(await readFile(join(dir, RECORD), 'utf8')) as IndividualRecord;
+      if (record) await stat(dir); // still in this state?
+      else {
+        record = JSON.parse(await readFile(join(dir, RECORD), 'utf8')) as IndividualRecord;
+        this.records.set(id, record);
+      }
     } catch (e) {
       if (gone(e)) return undefined;
       throw new StoreError('ERR_STORE_RECORD', `${join(dir, RECORD)}: ${(e as Error).message}`);
     }
     const out: Individual = { ...record, state };
     if (state === 'dead') {
-      if (record.hasWeights) out.hasWeights = await stat(join(dir, WEIGHTS)).then(() => true, () => false);
-      try {
-        Object.assign(out, JSON.parse(await readFile(join(dir, DEATH), 'utf8')));
-      } catch (e) {
-        if (!gone(e)) throw e;
+      if (record.hasWeights) {
+        if (!this.collected.has(id) && !(await stat(join(dir, WEIGHTS)).then(() => true, () => false))) this.collected.add(id);
+        out.hasWeights = !this.collected.has(id);
       }
+      let note = this.deathNotes.get(id);
+      if (!note) {
+        try {
+          note = JSON.parse(await readFile(join(dir, DEATH), 'utf8')) as { diedAt: string; killedBy: string };
+          this.deathNotes.set(id, note);
+        } catch (e) {
+          if (!gone(e)) throw e;
+        }
+      }
+      if (note) Object.assign(out, note);
     }
     return out;
   }
@@ -160,11 +177,11 @@ export class FileStore implements PopulationStore {
     throw new ConflictError(`individual ${id} has no weights any more (collected, or never had them)`);
   }
 
-  async collectGarbage(graceMs: number): Promise<string[]> {
+  async collectGarbage(graceMs: number, keep: ReadonlySet<string> = new Set()): Promise<string[]> {
     const now = Date.now();
     const collected: string[] = [];
     for (const e of await this.entries()) {
-      if (e.state !== 'dead') continue;
+      if (e.state !== 'dead' || keep.has(e.id) || this.collected.has(e.id)) continue;
       const dir = this.path(e.id, 'dead');
       let died: number;
       try {

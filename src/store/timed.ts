@@ -36,8 +36,8 @@ export class TimedStore implements PopulationStore {
   readWeights(id: string): Promise<Buffer> {
     return this.time(() => this.inner.readWeights(id));
   }
-  collectGarbage(graceMs: number): Promise<string[]> {
-    return this.time(() => this.inner.collectGarbage(graceMs));
+  collectGarbage(graceMs: number, keep?: ReadonlySet<string>): Promise<string[]> {
+    return this.time(() => this.inner.collectGarbage(graceMs, keep));
   }
   check(): Promise<StoreCheck> {
     return this.inner.check();

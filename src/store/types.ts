@@ -81,8 +81,26 @@ export interface PopulationStore {
   aliveCount(): Promise<number>;
   /** The weights file's bytes. @throws {ConflictError} when the individual is gone. */
   readWeights(id: string): Promise<Buffer>;
-  /** Deletes the weights of individuals dead more than `graceMs` (their records stay, as history); returns their ids. */
-  collectGarbage(graceMs: number): Promise<string[]>;
+  /** Deletes the weights of individuals dead more than `graceMs`, except those in `keep` (their records stay, as history); returns their ids. */
+  collectGarbage(graceMs: number, keep?: ReadonlySet<string>): Promise<string[]>;
   /** Reads everything and reports problems; changes nothing. */
   check(): Promise<StoreCheck>;
+}
+
+/**
+ * The individuals whose weights the report needs after the run: each that
+ * held the best validation accuracy when it was born (the best-so-far curve
+ * evaluates them on the test split) and the `top` best overall (ensembles).
+ */
+export function historyKeepers(individuals: Pick<IndividualRecord, 'id' | 'bornAt' | 'fitness'>[], top = 10): Set<string> {
+  const keep = new Set<string>();
+  let best = -Infinity;
+  for (const i of [...individuals].sort((a, b) => (a.bornAt < b.bornAt ? -1 : a.bornAt > b.bornAt ? 1 : a.id < b.id ? -1 : 1))) {
+    if (i.fitness !== null && i.fitness > best) {
+      best = i.fitness;
+      keep.add(i.id);
+    }
+  }
+  for (const i of individuals.filter((x) => x.fitness !== null).sort((a, b) => b.fitness! - a.fitness!).slice(0, top)) keep.add(i.id);
+  return keep;
 }

@@ -25,7 +25,7 @@ import { evalFlopsPerBatch, trainFlopsPerStep } from '../net/analyze.js';
 import type { IOSpec } from '../net/presets.js';
 import { compileDNA, inheritance, mutate, validateDNA } from '../spaces/graph/index.js';
 import type { GraphDNA, MutationRecord, MutationWeights } from '../spaces/graph/index.js';
-import { FileStore, GenerationFiles, newIndividualId, TimedStore } from '../store/index.js';
+import { FileStore, GenerationFiles, historyKeepers, newIndividualId, TimedStore } from '../store/index.js';
 import type { Individual, IndividualRecord } from '../store/index.js';
 import { createRng } from '../util/rng.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -259,7 +259,8 @@ export async function runWorker(o: WorkerOptions): Promise<Record<string, number
       o.onStep?.(outcome);
       if (outcome === 'idle') await new Promise((r) => setTimeout(r, 200));
       if (counts[outcome]! % 20 === 0) {
-        await store.collectGarbage(10 * 60_000);
+        // The report needs the weights of every best-so-far and of the top individuals.
+        await store.collectGarbage(10 * 60_000, historyKeepers(await store.list()));
         report();
       }
     }
