@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { learningRateAt } from '../src/engine/fit.js';
+import { DEFAULTS, validateConfig } from '../src/evolution/config.js';
 import { evaluated, generationalStep, generationStats, initialPlan, nextPlan } from '../src/evolution/generational.js';
 import type { Evaluated, GenerationalSettings, Plan } from '../src/evolution/generational.js';
 import { parseBits, zeroDNA } from '../src/spaces/stages/index.js';
@@ -131,5 +132,20 @@ describe('the stepped schedule', () => {
     const o = { learningRate: 0.01, schedule: 'stepped' as const, steps: 240 };
     assert.deepEqual([0, 119, 120, 179, 180, 219, 220, 239].map((k) => learningRateAt(o, k)), [0.01, 0.01, 0.001, 0.001, 0.0001, 0.0001, 0.00001, 0.00001]);
     assert.equal(learningRateAt({ ...o, steps: 24 }, 12), 0.001);
+  });
+});
+
+describe('the experiment configuration', () => {
+  const base = { format: 'evonas.experiment', version: 1, data: '/data' };
+  it("takes Genetic CNN's settings and refuses bad ones by field", () => {
+    const c = validateConfig({ ...base, space: 'stages', algorithm: 'generational', genetic: { pM: 0.5 } });
+    assert.deepEqual(c.genetic, { ...DEFAULTS.genetic, pM: 0.5 }, 'a partial block keeps the other defaults');
+    assert.deepEqual(c.stages.nodes, [3, 4, 5]);
+    assert.throws(() => validateConfig({ ...base, space: 'stages', genetic: { qM: 1.5 } }), /genetic\.qM: expected a probability in \[0, 1\] but found 1\.5/);
+    assert.throws(() => validateConfig({ ...base, space: 'stages', stages: { widths: [8, 8] } }), /stages\.widths: expected one width per stage \(3\) but found 2/);
+    assert.throws(() => validateConfig({ ...base, space: 'stages', epochs: 0 }), /epochs: expected a number > 0 or null/);
+    assert.throws(() => validateConfig({ ...base, space: 'graph', algorithm: 'generational' }), /algorithm: the graph space takes tournament, aging, random/);
+    assert.throws(() => validateConfig({ ...base, mutationWeights: { 'insert-attention': 1 } }), /mutationWeights\.insert-attention: unknown mutation/);
+    assert.throws(() => validateConfig({ ...base, mutationWeights: { identity: -1 } }), /mutationWeights\.identity: expected a weight >= 0/);
   });
 });

@@ -81,7 +81,6 @@ function create(p: NonNullable<ReturnType<typeof parse>>): { dir: string; config
   intFlag('seed', 'seed', 0);
   if (str(p, 'space')) flags.space = str(p, 'space');
   if (str(p, 'algorithm')) flags.algorithm = str(p, 'algorithm');
-  else if ((flags.space ?? base.space) === 'stages' && base.algorithm === undefined) flags.algorithm = 'generational';
   intFlag('generations', 'generations', 0);
   if (str(p, 'epochs') !== undefined) {
     const e = Number(str(p, 'epochs'));

@@ -1,11 +1,12 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { readConfig } from '../evolution/config.js';
 import { FileStore, GenerationFiles } from '../store/index.js';
 import { formatStatsRow, STATS_HEADER } from '../evolution/generational.js';
 import type { GenerationStats } from '../evolution/generational.js';
 import type { Individual, PopulationStore } from '../store/index.js';
 import { readRun } from '../worker/worker.js';
+import { utilization } from '../worker/reports.js';
+export { utilization };
 import { CliError, parse } from './args.js';
 
 const HELP = `usage: evonas status <experiment> [--json]
@@ -31,22 +32,6 @@ export async function summarize(store: PopulationStore): Promise<Summary> {
     failed: all.filter((i) => i.failure !== undefined).length,
     best: trained.reduce<Individual | undefined>((b, i) => (!b || i.fitness! > b.fitness! ? i : b), undefined),
   };
-}
-
-/** Workers' time split from their reports: busy = training + evaluating. */
-export function utilization(dir: string): { workers: number; wall: number; busy: number; store: number; children: number } {
-  const out = { workers: 0, wall: 0, busy: 0, store: 0, children: 0 };
-  const d = join(dir, 'workers');
-  if (!existsSync(d)) return out;
-  for (const f of readdirSync(d).filter((x) => x.endsWith('.json'))) {
-    const w = JSON.parse(readFileSync(join(d, f), 'utf8')) as { wall: number; train: number; evaluate: number; store: number; children?: number };
-    out.workers++;
-    out.children += w.children ?? 0;
-    out.wall += w.wall;
-    out.busy += w.train + w.evaluate;
-    out.store += w.store;
-  }
-  return out;
 }
 
 export async function run(argv: string[]): Promise<number> {

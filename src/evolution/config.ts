@@ -143,6 +143,8 @@ export function validateConfig(raw: unknown): ExperimentConfig {
   const known = new Set([...Object.keys(DEFAULTS), 'data']);
   for (const k of Object.keys(raw)) if (!known.has(k)) throw new ConfigError(k, `unknown field (known: ${[...known].sort().join(', ')})`);
   const c = { ...DEFAULTS, ...(raw as object) } as ExperimentConfig & Record<string, unknown>;
+  // Each space's own algorithm by default: the paper's tournament, or Genetic CNN's generations.
+  if ((raw as Record<string, unknown>).algorithm === undefined && c.space === 'stages') c.algorithm = 'generational';
   if (c.format !== 'evonas.experiment' || c.version !== 1) throw new ConfigError('format', 'not an evonas experiment (version 1)');
   if (typeof c.data !== 'string' || c.data === '') throw new ConfigError('data', 'expected the path of a dataset cache');
   if (c.space !== 'graph' && c.space !== 'stages') throw new ConfigError('space', `expected "graph" or "stages" but found ${JSON.stringify(c.space)}`);

@@ -60,3 +60,26 @@ export async function png(record: number, h: number, w: number, channels: 1 | 3)
   const img = sharp(raw, { raw: { width: w, height: h, channels } });
   return (channels === 1 ? img.toColourspace('b-w') : img).png().toBuffer();
 }
+
+/**
+ * A CIFAR-10 binary release whose classes a linear model can tell apart:
+ * each class has its own mean colour, plus per-pixel noise.
+ */
+export function learnableCifar10Folder(dir: string, perBatch = 100, testCount = 100): string {
+  const root = join(dir, 'cifar-10-batches-bin');
+  mkdirSync(root, { recursive: true });
+  const colour = (k: number, c: number) => [(k * 37) % 200, (k * 91) % 200, (k * 53) % 200][c]! + 28;
+  const records = (n: number, offset: number) => {
+    const buf = Buffer.alloc(n * 3073);
+    for (let r = 0; r < n; r++) {
+      const k = (offset + r) % 10;
+      buf[r * 3073] = k;
+      for (let c = 0; c < 3; c++) for (let p = 0; p < 1024; p++) buf[r * 3073 + 1 + c * 1024 + p] = colour(k, c) + (pixel(offset + r, p >> 5, p & 31, c) % 57) - 28;
+    }
+    return buf;
+  };
+  for (let b = 1; b <= 2; b++) writeFileSync(join(root, `data_batch_${b}.bin`), records(perBatch, (b - 1) * perBatch));
+  writeFileSync(join(root, 'test_batch.bin'), records(testCount, 5000));
+  writeFileSync(join(root, 'batches.meta.txt'), 'airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n\n');
+  return root;
+}

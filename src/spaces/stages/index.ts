@@ -2,3 +2,4 @@
 export * from './dna.js';
 export * from './operators.js';
 export * from './compile.js';
+export { renderStages } from './render.js';

@@ -1,0 +1,31 @@
+import { join, resolve } from 'node:path';
+import { buildReport } from '../report/build.js';
+import { CliError, intOption, parse, str } from './args.js';
+import { Progress } from './progress.js';
+
+const HELP = `usage: evonas report <experiment> [--ensemble K] [--top N]
+
+Picks the best individual by validation accuracy (never by test), evaluates
+it once on the test split, evaluates the top K by validation as a
+majority-vote ensemble (default K 5; ties go to the lowest class index) and
+every best-so-far individual (the paper's curve), and writes
+<experiment>/report/summary.json, index.html (self-contained) and PNGs.`;
+
+export async function run(argv: string[]): Promise<number> {
+  const p = parse(argv, { ensemble: { type: 'string' }, top: { type: 'string' } }, HELP, true);
+  if (!p) return 0;
+  if (p.positionals.length !== 1) throw new CliError(`expected one experiment folder\n\n${HELP}`);
+  const dir = resolve(p.positionals[0]!);
+  const progress = new Progress();
+  const s = await buildReport(dir, {
+    ensemble: intOption(str(p, 'ensemble'), '--ensemble', 5, 1),
+    top: intOption(str(p, 'top'), '--top', 10, 1),
+    log: (line) => progress.update(line),
+  }).finally(() => progress.done());
+  const pct = (x: number) => x.toFixed(4);
+  console.log(`best by validation: ${s.best.id}  validation ${pct(s.best.validationAccuracy)}  test ${pct(s.best.testAccuracy)}  ${s.best.params.toLocaleString('en')} parameters`);
+  console.log(`top-${s.ensemble.k} ensemble (majority vote): test ${pct(s.ensemble.testAccuracy)}`);
+  console.log(`${s.individuals} individuals, ${(s.totalFlops / 1e12).toFixed(2)} TFLOP (Ft·Nt + Fv·Nv), wall ${(s.wallSeconds / 60).toFixed(1)} min`);
+  console.log(`wrote ${join(dir, 'report', 'index.html')} and summary.json`);
+  return 0;
+}

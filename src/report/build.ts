@@ -1,0 +1,209 @@
+/**
+ * `evonas report`: picks the best individual by validation accuracy, tests
+ * it (and the top K as a majority-vote ensemble, and every best-so-far
+ * individual for the paper's curve) once on the test split, and writes
+ * report/summary.json, report/index.html (self-contained) and PNG copies of
+ * the charts.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadTestSplit } from '../data/test-split.js';
+import type { EngineDataset } from '../engine/dataset.js';
+import { formatStatsRow } from '../evolution/generational.js';
+import type { GenerationStats } from '../evolution/generational.js';
+import { analyze } from '../net/analyze.js';
+import { compileIndividual } from '../spaces/index.js';
+import { renderDNA, validateDNA } from '../spaces/graph/index.js';
+import { formatBits, renderStages, validateStagesDNA } from '../spaces/stages/index.js';
+import { GenerationFiles } from '../store/index.js';
+import type { Individual } from '../store/index.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { readRun } from '../worker/worker.js';
+import { utilization } from '../worker/reports.js';
+import { bestSoFarSpec, figure1Spec, generationsSpec, render } from './charts.js';
+import type { Dot } from './charts.js';
+import { accuracy, bestSoFar, lineage, majorityVote, predictions } from './curves.js';
+import { reportHtml } from './html.js';
+import { loadNet, openExperiment, rankByValidation, selectionFitness, testDataset } from './models.js';
+import type { Experiment } from './models.js';
+
+export interface Summary {
+  experiment: string;
+  space: string;
+  algorithm: string;
+  inheritance: boolean;
+  generatedAt: string;
+  best: { id: string; validationAccuracy: number; testAccuracy: number; params: number; flops: number; stepsTrained: number; bits?: string };
+  ensemble: { k: number; ids: string[]; testAccuracy: number };
+  individuals: number;
+  alive: number;
+  failed: number;
+  /** Sum over all individuals of Ft*Nt + Fv*Nv (training and validation FLOPs). */
+  totalFlops: number;
+  wallSeconds: number;
+  workerUtilization: number | null;
+  bestSoFar: { hours: number; id: string; validationAccuracy: number; testAccuracy: number | null }[];
+  top: { id: string; validationAccuracy: number; testAccuracy: number; params: number; flops: number; stepsTrained: number; ageHours: number; state: string }[];
+  generations?: GenerationStats[];
+  config: unknown;
+}
+
+export interface ReportOptions {
+  ensemble?: number;
+  /** Individuals in the top table (default 10). */
+  top?: number;
+  log?: (line: string) => void;
+}
+
+/** Tests individuals once each on the test split, keeping their predictions. */
+class Tester {
+  private readonly cache = new Map<string, Int32Array>();
+  constructor(
+    private readonly x: Experiment,
+    private readonly data: EngineDataset,
+    private readonly labels: Int32Array,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  async predict(i: Individual): Promise<Int32Array> {
+    let p = this.cache.get(i.id);
+    if (!p) {
+      const net = await loadNet(this.x, i);
+      try {
+        p = predictions((await net.predict(this.data)).logits, this.x.io.classes);
+      } finally {
+        net.dispose();
+      }
+      this.cache.set(i.id, p);
+      this.log(`tested ${i.id}: ${accuracy(p, this.labels).toFixed(4)} (${this.cache.size} so far)`);
+    }
+    return p;
+  }
+
+  async accuracy(i: Individual): Promise<number> {
+    return accuracy(await this.predict(i), this.labels);
+  }
+}
+
+export async function buildReport(dir: string, o: ReportOptions = {}): Promise<Summary> {
+  const log = o.log ?? (() => {});
+  const x = openExperiment(dir);
+  const all = await x.store.list();
+  const ranked = rankByValidation(all);
+  const best = ranked[0];
+  if (!best) throw new Error(`${dir}: no trained individual with weights yet; nothing to report`);
+  const fitness = selectionFitness(all);
+  const run = readRun(dir);
+  const start = Date.parse(run.startedAt);
+  const hours = (iso: string) => (Date.parse(iso) - start) / 3_600_000;
+  const test = testDataset(x);
+  const labels = Int32Array.from(loadTestSplit(x.config.data).labels);
+  const tester = new Tester(x, test, labels, log);
+  try {
+    const k = Math.min(o.ensemble ?? 5, ranked.length);
+    const members = ranked.slice(0, k);
+    const votes = majorityVote(await Promise.all(members.map((m) => tester.predict(m))), x.io.classes);
+    const flopsOf = (i: Individual) => analyze(compileIndividual(i.space, i.dna, x.io, x.config.stages));
+    const a = flopsOf(best);
+    const curve: Summary['bestSoFar'] = [];
+    for (const i of bestSoFar(all)) {
+      curve.push({ hours: hours(i.bornAt), id: i.id, validationAccuracy: i.fitness!, testAccuracy: i.hasWeights ? await tester.accuracy(i) : null });
+    }
+    const top: Summary['top'] = [];
+    for (const i of ranked.slice(0, o.top ?? 10)) {
+      const an = flopsOf(i);
+      top.push({ id: i.id, validationAccuracy: fitness.get(i.id)!, testAccuracy: await tester.accuracy(i), params: an.params, flops: an.forwardFlops, stepsTrained: i.stepsTrained, ageHours: hours(i.bornAt), state: i.state });
+    }
+    const last = Math.max(...all.map((i) => Date.parse(i.bornAt)), start);
+    const u = utilization(dir);
+    const generations = x.config.space === 'stages' ? new GenerationFiles(dir).stats<GenerationStats>() : undefined;
+    const summary: Summary = {
+      experiment: dir,
+      space: x.config.space,
+      algorithm: x.config.algorithm,
+      inheritance: x.config.inheritance,
+      generatedAt: new Date().toISOString(),
+      best: {
+        id: best.id,
+        validationAccuracy: fitness.get(best.id)!,
+        testAccuracy: await tester.accuracy(best),
+        params: a.params,
+        flops: a.forwardFlops,
+        stepsTrained: best.stepsTrained,
+        ...(best.space === 'stages' ? { bits: formatBits(validateStagesDNA(best.dna)) } : {}),
+      },
+      ensemble: { k, ids: members.map((m) => m.id), testAccuracy: accuracy(votes, labels) },
+      individuals: all.length,
+      alive: all.filter((i) => i.state === 'alive').length,
+      failed: all.filter((i) => i.failure !== undefined).length,
+      totalFlops: all.reduce((s, i) => s + i.trainFlops + i.validationFlops, 0),
+      wallSeconds: (last - start) / 1000,
+      workerUtilization: u.wall ? u.busy / u.wall : null,
+      bestSoFar: curve,
+      top,
+      ...(generations ? { generations } : {}),
+      config: x.config,
+    };
+    await writeReport(x, all, summary);
+    return summary;
+  } finally {
+    test.dispose();
+  }
+}
+
+function diagram(i: Individual, x: Experiment, title: string): string {
+  return i.space === 'stages' ? renderStages(validateStagesDNA(i.dna), title) : renderDNA(validateDNA(i.dna), x.io, title);
+}
+
+/** What a mutation record says, in a few words. */
+export function describeMutations(i: Individual): string {
+  const ms = (i.mutations ?? []) as { type: string; detail?: Record<string, unknown>; with?: string; stages?: number[]; flipped?: unknown[] }[];
+  if (ms.length === 0) return i.parent ? 'copy' : 'initial individual';
+  return ms
+    .map((m) => {
+      if (m.type === 'identity' && m.detail?.initialTraining) return 'initial training';
+      if (m.type === 'crossover') return `crossover with ${m.with} (stages ${(m.stages ?? []).map((s) => s + 1).join(', ') || 'none'})`;
+      if (m.type === 'mutation') return `mutation (${(m.flipped ?? []).length} bits flipped)`;
+      const d = Object.entries(m.detail ?? {})
+        .map(([k, v]) => `${k} ${typeof v === 'number' ? +v.toFixed(4) : v}`)
+        .join(', ');
+      return d ? `${m.type} (${d})` : m.type;
+    })
+    .join(' + ');
+}
+
+async function writeReport(x: Experiment, all: Individual[], s: Summary): Promise<void> {
+  const out = join(x.dir, 'report');
+  mkdirSync(out, { recursive: true });
+  const byId = new Map(all.map((i) => [i.id, i]));
+  const line = lineage(byId, s.best.id);
+  const onLine = new Set(line.map((i) => i.id));
+  const start = Date.parse(readRun(x.dir).startedAt);
+  const dots: Dot[] = all
+    .filter((i) => i.fitness !== null)
+    .map((i) => ({ id: i.id, hours: (Date.parse(i.bornAt) - start) / 3_600_000, validation: i.fitness!, state: i.state, ancestor: onLine.has(i.id) }));
+  const label = `${x.config.space} space, ${x.config.algorithm}${x.config.inheritance ? '' : ', no inheritance'}`;
+  const charts: Record<string, { svg: string; png: Buffer }> = {
+    'figure1': await render(figure1Spec(dots, `Every individual (${label})`)),
+    'best-so-far': await render(
+      bestSoFarSpec(
+        s.bestSoFar.flatMap((p) => [
+          ...(p.testAccuracy === null ? [] : [{ hours: p.hours, accuracy: p.testAccuracy, kind: 'test' as const }]),
+          { hours: p.hours, accuracy: p.validationAccuracy, kind: 'validation' as const },
+        ]),
+        'Best so far: chosen by validation, reported on test',
+      ),
+    ),
+  };
+  if (s.generations?.length) charts['generations'] = await render(generationsSpec(s.generations, 'Validation accuracy per generation'));
+  for (const [name, c] of Object.entries(charts)) writeFileSync(join(out, `${name}.png`), c.png);
+  const shown = line.filter((i) => i.fitness !== null).slice(-12);
+  const diagrams = shown.map((i) => ({
+    id: i.id,
+    caption: `${i.id}: validation ${i.fitness!.toFixed(4)}, ${describeMutations(i)}`,
+    svg: diagram(i, x, `${i.id} (validation ${i.fitness!.toFixed(4)})`),
+  }));
+  const table = s.generations ? [`Gen    Max %   Min %   Avg %   Med %  Std-D  Best individual`, ...s.generations.map(formatStatsRow)] : undefined;
+  writeFileAtomic(join(out, 'index.html'), reportHtml(s, { charts: Object.fromEntries(Object.entries(charts).map(([k, v]) => [k, v.svg])), diagrams, lineageLength: line.length, generationsTable: table }));
+  writeFileAtomic(join(out, 'summary.json'), JSON.stringify(s, null, 2) + '\n');
+}

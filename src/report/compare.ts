@@ -1,0 +1,72 @@
+/**
+ * Several experiments' best-so-far curves in one chart, grouped by what was
+ * run (space, algorithm, inheritance): each group's mean with its min-max
+ * band across repeats (Real et al. 2017's repeatability figure, and its
+ * comparison with the random-search and no-inheritance controls).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../util/fs.js';
+import { buildReport } from './build.js';
+import type { Summary } from './build.js';
+import { compareSpec, render } from './charts.js';
+import type { BandPoint } from './charts.js';
+import { esc, STYLE } from './html.js';
+
+export interface Curve {
+  experiment: string;
+  group: string;
+  points: { hours: number; test: number }[];
+}
+
+export function groupOf(s: Pick<Summary, 'space' | 'algorithm' | 'inheritance'>): string {
+  return `${s.space}/${s.algorithm}${s.inheritance ? '' : ' (no inheritance)'}`;
+}
+
+/** The test accuracy of the best so far at `hours`, or undefined before the first. */
+function valueAt(c: Curve, hours: number): number | undefined {
+  let v: number | undefined;
+  for (const p of c.points) if (p.hours <= hours) v = p.test;
+  return v;
+}
+
+/** Per group, at every time any of its curves changes: the mean, min and max over the curves that have begun. */
+export function bands(curves: Curve[]): BandPoint[] {
+  const out: BandPoint[] = [];
+  for (const group of [...new Set(curves.map((c) => c.group))]) {
+    const members = curves.filter((c) => c.group === group);
+    const times = [...new Set(members.flatMap((c) => c.points.map((p) => p.hours)))].sort((a, b) => a - b);
+    for (const t of times) {
+      const vs = members.map((c) => valueAt(c, t)).filter((v): v is number => v !== undefined);
+      out.push({ group: `${group} (n=${members.length})`, hours: t, mean: vs.reduce((a, b) => a + b, 0) / vs.length, lo: Math.min(...vs), hi: Math.max(...vs) });
+    }
+  }
+  return out;
+}
+
+export async function compareExperiments(dirs: string[], out: string, log: (line: string) => void = () => {}): Promise<{ curves: Curve[]; bands: BandPoint[] }> {
+  const curves: Curve[] = [];
+  for (const dir of dirs) {
+    const file = join(dir, 'report', 'summary.json');
+    let s: Summary;
+    if (existsSync(file)) s = JSON.parse(readFileSync(file, 'utf8')) as Summary;
+    else {
+      log(`${dir}: no report yet; making it`);
+      s = await buildReport(dir, { log });
+    }
+    curves.push({ experiment: dir, group: groupOf(s), points: s.bestSoFar.filter((p) => p.testAccuracy !== null).map((p) => ({ hours: p.hours, test: p.testAccuracy! })) });
+  }
+  const b = bands(curves);
+  const chart = await render(compareSpec(b, 'Best so far (test accuracy): mean and range across experiments'));
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'compare.png'), chart.png);
+  writeFileAtomic(join(out, 'compare.json'), JSON.stringify({ curves, bands: b }, null, 2) + '\n');
+  const rows = curves.map((c) => `<tr><td class="l">${esc(c.group)}</td><td class="l">${esc(c.experiment)}</td><td>${c.points.length ? (100 * c.points[c.points.length - 1]!.test).toFixed(2) + '%' : '–'}</td></tr>`).join('\n');
+  writeFileAtomic(
+    join(out, 'index.html'),
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>evonas compare</title><style>${STYLE}</style></head><body><h1>evonas compare</h1>
+<figure>${chart.svg}<figcaption>Each group's mean best-so-far test accuracy with its min-max band (<a href="compare.png">PNG</a>)</figcaption></figure>
+<table><tr><th class="l">group</th><th class="l">experiment</th><th>final test accuracy</th></tr>${rows}</table></body></html>\n`,
+  );
+  return { curves, bands: b };
+}

@@ -1,0 +1,74 @@
+/**
+ * The papers' reporting rules as plain functions over records: selection by
+ * validation accuracy only, the best-so-far curve, majority votes and
+ * lineage. Test accuracy is an input here, never a criterion.
+ */
+
+export interface Born {
+  id: string;
+  bornAt: string;
+  fitness: number | null;
+}
+
+/**
+ * The best-so-far individuals (Real et al. 2017, Figure 1's line): in birth
+ * order, each individual whose validation accuracy beats every earlier one.
+ * At any time the best so far is the last of these born at or before it.
+ * Ties keep the earlier individual.
+ */
+export function bestSoFar<T extends Born>(individuals: T[]): T[] {
+  const out: T[] = [];
+  let best = -Infinity;
+  for (const i of [...individuals].sort((a, b) => (a.bornAt < b.bornAt ? -1 : a.bornAt > b.bornAt ? 1 : a.id < b.id ? -1 : 1))) {
+    if (i.fitness !== null && i.fitness > best) {
+      best = i.fitness;
+      out.push(i);
+    }
+  }
+  return out;
+}
+
+/** The index of the largest value; the lowest index among equals. */
+export function argmax(row: ArrayLike<number>): number {
+  let k = 0;
+  for (let c = 1; c < row.length; c++) if (row[c]! > row[k]!) k = c;
+  return k;
+}
+
+/** Predicted class per row of `logits` ([rows x classes]). */
+export function predictions(logits: Float32Array, classes: number): Int32Array {
+  const out = new Int32Array(logits.length / classes);
+  for (let r = 0; r < out.length; r++) out[r] = argmax(logits.subarray(r * classes, (r + 1) * classes));
+  return out;
+}
+
+/** Majority vote of several models' predicted classes; a tie goes to the lowest class index. */
+export function majorityVote(members: Int32Array[], classes: number): Int32Array {
+  if (members.length === 0) throw new RangeError('Expected at least one member to vote');
+  const n = members[0]!.length;
+  const out = new Int32Array(n);
+  const counts = new Int32Array(classes);
+  for (let r = 0; r < n; r++) {
+    counts.fill(0);
+    for (const m of members) counts[m[r]!]!++;
+    out[r] = argmax(counts);
+  }
+  return out;
+}
+
+export function accuracy(predicted: Int32Array, labels: Int32Array): number {
+  let right = 0;
+  for (let i = 0; i < labels.length; i++) if (predicted[i] === labels[i]) right++;
+  return right / labels.length;
+}
+
+/** An individual and its ancestors, oldest first, following `parent` links through the records. */
+export function lineage<T extends { id: string; parent: string | null }>(byId: Map<string, T>, id: string): T[] {
+  const out: T[] = [];
+  const seen = new Set<string>();
+  for (let cur = byId.get(id); cur && !seen.has(cur.id); cur = cur.parent ? byId.get(cur.parent) : undefined) {
+    seen.add(cur.id);
+    out.push(cur);
+  }
+  return out.reverse();
+}

@@ -1,0 +1,176 @@
+/**
+ * The live dashboard: a read-only HTTP view of an experiment that updates
+ * itself (the page polls; new individuals and deaths appear without a
+ * reload). It binds 127.0.0.1 unless told otherwise, answers only GET and
+ * HEAD on a fixed set of routes, and serves nothing from the filesystem but
+ * what the store and the experiment's statistics say, so no path can escape
+ * the experiment.
+ */
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readConfig } from '../evolution/config.js';
+import type { GenerationStats } from '../evolution/generational.js';
+import { figure1Spec, renderSvg } from '../report/charts.js';
+import { lineage } from '../report/curves.js';
+import { esc, STYLE } from '../report/html.js';
+import { renderDNA, validateDNA } from '../spaces/graph/index.js';
+import { renderStages, validateStagesDNA } from '../spaces/stages/index.js';
+import { FileStore, GenerationFiles } from '../store/index.js';
+import type { Individual } from '../store/index.js';
+import { openDataset } from '../data/dataset.js';
+import { readRun } from '../worker/worker.js';
+
+export interface Dashboard {
+  url: string;
+  close(): Promise<void>;
+}
+
+const ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
+
+export async function startDashboard(dir: string, o: { port?: number; host?: string } = {}): Promise<Dashboard> {
+  const config = readConfig(dir);
+  const m = openDataset(config.data).manifest;
+  const io = { ...m.shape, classes: m.classes.length };
+  const store = new FileStore(dir);
+  const generations = config.space === 'stages' ? new GenerationFiles(dir) : undefined;
+  let figure = { key: '', svg: '' };
+
+  const state = async () => {
+    const all = await store.list();
+    const trained = all.filter((i) => i.fitness !== null).sort((a, b) => b.fitness! - a.fitness! || (a.id < b.id ? -1 : 1));
+    const run = readRun(dir);
+    return {
+      all,
+      trained,
+      json: {
+        experiment: dir,
+        space: config.space,
+        algorithm: config.algorithm,
+        startedAt: run.startedAt,
+        deadline: run.deadline,
+        individuals: all.length,
+        alive: all.filter((i) => i.state === 'alive').length,
+        dead: all.filter((i) => i.state === 'dead').length,
+        best: trained[0] ? { id: trained[0].id, validationAccuracy: trained[0].fitness } : null,
+        top: trained.slice(0, 10).map((i) => ({ id: i.id, validationAccuracy: i.fitness, stepsTrained: i.stepsTrained, state: i.state, bornAt: i.bornAt })),
+        ...(generations ? { generations: generations.stats<GenerationStats>() } : {}),
+      },
+    };
+  };
+
+  const figure1 = async (): Promise<string> => {
+    const { all, trained } = await state();
+    const key = `${all.length}/${all.filter((i) => i.state === 'alive').length}/${trained[0]?.id ?? ''}`;
+    if (figure.key === key) return figure.svg;
+    const start = Date.parse(readRun(dir).startedAt);
+    const onLine = new Set(trained[0] ? lineage(new Map(all.map((i) => [i.id, i])), trained[0].id).map((i) => i.id) : []);
+    const svg = await renderSvg(
+      figure1Spec(
+        trained.map((i) => ({ id: i.id, hours: (Date.parse(i.bornAt) - start) / 3_600_000, validation: i.fitness!, state: i.state, ancestor: onLine.has(i.id) })),
+        `Every individual (${trained.length} trained)`,
+      ),
+    );
+    figure = { key, svg };
+    return svg;
+  };
+
+  const diagram = (i: Individual) => (i.space === 'stages' ? renderStages(validateStagesDNA(i.dna), i.id) : renderDNA(validateDNA(i.dna), io, i.id));
+
+  const send = (res: ServerResponse, status: number, type: string, body: string) => {
+    res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'content-security-policy': "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'" });
+    res.end(res.req.method === 'HEAD' ? undefined : body);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      return send(res, 405, 'text/plain', 'read-only: GET and HEAD only\n');
+    }
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path === '/') return send(res, 200, 'text/html; charset=utf-8', page(dir));
+    if (path === '/api/state') return send(res, 200, 'application/json', JSON.stringify((await state()).json));
+    if (path === '/api/figure1.svg') return send(res, 200, 'image/svg+xml', await figure1());
+    const d = /^\/api\/diagram\/([^/]+)\.svg$/.exec(path);
+    if (d && ID.test(d[1]!)) {
+      const i = await store.get(d[1]!);
+      if (i) return send(res, 200, 'image/svg+xml', diagram(i));
+    }
+    return send(res, 404, 'text/plain', 'not found\n');
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: Error) => {
+      if (!res.headersSent) send(res, 500, 'text/plain', `error: ${e.message}\n`);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port ?? 8080, o.host ?? '127.0.0.1', () => resolve());
+  });
+  const a = server.address() as AddressInfo;
+  const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+  return {
+    url: `http://${host}:${a.port}/`,
+    close: () =>
+      new Promise((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function page(dir: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>evonas dashboard</title><link rel="icon" href="data:,"><style>${STYLE}</style></head>
+<body>
+<h1>evonas dashboard</h1>
+<p>${esc(dir)} — <span id="what"></span>; updates every 2 seconds. <span id="updated"></span></p>
+<div class="kpi">
+<div>individuals<b id="individuals">–</b></div>
+<div>alive<b id="alive">–</b></div>
+<div>dead<b id="dead">–</b></div>
+<div>best validation<b id="best">–</b><span id="bestid"></span></div>
+<div>time left<b id="left">–</b></div>
+</div>
+<h2>Every individual</h2>
+<div id="figure1"></div>
+<h2>Top individuals</h2>
+<table id="top"><tr><th>#</th><th class="l">id</th><th>validation</th><th>steps trained</th><th class="l">state</th></tr></table>
+<div id="generations"></div>
+<script>
+const $ = (id) => document.getElementById(id);
+const escape = (s) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
+let lastKey = '';
+async function refresh() {
+  try {
+    const s = await (await fetch('/api/state')).json();
+    $('what').textContent = s.space + ' space, ' + s.algorithm;
+    $('individuals').textContent = s.individuals;
+    $('alive').textContent = s.alive;
+    $('dead').textContent = s.dead;
+    $('best').textContent = s.best ? (100 * s.best.validationAccuracy).toFixed(2) + '%' : '–';
+    $('bestid').textContent = s.best ? s.best.id : '';
+    $('left').textContent = Math.max(0, Math.round((Date.parse(s.deadline) - Date.now()) / 1000)) + ' s';
+    $('updated').textContent = 'Last update ' + new Date().toLocaleTimeString() + '.';
+    $('top').innerHTML = '<tr><th>#</th><th class="l">id</th><th>validation</th><th>steps trained</th><th class="l">state</th></tr>' +
+      s.top.map((t, i) => '<tr><td>' + (i + 1) + '</td><td class="l"><a href="/api/diagram/' + escape(t.id) + '.svg">' + escape(t.id) + '</a></td><td>' + (100 * t.validationAccuracy).toFixed(2) + '%</td><td>' + t.stepsTrained + '</td><td class="l">' + t.state + '</td></tr>').join('');
+    if (s.generations && s.generations.length) {
+      $('generations').innerHTML = '<h2>Generations</h2><table><tr><th>generation</th><th>max</th><th>min</th><th>mean</th><th>median</th><th>std</th><th class="l">best individual</th></tr>' +
+        s.generations.map((g) => '<tr><td>' + g.generation + '</td>' + [g.max, g.min, g.mean, g.median, g.std].map((v) => '<td>' + (100 * v).toFixed(2) + '</td>').join('') + '<td class="l">' + escape(g.best.bits) + '</td></tr>').join('') + '</table>';
+    }
+    const key = s.individuals + '/' + s.alive + '/' + (s.best ? s.best.id : '');
+    if (key !== lastKey) {
+      lastKey = key;
+      $('figure1').innerHTML = await (await fetch('/api/figure1.svg')).text();
+    }
+  } catch (e) {
+    $('updated').textContent = 'Waiting for the server.';
+  }
+}
+refresh();
+setInterval(refresh, 2000);
+</script>
+</body></html>
+`;
+}
