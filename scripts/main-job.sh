@@ -2,7 +2,9 @@
 # The main job: sets evonas up, gets CIFAR-10 into a cache (from the archive or
 # folder you name, or downloaded from the official release), then evolves
 # image classifiers from trivial initial individuals for a time budget and
-# shows the population. Run it again to resume the same experiment.
+# shows the population, then writes the report (the best by validation and
+# an ensemble tested once on the test split, charts, lineage) to
+# <experiment>/report/. Run it again to resume the same experiment.
 #
 # usage: scripts/main-job.sh [CIFAR-10 source]
 # env:   DATA (default data/cifar10), EXPERIMENT (default runs/evolution), BUDGET (default 20m)
@@ -26,3 +28,4 @@ else
   node bin/evonas evolve --data "$data" --out "$exp" --time-budget "${BUDGET:-20m}"
 fi
 node bin/evonas status "$exp"
+node bin/evonas report "$exp"

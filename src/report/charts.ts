@@ -51,7 +51,7 @@ export function figure1Spec(dots: Dot[], title: string): TopLevelSpec {
         encoding: {
           x: { field: 'hours', type: 'quantitative', title: 'wall time (hours)' },
           y: { field: 'validation', type: 'quantitative', title: 'validation accuracy', scale: { domain: [0, 1] } },
-          color: { field: 'state', type: 'nominal', title: 'individual', scale: { domain: ['alive', 'dead', 'ancestor of the best'], range: ['#1f77b4', '#b0b0b0', '#d62728'] } },
+          color: { field: 'state', type: 'nominal', title: 'individual', legend: { labelLimit: 400 }, scale: { domain: ['alive', 'dead', 'ancestor of the best'], range: ['#1f77b4', '#b0b0b0', '#d62728'] } },
           tooltip: [{ field: 'id' }, { field: 'validation', format: '.4f' }],
         },
       },

@@ -10,7 +10,7 @@ h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ddd
 table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ddd;padding:4px 8px;text-align:right}th{background:#f4f4f4}
 td.l,th.l{text-align:left}.kpi{display:flex;gap:16px;flex-wrap:wrap}.kpi div{background:#f6f8fa;border:1px solid #e1e4e8;padding:10px 14px;border-radius:6px}
 .kpi b{display:block;font-size:20px}.diagrams{display:flex;flex-wrap:wrap;gap:18px;align-items:flex-start}
-figure{margin:0;border:1px solid #eee;padding:6px}figcaption{font-size:12px;max-width:380px}pre{background:#f6f8fa;padding:10px;font-size:12px;overflow:auto}`;
+figure{margin:0;border:1px solid #eee;padding:6px}figcaption{font-size:12px}.diagrams figcaption{max-width:380px}pre{background:#f6f8fa;padding:10px;font-size:12px;overflow:auto}`;
 
 export interface HtmlParts {
   charts: Record<string, string>;
