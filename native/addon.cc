@@ -120,7 +120,7 @@ class DatasetWrap : public Napi::ObjectWrap<DatasetWrap> {
       d->labels = torch::empty({d->n}, torch::kLong);
       int64_t* lp = d->labels.data_ptr<int64_t>();
       for (int64_t i = 0; i < d->n; ++i) {
-        const int32_t l = labels[i];
+        const int32_t l = labels[static_cast<size_t>(i)];
         if (l < 0) {
           std::ostringstream m;
           m << "label " << l << " at index " << i << " is negative";
@@ -135,8 +135,8 @@ class DatasetWrap : public Napi::ObjectWrap<DatasetWrap> {
         if (static_cast<int64_t>(mean.ElementLength()) != d->c || static_cast<int64_t>(sd.ElementLength()) != d->c)
           throw std::invalid_argument("mean and std need one value per channel");
         for (int64_t c = 0; c < d->c; ++c) {
-          d->mean.push_back(mean[c]);
-          d->std.push_back(sd[c]);
+          d->mean.push_back(mean[static_cast<size_t>(c)]);
+          d->std.push_back(sd[static_cast<size_t>(c)]);
         }
       } else {
         computeStats(*d);

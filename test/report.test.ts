@@ -58,17 +58,20 @@ describe('reporting rules', () => {
     assert.deepEqual(lineage(byId, 'z').map((r) => r.id), ['x', 'y', 'z']);
   });
 
-  it('compare: mean and range across repeats at every change of any curve', () => {
+  it('compare: mean and range across repeats at every change of any curve, each curve to its run\'s end', () => {
     const b = bands([
-      { experiment: 'e1', group: 'g', points: [{ hours: 0.1, test: 0.2 }, { hours: 0.3, test: 0.4 }] },
-      { experiment: 'e2', group: 'g', points: [{ hours: 0.2, test: 0.3 }] },
+      { experiment: 'e1', group: 'g', points: [{ hours: 0.1, test: 0.2 }, { hours: 0.3, test: 0.4 }], end: 0.5 },
+      { experiment: 'e2', group: 'g', points: [{ hours: 0.2, test: 0.3 }], end: 0.4 },
     ]);
+    // e2 ends at 0.4 h: after that only e1 counts.
     assert.deepEqual(
       b.map((p) => [p.hours, +p.mean.toFixed(6), p.lo, p.hi]),
       [
         [0.1, 0.2, 0.2, 0.2],
         [0.2, 0.25, 0.2, 0.3],
         [0.3, 0.35, 0.3, 0.4],
+        [0.4, 0.35, 0.3, 0.4],
+        [0.5, 0.4, 0.4, 0.4],
       ],
     );
   });

@@ -85,7 +85,7 @@ export function bestSoFarSpec(points: CurvePoint[], title: string): TopLevelSpec
     encoding: {
       x: { field: 'hours', type: 'quantitative', title: 'wall time (hours)' },
       y: { field: 'accuracy', type: 'quantitative', title: 'accuracy of the best so far', scale: { zero: false } },
-      color: { field: 'kind', type: 'nominal', title: 'split', scale: { domain: ['test', 'validation'], range: ['#d62728', '#1f77b4'] } },
+      color: { field: 'kind', type: 'nominal', title: 'split', legend: { labelLimit: 400 }, scale: { domain: ['test', 'validation'], range: ['#d62728', '#1f77b4'] } },
     },
   };
 }
@@ -122,7 +122,7 @@ export function compareSpec(points: BandPoint[], title: string): TopLevelSpec {
     data: { values: points },
     encoding: {
       x: { field: 'hours', type: 'quantitative', title: 'wall time (hours)' },
-      color: { field: 'group', type: 'nominal', title: 'experiment' },
+      color: { field: 'group', type: 'nominal', title: 'experiment', legend: { labelLimit: 400 } },
     },
     layer: [
       { mark: { type: 'area', opacity: 0.2, interpolate: 'step-after' }, encoding: { y: { field: 'lo', type: 'quantitative', title: 'test accuracy of the best so far', scale: { zero: false } }, y2: { field: 'hi' } } },

@@ -17,14 +17,17 @@ export interface Curve {
   experiment: string;
   group: string;
   points: { hours: number; test: number }[];
+  /** When the run's last individual was born (hours); a curve is not drawn past it. */
+  end: number;
 }
 
 export function groupOf(s: Pick<Summary, 'space' | 'algorithm' | 'inheritance'>): string {
   return `${s.space}/${s.algorithm}${s.inheritance ? '' : ' (no inheritance)'}`;
 }
 
-/** The test accuracy of the best so far at `hours`, or undefined before the first. */
+/** The test accuracy of the best so far at `hours`, or undefined before the first and after the run's end. */
 function valueAt(c: Curve, hours: number): number | undefined {
+  if (hours > c.end + 1e-9) return undefined;
   let v: number | undefined;
   for (const p of c.points) if (p.hours <= hours) v = p.test;
   return v;
@@ -35,9 +38,10 @@ export function bands(curves: Curve[]): BandPoint[] {
   const out: BandPoint[] = [];
   for (const group of [...new Set(curves.map((c) => c.group))]) {
     const members = curves.filter((c) => c.group === group);
-    const times = [...new Set(members.flatMap((c) => c.points.map((p) => p.hours)))].sort((a, b) => a - b);
+    const times = [...new Set(members.flatMap((c) => [...c.points.map((p) => p.hours), c.end]))].sort((a, b) => a - b);
     for (const t of times) {
       const vs = members.map((c) => valueAt(c, t)).filter((v): v is number => v !== undefined);
+      if (vs.length === 0) continue;
       out.push({ group: `${group} (n=${members.length})`, hours: t, mean: vs.reduce((a, b) => a + b, 0) / vs.length, lo: Math.min(...vs), hi: Math.max(...vs) });
     }
   }
@@ -54,7 +58,8 @@ export async function compareExperiments(dirs: string[], out: string, log: (line
       log(`${dir}: no report yet; making it`);
       s = await buildReport(dir, { log });
     }
-    curves.push({ experiment: dir, group: groupOf(s), points: s.bestSoFar.filter((p) => p.testAccuracy !== null).map((p) => ({ hours: p.hours, test: p.testAccuracy! })) });
+    const points = s.bestSoFar.filter((p) => p.testAccuracy !== null).map((p) => ({ hours: p.hours, test: p.testAccuracy! }));
+    curves.push({ experiment: dir, group: groupOf(s), points, end: Math.max(s.wallSeconds / 3600, ...points.map((p) => p.hours)) });
   }
   const b = bands(curves);
   const chart = await render(compareSpec(b, 'Best so far (test accuracy): mean and range across experiments'));
