@@ -10,6 +10,7 @@ import { openDataset } from '../data/dataset.js';
 import { createDataset } from '../engine/dataset.js';
 import type { EngineDataset } from '../engine/dataset.js';
 import { compile } from '../engine/net.js';
+import type { Net } from '../engine/net.js';
 import { decodeSafetensors, encodeSafetensors } from '../engine/safetensors.js';
 import { algorithm } from '../evolution/algorithms.js';
 import type { AlgorithmName } from '../evolution/algorithms.js';
@@ -96,6 +97,42 @@ export async function runWorker(o: WorkerOptions): Promise<Record<string, number
   const started = Date.parse(run.startedAt);
   let idleSince = Date.now();
 
+  /**
+   * Evaluates a child trained since `t0` (when training went well) and stores
+   * it as a new individual with `fields` (parentage, mutations, generation).
+   */
+  const storeChild = async (
+    net: Net,
+    dna: unknown,
+    r: { ok: boolean; failure?: string; steps: number },
+    t: { t0: number; idle: number; store: number; stepsBefore: number },
+    fields: Pick<IndividualRecord, 'parent' | 'mutations'> & Partial<IndividualRecord>,
+  ): Promise<void> => {
+    const t1 = Date.now();
+    const evaluation = r.ok ? await net.evaluate(validation) : undefined;
+    const t2 = Date.now();
+    totals.train += (t1 - t.t0) / 1000;
+    totals.evaluate += (t2 - t1) / 1000;
+    const record: IndividualRecord = {
+      ...fields,
+      id: newIndividualId(),
+      worker: name,
+      bornAt: new Date().toISOString(),
+      space: config.space,
+      dna,
+      fitness: evaluation ? evaluation.accuracy : null,
+      ...(r.ok ? {} : { failure: r.failure }),
+      stepsTrained: t.stepsBefore + r.steps,
+      trainFlops: trainFlopsPerStep(net.analysis, config.batchSize) * r.steps,
+      validationFlops: evalFlopsPerBatch(net.analysis, validation.count),
+      // store: reading the parent's weights (the child's own write cannot time itself)
+      timing: { train: (t1 - t.t0) / 1000, evaluate: (t2 - t1) / 1000, store: t.store, idle: t.idle },
+      hasWeights: r.ok,
+    };
+    await store.put(record, r.ok ? encodeSafetensors(net.weights(), { dna: JSON.stringify(dna) }) : undefined);
+    totals.children++;
+  };
+
   /** Trains `dna` (from `weights` when given) and stores the result as a new individual. */
   const breed = async (dna: GraphDNA, parent: Individual, records: unknown[], weights: Uint8Array | undefined, steps0: number, storeSeconds: number): Promise<void> => {
     const t0 = Date.now();
@@ -115,30 +152,7 @@ export async function runWorker(o: WorkerOptions): Promise<Record<string, number
         signal: o.signal,
       });
       if (r.cancelled) return; // stopping: the child is dropped
-      const t1 = Date.now();
-      const evaluation = r.ok ? await net.evaluate(validation) : undefined;
-      const t2 = Date.now();
-      totals.train += (t1 - t0) / 1000;
-      totals.evaluate += (t2 - t1) / 1000;
-      const record: IndividualRecord = {
-        id: newIndividualId(),
-        parent: parent.id,
-        worker: name,
-        bornAt: new Date().toISOString(),
-        space: config.space,
-        dna,
-        mutations: records,
-        fitness: evaluation ? evaluation.accuracy : null,
-        ...(r.ok ? {} : { failure: r.failure }),
-        stepsTrained: steps0 + r.steps,
-        trainFlops: trainFlopsPerStep(net.analysis, config.batchSize) * r.steps,
-        validationFlops: evalFlopsPerBatch(net.analysis, validation.count),
-        // store: reading the parent's weights (the child's own write cannot time itself)
-        timing: { train: (t1 - t0) / 1000, evaluate: (t2 - t1) / 1000, store: storeSeconds, idle },
-        hasWeights: r.ok,
-      };
-      await store.put(record, r.ok ? encodeSafetensors(net.weights(), { dna: JSON.stringify(dna) }) : undefined);
-      totals.children++;
+      await storeChild(net, dna, r, { t0, idle, store: storeSeconds, stepsBefore: steps0 }, { parent: parent.id, mutations: records });
     } finally {
       net.dispose();
       idleSince = Date.now();
@@ -205,32 +219,7 @@ export async function runWorker(o: WorkerOptions): Promise<Record<string, number
             signal: o.signal,
           });
           if (r.cancelled) throw new DOMException('stopping', 'AbortError'); // the slot is given back
-          const t1 = Date.now();
-          const evaluation = r.ok ? await net.evaluate(validation) : undefined;
-          const t2 = Date.now();
-          totals.train += (t1 - t0) / 1000;
-          totals.evaluate += (t2 - t1) / 1000;
-          const record: IndividualRecord = {
-            id: newIndividualId(),
-            parent: p.parents[0] ?? null,
-            parents: p.parents,
-            generation,
-            slot,
-            worker: name,
-            bornAt: new Date().toISOString(),
-            space: config.space,
-            dna,
-            mutations: p.operations,
-            fitness: evaluation ? evaluation.accuracy : null,
-            ...(r.ok ? {} : { failure: r.failure }),
-            stepsTrained: r.steps,
-            trainFlops: trainFlopsPerStep(net.analysis, config.batchSize) * r.steps,
-            validationFlops: evalFlopsPerBatch(net.analysis, validation.count),
-            timing: { train: (t1 - t0) / 1000, evaluate: (t2 - t1) / 1000, store: 0, idle },
-            hasWeights: r.ok,
-          };
-          await store.put(record, r.ok ? encodeSafetensors(net.weights(), { dna: JSON.stringify(dna) }) : undefined);
-          totals.children++;
+          await storeChild(net, dna, r, { t0, idle, store: 0, stepsBefore: 0 }, { parent: p.parents[0] ?? null, parents: p.parents, generation, slot, mutations: p.operations });
         } finally {
           clearInterval(beat);
           net.dispose();
