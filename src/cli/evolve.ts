@@ -13,7 +13,9 @@ import type { GenerationStats } from '../evolution/generational.js';
 import { readRun, writeRun } from '../worker/worker.js';
 import { CliError, intOption, parse, str } from './args.js';
 import { Progress } from './progress.js';
-import { summarize, utilization } from './status.js';
+import { summarize } from './status.js';
+import type { Summary } from './status.js';
+import { utilization } from '../worker/reports.js';
 
 const HELP = `usage: evonas evolve --data <cache> --out <experiment> [options]
        evonas evolve --resume <experiment> [--time-budget T]
@@ -186,12 +188,9 @@ export async function run(argv: string[]): Promise<number> {
   process.once('SIGTERM', stop);
   const runStart = Date.now();
   const generations = config.space === 'stages' ? new GenerationFiles(dir) : undefined;
-  const counted = async () => {
-    if (!generations) return utilization(dir).children;
-    const s = await summarize(store);
-    return s.trained + s.failed;
-  };
-  const before = await counted();
+  /** Children so far: a generational run's are in the store; otherwise the workers' reports count them. */
+  const counted = (s: Summary) => (generations ? s.trained + s.failed : utilization(dir).children);
+  const before = counted(await summarize(store));
   let printed = generations ? generations.stats().length : 0;
   if (generations) progress.log(STATS_HEADER);
   while (!stopping && Date.now() < deadline && finished < config.workers) {
@@ -201,7 +200,7 @@ export async function run(argv: string[]): Promise<number> {
       for (; printed < rows.length; printed++) progress.log(formatStatsRow(rows[printed]!));
     }
     const s = await summarize(store);
-    const children = await counted();
+    const children = counted(s);
     const perHour = ((children - before) / Math.max(1, Date.now() - runStart)) * 3_600_000;
     const where = generations ? `generation ${generations.latest()}/${config.generations}  ` : '';
     progress.update(

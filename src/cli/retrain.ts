@@ -6,7 +6,7 @@ import { createDataset } from '../engine/dataset.js';
 import { fit } from '../engine/fit.js';
 import { compile } from '../engine/net.js';
 import { saveSafetensors } from '../engine/safetensors.js';
-import { openExperiment, rankByValidation, testDataset } from '../report/models.js';
+import { openExperiment, rankByValidation, testSplit } from '../report/models.js';
 import { compileStages, formatBits, validateStagesDNA } from '../spaces/stages/index.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { CliError, intOption, numberOption, parse, str } from './args.js';
@@ -94,7 +94,7 @@ export async function run(argv: string[]): Promise<number> {
     if (!r.ok) throw new CliError(`training failed: ${r.failure}`, 1);
     if (r.cancelled) throw new CliError('interrupted; nothing written', 130);
     const val = r.validation ?? (await net.evaluate(validation));
-    const test = testDataset(x);
+    const test = testSplit(x).data;
     const te = await net.evaluate(test);
     test.dispose();
     const out = join(x.dir, 'retrain', `${chosen.id}-w${widths.join('-')}-e${epochs}`);

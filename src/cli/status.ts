@@ -6,7 +6,6 @@ import type { GenerationStats } from '../evolution/generational.js';
 import type { Individual, PopulationStore } from '../store/index.js';
 import { readRun } from '../worker/worker.js';
 import { utilization } from '../worker/reports.js';
-export { utilization };
 import { CliError, parse } from './args.js';
 
 const HELP = `usage: evonas status <experiment> [--json]

@@ -7,7 +7,6 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadTestSplit } from '../data/test-split.js';
 import type { EngineDataset } from '../engine/dataset.js';
 import { formatStatsRow } from '../evolution/generational.js';
 import type { GenerationStats } from '../evolution/generational.js';
@@ -24,7 +23,7 @@ import { bestSoFarSpec, figure1Spec, generationsSpec, render } from './charts.js
 import type { Dot } from './charts.js';
 import { accuracy, bestSoFar, lineage, majorityVote, predictions } from './curves.js';
 import { reportHtml } from './html.js';
-import { loadNet, openExperiment, rankByValidation, selectionFitness, testDataset } from './models.js';
+import { loadNet, openExperiment, rankByValidation, selectionFitness, testSplit } from './models.js';
 import type { Experiment } from './models.js';
 
 export interface Summary {
@@ -96,8 +95,7 @@ export async function buildReport(dir: string, o: ReportOptions = {}): Promise<S
   const run = readRun(dir);
   const start = Date.parse(run.startedAt);
   const hours = (iso: string) => (Date.parse(iso) - start) / 3_600_000;
-  const test = testDataset(x);
-  const labels = Int32Array.from(loadTestSplit(x.config.data).labels);
+  const { data: test, labels } = testSplit(x);
   const tester = new Tester(x, test, labels, log);
   try {
     const k = Math.min(o.ensemble ?? 5, ranked.length);

@@ -75,8 +75,8 @@ export async function loadNet(x: Experiment, i: Individual, o: { threads?: numbe
   return net;
 }
 
-/** The test split as an engine dataset, standardized with the training statistics. */
-export function testDataset(x: Experiment): EngineDataset {
+/** The test split as an engine dataset (standardized with the training statistics) and its labels, read once. */
+export function testSplit(x: Experiment): { data: EngineDataset; labels: Int32Array } {
   const t = loadTestSplit(x.config.data);
-  return createDataset({ images: t.images, labels: t.labels, height: t.height, width: t.width, channels: t.channels, ...x.stats });
+  return { data: createDataset({ images: t.images, labels: t.labels, height: t.height, width: t.width, channels: t.channels, ...x.stats }), labels: Int32Array.from(t.labels) };
 }
