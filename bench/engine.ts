@@ -9,6 +9,11 @@
  * each measurement is repeated in rounds that alternate the two sides, and
  * each side's best round counts.
  *
+ * bf16 rounds run only where the CPU computes bf16 natively (evonas refuses
+ * bf16 elsewhere; see `evonas info`). A last section times evonas's own fused
+ * kernels on each vector unit this CPU has against the baseline (SSE2) build
+ * of the same kernels, in the same process.
+ *
  * Env: BENCH_STEPS (measured steps, default 60), BENCH_ROUNDS (default 3),
  * BENCH_THREADS (default: cores), BENCH_NETS (comma-separated name prefixes).
  */
@@ -18,6 +23,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDataset } from '../src/engine/dataset.js';
+import { KERNEL_ISAS, loadNative } from '../src/engine/native.js';
 import { compile } from '../src/engine/net.js';
 import type { Precision } from '../src/engine/net.js';
 import { analyze, trainFlopsPerStep } from '../src/net/analyze.js';
@@ -89,12 +95,16 @@ function pytorch(ir: NetIR, precision: Precision, memoryFormat: string): number 
   return (JSON.parse(out.trim().split('\n').pop()!) as { images_per_s: number }).images_per_s;
 }
 
+const started = Date.now();
+const info = loadNative().info();
+const precisions: Precision[] = info.bf16Native ? ['fp32', 'bf16'] : ['fp32'];
 const torchVersion = ensurePyTorch();
 console.log(
   `evonas engine vs PyTorch ${torchVersion} (same libtorch), ${threads} threads, batch ${batch}, ` +
     `${steps} measured steps after ${warmup} warm-up, best of ${rounds} alternating rounds`,
 );
 console.log('The peer is measured in both memory formats (NCHW and channels_last); the ratio uses its faster one.');
+if (!info.bf16Native) console.log(`bf16 rounds skipped: bf16 is not native here (${info.bf16Missing}); fp32 is the fast path on this CPU.`);
 console.log('');
 const only = process.env.BENCH_NETS?.split(',');
 const nets = ([
@@ -107,7 +117,7 @@ const pad = (x: string, n: number) => x.padEnd(n);
 console.log(`${pad('network', 22)}${pad('precision', 11)}${pad('evonas img/s', 14)}${pad('pytorch img/s', 15)}${pad('ratio', 8)}evonas GFLOP/s`);
 for (const [name, ir] of nets) {
   const flopsPerStep = trainFlopsPerStep(analyze(ir), batch);
-  for (const precision of ['fp32', 'bf16'] as const) {
+  for (const precision of precisions) {
     let ours = 0;
     let peer = 0;
     for (let r = 0; r < rounds; r++) {
@@ -124,5 +134,21 @@ for (const [name, ir] of nets) {
 }
 data.dispose();
 rmSync(dir, { recursive: true, force: true });
+console.log('');
+// evonas's fused batch norm + residual + ReLU, forward and backward, on a
+// ResNet-20-sized activation (batch 50, 32x32, 16 channels) and a wider one.
+const units = KERNEL_ISAS.slice(0, KERNEL_ISAS.indexOf(info.kernelIsa) + 1);
+console.log(`fused kernels (forward + backward), best of 5, in use here: ${info.kernelIsa}`);
+console.log(`${pad('shape', 22)}${units.map((u) => pad(`${u} ms`, 14)).join('')}speed-up over baseline`);
+for (const [channels, rows] of [[16, 50 * 32 * 32], [64, 50 * 8 * 8]] as const) {
+  const iterations = 20;
+  const best = units.map((u) => {
+    let t = Infinity;
+    for (let r = 0; r < 5; r++) t = Math.min(t, loadNative().timeKernels(u, channels, rows, iterations));
+    return (1000 * t) / iterations;
+  });
+  console.log(`${pad(`${rows}x${channels}`, 22)}${best.map((b) => pad(b.toFixed(3), 14)).join('')}${(best[0]! / best[best.length - 1]!).toFixed(2)}x`);
+}
+console.log(`CPU: ${[...Object.entries(info.cpu)].filter(([, v]) => v).map(([k]) => k).join(' ')}; ${((Date.now() - started) / 60000).toFixed(1)} minutes in all`);
 console.log('');
 console.log(`engine/pytorch min ratio: ${Math.min(...fp32Ratios).toFixed(2)}`);

@@ -1,6 +1,7 @@
 // Node-API binding: Dataset and Net objects. TypeScript validates everything
 // first (src/engine); the checks here are a second line of defence. Long work
-// runs in AsyncWorkers and never touches JavaScript off the main thread.
+// runs on one engine thread and reaches JavaScript only through a
+// ThreadSafeFunction.
 #include <napi.h>
 
 #include <condition_variable>
@@ -13,6 +14,8 @@
 #include <string>
 
 #include "allocator.h"
+#include "cpu.h"
+#include "fused.h"
 #include "model.h"
 
 #include <ATen/Parallel.h>
@@ -584,7 +587,30 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("cuda", torch::cuda::is_available());
   o.Set("cudaDevices", Napi::Number::New(env, torch::cuda::is_available() ? torch::cuda::device_count() : 0));
   o.Set("parallel", at::get_parallel_info());
+  const CpuFeatures f = cpuFeatures();
+  auto cpu = Napi::Object::New(env);
+  cpu.Set("avx2", f.avx2);
+  cpu.Set("fma", f.fma);
+  cpu.Set("avx512", f.avx512);
+  cpu.Set("avx512bf16", f.avx512bf16);
+  cpu.Set("amxbf16", f.amxbf16);
+  o.Set("cpu", cpu);
+  o.Set("kernelIsa", isaName(kernelIsa()));
+  o.Set("bf16Native", bf16Native());
+  o.Set("bf16Missing", bf16Missing());
   return o;
+}
+
+// timeFusedKernels(isa, channels, rows, iterations) -> seconds, for bench/kernels.
+Napi::Value TimeKernels(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string name = info[0].ToString().Utf8Value();
+  const Isa isa = name == "avx512" ? Isa::Avx512 : name == "avx2" ? Isa::Avx2 : Isa::Baseline;
+  if (isa > kernelIsa()) throw codedError(env, "ERR_ENGINE_INPUT", "kernels for " + name + " cannot run on this CPU");
+  return guarded(env, [&] {
+    return Napi::Number::New(env, timeFusedKernels(isa, info[1].ToNumber().Int64Value(), info[2].ToNumber().Int64Value(),
+                                                   info[3].ToNumber().Int64Value()));
+  });
 }
 
 // The JavaScript thread builds weights and copies tensors. Were it to run
@@ -607,6 +633,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Dataset", ds);
   exports.Set("Net", NetWrap::Init(env));
   exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("timeKernels", Napi::Function::New(env, TimeKernels));
   return exports;
 }
 

@@ -4,9 +4,12 @@
 // forward makes two passes and the backward two, each reading the data once.
 #include "fused.h"
 
+#include "cpu.h"
+
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <string>
 #include <cmath>
@@ -17,9 +20,6 @@ namespace {
 
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
-
-// Compiled for several instruction sets; the loader picks the best at run time.
-#define EVONAS_SIMD __attribute__((target_clones("avx512f", "avx2", "default")))
 
 // The kernels walk a channels-last tensor as rows of C values. A tile of K
 // rows (K*C around 1024 values) is one flat loop with per-channel constants
@@ -36,84 +36,57 @@ struct Tile {
   }
 };
 
-// Adds x and x^2 over `n` values into acc1/acc2 (length n).
+// One copy of the kernels per instruction set (kernels.inc), chosen at run time.
+#define EVONAS_TARGET
+namespace baseline {
+#include "kernels.inc"
+}
+#undef EVONAS_TARGET
+#define EVONAS_TARGET __attribute__((target("avx2,fma")))
+namespace avx2 {
+#include "kernels.inc"
+}
+#undef EVONAS_TARGET
+#define EVONAS_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")))
+namespace avx512 {
+#include "kernels.inc"
+}
+#undef EVONAS_TARGET
+
 template <typename T>
-EVONAS_SIMD void accumulateSq(const T* __restrict x, int64_t n, T* __restrict acc1, T* __restrict acc2) {
-  for (int64_t i = 0; i < n; ++i) {
-    acc1[i] += x[i];
-    acc2[i] += x[i] * x[i];
+struct Kernels {
+  void (*accumulateSq)(const T*, int64_t, T*, T*);
+  void (*scaleShiftAddRelu)(const T*, const T*, T*, int64_t, const T*, const T*);
+  void (*scaleShiftRelu)(const T*, T*, int64_t, const T*, const T*);
+  void (*accumulateGrad)(const T*, const T*, const T*, int64_t, const T*, T*, T*);
+  void (*gradInput)(const T*, const T*, const T*, T*, int64_t, const T*, const T*, const T*, const T*);
+  void (*gradInputRes)(const T*, const T*, const T*, T*, T*, int64_t, const T*, const T*, const T*, const T*);
+  void (*sgd)(T*, const T*, T*, int64_t, T, T, T, bool);
+};
+
+#define EVONAS_KERNELS(NS)                                                                                       \
+  Kernels<T> {                                                                                                   \
+    &NS::accumulateSq<T>, &NS::scaleShiftAddRelu<T>, &NS::scaleShiftRelu<T>, &NS::accumulateGrad<T>,             \
+        &NS::gradInput<T>, &NS::gradInputRes<T>, &NS::sgdKernel<T>                                               \
+  }
+
+template <typename T>
+Kernels<T> kernelsFor(Isa isa) {
+  switch (isa) {
+    case Isa::Avx512:
+      return EVONAS_KERNELS(avx512);
+    case Isa::Avx2:
+      return EVONAS_KERNELS(avx2);
+    default:
+      return EVONAS_KERNELS(baseline);
   }
 }
 
+// The kernels of `isa` when given (benchmarks), else of this CPU (kernelIsa()).
 template <typename T>
-EVONAS_SIMD void scaleShiftAddRelu(const T* __restrict x, const T* __restrict res, T* __restrict y, int64_t n,
-                                   const T* __restrict scale, const T* __restrict shift) {
-  for (int64_t i = 0; i < n; ++i) {
-    const T v = x[i] * scale[i] + shift[i] + res[i];
-    y[i] = v > T(0) ? v : T(0);
-  }
-}
-
-template <typename T>
-EVONAS_SIMD void scaleShiftRelu(const T* __restrict x, T* __restrict y, int64_t n, const T* __restrict scale,
-                                const T* __restrict shift) {
-  for (int64_t i = 0; i < n; ++i) {
-    const T v = x[i] * scale[i] + shift[i];
-    y[i] = v > T(0) ? v : T(0);
-  }
-}
-
-// acc1 += g' and acc2 += g' * (x - mean), with g' = g where y > 0.
-template <typename T>
-EVONAS_SIMD void accumulateGrad(const T* __restrict g, const T* __restrict x, const T* __restrict y, int64_t n,
-                                const T* __restrict mean, T* __restrict acc1, T* __restrict acc2) {
-  for (int64_t i = 0; i < n; ++i) {
-    const T gm = y[i] > T(0) ? g[i] : T(0);
-    acc1[i] += gm;
-    acc2[i] += gm * (x[i] - mean[i]);
-  }
-}
-
-// dx = k * (g' - mean(g') - (x - mean) * proj), k = gamma*invstd, proj = invstd^2 * mean(g' * (x - mean)).
-template <typename T>
-EVONAS_SIMD void gradInput(const T* __restrict g, const T* __restrict x, const T* __restrict y, T* __restrict dx,
-                           int64_t n, const T* __restrict mean, const T* __restrict k, const T* __restrict proj,
-                           const T* __restrict meanG) {
-  for (int64_t i = 0; i < n; ++i) {
-    const T gm = y[i] > T(0) ? g[i] : T(0);
-    dx[i] = k[i] * (gm - meanG[i] - (x[i] - mean[i]) * proj[i]);
-  }
-}
-
-// As gradInput, and also writes g' (the residual's gradient) to dres.
-template <typename T>
-EVONAS_SIMD void gradInputRes(const T* __restrict g, const T* __restrict x, const T* __restrict y, T* __restrict dx,
-                              T* __restrict dres, int64_t n, const T* __restrict mean, const T* __restrict k,
-                              const T* __restrict proj, const T* __restrict meanG) {
-  for (int64_t i = 0; i < n; ++i) {
-    const T gm = y[i] > T(0) ? g[i] : T(0);
-    dres[i] = gm;
-    dx[i] = k[i] * (gm - meanG[i] - (x[i] - mean[i]) * proj[i]);
-  }
-}
-
-// PyTorch's SGD in one pass: d = g + wd*p; buf = m*buf + d (buf = d at first); p -= lr*buf.
-template <typename T>
-EVONAS_SIMD void sgdKernel(T* __restrict p, const T* __restrict g, T* __restrict buf, int64_t n, T lr, T m, T wd,
-                           bool first) {
-  if (first) {
-    for (int64_t i = 0; i < n; ++i) {
-      const T d = g[i] + wd * p[i];
-      buf[i] = d;
-      p[i] -= lr * d;
-    }
-  } else {
-    for (int64_t i = 0; i < n; ++i) {
-      const T b = m * buf[i] + g[i] + wd * p[i];
-      buf[i] = b;
-      p[i] -= lr * b;
-    }
-  }
+const Kernels<T>& kernels(Isa isa) {
+  static const Kernels<T> table[] = {kernelsFor<T>(Isa::Baseline), kernelsFor<T>(Isa::Avx2), kernelsFor<T>(Isa::Avx512)};
+  return table[static_cast<int>(isa)];
 }
 
 // Runs `tileFn(offset, values)` over rows [begin, end) in whole tiles, then the tail.
@@ -181,13 +154,14 @@ void rowsParallel(int64_t rows, F&& body) {
 template <typename T>
 std::vector<torch::Tensor> forwardImpl(const torch::Tensor& x, const torch::Tensor& res, const torch::Tensor& gamma,
                                        const torch::Tensor& beta, torch::Tensor& runMean, torch::Tensor& runVar,
-                                       double momentum, double eps) {
+                                       double momentum, double eps, Isa isa) {
+  const Kernels<T>& K = kernels<T>(isa);
   const int64_t C = x.size(1);
   const int64_t M = x.numel() / C;
   const T* xp = x.data_ptr<T>();
   const Tile tile(C);
   std::vector<double> sum, sq;
-  reduceTiles<T>(tile, M, sum, sq, [&](int64_t off, int64_t n, T* a1, T* a2) { accumulateSq<T>(xp + off, n, a1, a2); });
+  reduceTiles<T>(tile, M, sum, sq, [&](int64_t off, int64_t n, T* a1, T* a2) { K.accumulateSq(xp + off, n, a1, a2); });
   auto opts = torch::TensorOptions().dtype(x.dtype());
   auto mean = torch::empty({C}, opts), invstd = torch::empty({C}, opts);
   auto scale = torch::empty({C}, opts), shift = torch::empty({C}, opts);
@@ -213,8 +187,8 @@ std::vector<torch::Tensor> forwardImpl(const torch::Tensor& x, const torch::Tens
   const T* rp = res.defined() ? res.data_ptr<T>() : nullptr;
   rowsParallel(M, [&](int64_t b, int64_t e) {
     overTiles(tile, b, e, [&](int64_t off, int64_t n) {
-      if (rp) scaleShiftAddRelu<T>(xp + off, rp + off, yp + off, n, sc.data(), sh.data());
-      else scaleShiftRelu<T>(xp + off, yp + off, n, sc.data(), sh.data());
+      if (rp) K.scaleShiftAddRelu(xp + off, rp + off, yp + off, n, sc.data(), sh.data());
+      else K.scaleShiftRelu(xp + off, yp + off, n, sc.data(), sh.data());
     });
   });
   return {y, mean, invstd};
@@ -223,7 +197,8 @@ std::vector<torch::Tensor> forwardImpl(const torch::Tensor& x, const torch::Tens
 template <typename T>
 std::vector<torch::Tensor> backwardImpl(const torch::Tensor& gradIn, const torch::Tensor& x, const torch::Tensor& y,
                                         const torch::Tensor& gamma, const torch::Tensor& mean,
-                                        const torch::Tensor& invstd, bool withResidual) {
+                                        const torch::Tensor& invstd, bool withResidual, Isa isa) {
+  const Kernels<T>& K = kernels<T>(isa);
   const torch::Tensor g = gradIn.contiguous(at::MemoryFormat::ChannelsLast);
   const int64_t C = x.size(1);
   const int64_t M = x.numel() / C;
@@ -232,7 +207,7 @@ std::vector<torch::Tensor> backwardImpl(const torch::Tensor& gradIn, const torch
   const auto meanT = tile.repeat(mp);
   std::vector<double> sumG, sumGX;
   reduceTiles<T>(tile, M, sumG, sumGX, [&](int64_t off, int64_t n, T* a1, T* a2) {
-    accumulateGrad<T>(gp + off, xp + off, yp + off, n, meanT.data(), a1, a2);
+    K.accumulateGrad(gp + off, xp + off, yp + off, n, meanT.data(), a1, a2);
   });
   auto opts = torch::TensorOptions().dtype(x.dtype());
   auto dgamma = torch::empty({C}, opts), dbeta = torch::empty({C}, opts);
@@ -255,10 +230,10 @@ std::vector<torch::Tensor> backwardImpl(const torch::Tensor& gradIn, const torch
   rowsParallel(M, [&](int64_t b, int64_t e) {
     overTiles(tile, b, e, [&](int64_t off, int64_t n) {
       if (drp) {
-        gradInputRes<T>(gp + off, xp + off, yp + off, dp + off, drp + off, n, meanT.data(), kT.data(), projT.data(),
+        K.gradInputRes(gp + off, xp + off, yp + off, dp + off, drp + off, n, meanT.data(), kT.data(), projT.data(),
                         meanGT.data());
       } else {
-        gradInput<T>(gp + off, xp + off, yp + off, dp + off, n, meanT.data(), kT.data(), projT.data(), meanGT.data());
+        K.gradInput(gp + off, xp + off, yp + off, dp + off, n, meanT.data(), kT.data(), projT.data(), meanGT.data());
       }
     });
   });
@@ -268,16 +243,19 @@ std::vector<torch::Tensor> backwardImpl(const torch::Tensor& gradIn, const torch
 std::vector<torch::Tensor> runForward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& res,
                                       const torch::Tensor& gamma, const torch::Tensor& beta, torch::Tensor runMean,
                                       torch::Tensor runVar, double momentum, double eps) {
-  auto out = x.scalar_type() == torch::kDouble ? forwardImpl<double>(x, res, gamma, beta, runMean, runVar, momentum, eps)
-                                               : forwardImpl<float>(x, res, gamma, beta, runMean, runVar, momentum, eps);
+  const Isa isa = kernelIsa();
+  auto out = x.scalar_type() == torch::kDouble
+                 ? forwardImpl<double>(x, res, gamma, beta, runMean, runVar, momentum, eps, isa)
+                 : forwardImpl<float>(x, res, gamma, beta, runMean, runVar, momentum, eps, isa);
   ctx->save_for_backward({x, out[0], gamma, out[1], out[2]});
   return out;
 }
 
 std::vector<torch::Tensor> runBackward(AutogradContext* ctx, const torch::Tensor& grad, bool res) {
   auto s = ctx->get_saved_variables();
-  return s[0].scalar_type() == torch::kDouble ? backwardImpl<double>(grad, s[0], s[1], s[2], s[3], s[4], res)
-                                              : backwardImpl<float>(grad, s[0], s[1], s[2], s[3], s[4], res);
+  const Isa isa = kernelIsa();
+  return s[0].scalar_type() == torch::kDouble ? backwardImpl<double>(grad, s[0], s[1], s[2], s[3], s[4], res, isa)
+                                              : backwardImpl<float>(grad, s[0], s[1], s[2], s[3], s[4], res, isa);
 }
 
 // relu(batch_norm(x))
@@ -340,15 +318,30 @@ bool sgdUpdate(torch::Tensor& param, const torch::Tensor& grad, torch::Tensor& b
   if (first) buf = torch::empty_like(param);
   const int64_t n = param.numel();
   if (param.scalar_type() == torch::kDouble) {
-    sgdKernel<double>(param.data_ptr<double>(), grad.data_ptr<double>(), buf.data_ptr<double>(), n, lr, momentum,
+    kernels<double>(kernelIsa()).sgd(param.data_ptr<double>(), grad.data_ptr<double>(), buf.data_ptr<double>(), n, lr, momentum,
                       weightDecay, first);
   } else if (param.scalar_type() == torch::kFloat) {
-    sgdKernel<float>(param.data_ptr<float>(), grad.data_ptr<float>(), buf.data_ptr<float>(), n,
+    kernels<float>(kernelIsa()).sgd(param.data_ptr<float>(), grad.data_ptr<float>(), buf.data_ptr<float>(), n,
                      static_cast<float>(lr), static_cast<float>(momentum), static_cast<float>(weightDecay), first);
   } else {
     return false;
   }
   return true;
+}
+
+double timeFusedKernels(Isa isa, int64_t channels, int64_t rows, int64_t iterations) {
+  torch::NoGradGuard noGrad;
+  auto opts = torch::TensorOptions().dtype(torch::kFloat);
+  auto x = torch::randn({rows, channels, 1, 1}, opts).contiguous(at::MemoryFormat::ChannelsLast);
+  auto g = torch::randn_like(x).contiguous(at::MemoryFormat::ChannelsLast);
+  auto gamma = torch::rand({channels}, opts) + 0.5, beta = torch::randn({channels}, opts);
+  auto runMean = torch::zeros({channels}, opts), runVar = torch::ones({channels}, opts);
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < iterations; ++i) {
+    auto out = forwardImpl<float>(x, x, gamma, beta, runMean, runVar, 0.1, 1e-5, isa);
+    backwardImpl<float>(g, x, out[0], gamma, out[1], out[2], true, isa);
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 bool canFuseBatchNormRelu(const torch::Tensor& x, const torch::Tensor& gamma) {

@@ -3,6 +3,8 @@
 
 #include <torch/torch.h>
 
+#include "cpu.h"
+
 namespace evonas {
 
 // True when batchNormReluTrain can take x: a 4-d channels-last float or double CPU tensor.
@@ -22,5 +24,10 @@ torch::Tensor globalAvgPool(const torch::Tensor& x);
 // gradient and momentum buffer share its strides; false (nothing done) otherwise.
 bool sgdUpdate(torch::Tensor& param, const torch::Tensor& grad, torch::Tensor& buf, double lr, double momentum,
                double weightDecay);
+
+// Seconds for `iterations` fused batch norm + residual + ReLU forward and
+// backward passes over a [rows, channels] fp32 tensor, with `isa`'s kernels
+// (for bench/kernels: the same work on each vector unit).
+double timeFusedKernels(Isa isa, int64_t channels, int64_t rows, int64_t iterations);
 
 }  // namespace evonas

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { createDataset } from '../src/engine/dataset.js';
 import { EngineError } from '../src/engine/errors.js';
+import { KERNEL_ISAS, loadNative } from '../src/engine/native.js';
 import { compile } from '../src/engine/net.js';
 import { netir, quadrantData, randomData, smallConvNet } from './support/helpers.js';
 
@@ -51,9 +54,18 @@ describe('training', () => {
     data.dispose();
   });
 
-  it('trains with bf16 autocast and with contiguous memory format', async () => {
+  it('trains with bf16 autocast where the CPU has native bf16, refuses it by name elsewhere; trains contiguous', async () => {
     const data = quadrants();
-    for (const opts of [{ precision: 'bf16' as const }, { memoryFormat: 'contiguous' as const }]) {
+    const info = loadNative().info();
+    const options = [{ memoryFormat: 'contiguous' as const }, ...(info.bf16Native ? [{ precision: 'bf16' as const }] : [])];
+    if (!info.bf16Native) {
+      assert.throws(
+        () => compile(smallConvNet(SIZE), { seed: 1, precision: 'bf16' }),
+        (e: unknown) =>
+          e instanceof EngineError && e.code === 'ERR_ENGINE_PRECISION' && /AVX512_BF16|ONEDNN_MAX_CPU_ISA|EVONAS_ISA/.test(e.message) && /fp32 is the fast path/.test(e.message),
+      );
+    }
+    for (const opts of options) {
       const net = compile(smallConvNet(SIZE), { seed: 1, ...opts });
       const r = await net.train({ data, steps: 200, batchSize: 32, learningRate: 0.05, augment: false });
       assert.equal(r.ok, true);
@@ -62,6 +74,21 @@ describe('training', () => {
       net.dispose();
     }
     data.dispose();
+  });
+
+  it("every vector unit's kernels train to bit-identical weights (EVONAS_ISA pins the unit)", () => {
+    const best = loadNative().info().kernelIsa;
+    const units = KERNEL_ISAS.slice(0, KERNEL_ISAS.indexOf(best) + 1);
+    const runs = units.map((isa) => {
+      const r = spawnSync(process.execPath, [fileURLToPath(new URL('./support/isa-child.js', import.meta.url))], {
+        env: { ...process.env, EVONAS_ISA: isa },
+        encoding: 'utf8',
+      });
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout.trim()) as { isa: string; weights: string };
+    });
+    assert.deepEqual(runs.map((r) => r.isa), units);
+    for (const r of runs.slice(1)) assert.equal(r.weights, runs[0]!.weights, `${r.isa} kernels differ from baseline`);
   });
 
   it('fused batch-norm kernels train like the unfused ATen path', async () => {

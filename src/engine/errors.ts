@@ -6,6 +6,7 @@ export type EngineErrorCode =
   | 'ERR_ENGINE_RANGE'
   | 'ERR_ENGINE_NATIVE'
   | 'ERR_ENGINE_LOAD'
+  | 'ERR_ENGINE_PRECISION'
   | 'ERR_SAFETENSORS';
 
 /** A typed engine failure. Errors from C++ carry the JavaScript caller's stack. */

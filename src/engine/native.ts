@@ -61,7 +61,27 @@ export interface NativeAddon {
     std?: Float64Array,
   ) => NativeDataset;
   Net: new (spec: unknown, options: unknown) => NativeNet;
-  info(): { torchVersion: string; cuda: boolean; cudaDevices: number; parallel: string };
+  info(): NativeInfo;
+  /** Seconds for `iterations` fused batch norm + residual + ReLU passes with one vector unit's kernels (bench/kernels). */
+  timeKernels(isa: KernelIsa, channels: number, rows: number, iterations: number): number;
+}
+
+/** The vector units evonas's own kernels are built for, narrowest first. */
+export const KERNEL_ISAS = ['baseline', 'avx2', 'avx512'] as const;
+export type KernelIsa = (typeof KERNEL_ISAS)[number];
+
+export interface NativeInfo {
+  torchVersion: string;
+  cuda: boolean;
+  cudaDevices: number;
+  parallel: string;
+  cpu: { avx2: boolean; fma: boolean; avx512: boolean; avx512bf16: boolean; amxbf16: boolean };
+  /** The vector unit evonas's kernels use: the widest this CPU has, capped by EVONAS_ISA. */
+  kernelIsa: KernelIsa;
+  /** Whether bf16 runs on native instructions (AVX512_BF16 or AMX-BF16, not capped by ONEDNN_MAX_CPU_ISA or EVONAS_ISA). */
+  bf16Native: boolean;
+  /** Why it does not ('' when it does). */
+  bf16Missing: string;
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -72,6 +92,10 @@ let cached: NativeAddon | undefined;
 /** @throws {EngineError} ERR_ENGINE_LOAD with the possible solutions. */
 export function loadNative(): NativeAddon {
   if (cached) return cached;
+  const isa = process.env.EVONAS_ISA;
+  if (isa !== undefined && isa !== '' && isa !== 'auto' && !(KERNEL_ISAS as readonly string[]).includes(isa)) {
+    throw new EngineError('ERR_ENGINE_LOAD', `EVONAS_ISA: expected auto, ${KERNEL_ISAS.join(', ')} but found ${JSON.stringify(isa)}`);
+  }
   const require = createRequire(import.meta.url);
   try {
     cached = require(ADDON_PATH) as NativeAddon;
