@@ -60,24 +60,32 @@ describe('mutations', () => {
     assert.equal(inheritance([id.record, reset.record]), 'none');
   });
 
-  it('insert-convolution adds a 3x3 conv, stride 1 or 2, as many channels as its input, bn+relu or linear', () => {
+  it('insert-convolution adds a 3x3 conv, stride 1 or 2, as many channels as its input, into a new vertex with bn+relu or none at random', () => {
     const strides = new Set<number>();
     const activations = new Set<string>();
     for (let s = 0; s < 40; s++) {
       const parent = twoConvs();
       const { dna, record } = apply(parent, 'insert-convolution', s);
-      const added = dna.edges.find((e) => e.id === record.targets[1])!;
+      const [w, id] = record.targets as [string, string];
+      const added = dna.edges.find((e) => e.id === id)!;
       assert.equal(added.kind, 'conv');
       assert.equal(added.skip, false);
       assert.equal(added.depthFactor, 1);
       assert.deepEqual([added.filterHalfHeight, added.filterHalfWidth], [1, 1]);
       strides.add(2 ** added.strideScale);
-      activations.add(dna.vertices.find((v) => v.id === record.targets[0])!.activation);
-      // channels same as input: the vertex it feeds keeps its channel count
-      const before = vertexShapes(parent, io);
+      // The new conv's output is the new vertex, which carries the random activation.
+      assert.equal(added.to, w);
+      activations.add(dna.vertices.find((v) => v.id === w)!.activation);
+      // The edge it split now leaves the new vertex and keeps its id.
+      const split = dna.edges.find((e) => !e.skip && e.from === w)!;
+      assert.ok(parent.edges.some((e) => e.id === split.id && e.to === split.to));
+      // channels same as input
       const after = vertexShapes(dna, io);
-      assert.equal(after.get(added.to)!.c, before.get(added.to)!.c);
+      assert.equal(after.get(w)!.c, after.get(added.from)!.c);
       assert.equal(dna.vertices.length, parent.vertices.length + 1);
+      // every parent tensor survives with its shape: the child inherits them all
+      const child = new Map(analyze(compileDNA(dna, io)).tensors.map((t) => [t.name, String(t.shape)]));
+      for (const t of analyze(compileDNA(parent, io)).tensors) assert.equal(child.get(t.name), String(t.shape), t.name);
     }
     assert.deepEqual([...strides].sort(), [1, 2]);
     assert.deepEqual([...activations].sort(), ['bn_relu', 'linear']);
@@ -147,15 +155,20 @@ describe('mutations', () => {
     assert.deepEqual([...axes].sort(), ['horizontal', 'vertical']);
   });
 
-  it('insert-one-to-one adds a linear vertex joined by an identity on the backbone', () => {
-    const parent = twoConvs();
-    const { dna, record } = apply(parent, 'insert-one-to-one', 4);
-    const e = dna.edges.find((x) => x.id === record.targets[1])!;
-    assert.equal(e.kind, 'identity');
-    assert.equal(e.skip, false);
-    assert.equal(dna.vertices.find((v) => v.id === record.targets[0])!.activation, 'linear');
-    const pt = analyze(compileDNA(parent, io)).tensors.map((t) => `${t.name}:${t.shape}`);
-    assert.deepEqual(analyze(compileDNA(dna, io)).tensors.map((t) => `${t.name}:${t.shape}`), pt, 'every tensor kept');
+  it('insert-one-to-one adds an identity into a new vertex with bn+relu or none at random; every tensor kept', () => {
+    const activations = new Set<string>();
+    for (let s = 0; s < 20; s++) {
+      const parent = twoConvs();
+      const { dna, record } = apply(parent, 'insert-one-to-one', s);
+      const e = dna.edges.find((x) => x.id === record.targets[1])!;
+      assert.equal(e.kind, 'identity');
+      assert.equal(e.skip, false);
+      assert.equal(e.to, record.targets[0]);
+      activations.add(dna.vertices.find((v) => v.id === record.targets[0])!.activation);
+      const child = new Map(analyze(compileDNA(dna, io)).tensors.map((t) => [t.name, String(t.shape)]));
+      for (const t of analyze(compileDNA(parent, io)).tensors) assert.equal(child.get(t.name), String(t.shape), t.name);
+    }
+    assert.deepEqual([...activations].sort(), ['bn_relu', 'linear']);
   });
 
   it('add-skip joins an earlier backbone vertex to a later one, never backwards, never twice; the backbone stays primary', () => {

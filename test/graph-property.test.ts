@@ -51,9 +51,28 @@ function predictedInheritance(parent: Map<string, string>, child: Map<string, st
   return kept.sort();
 }
 
+/**
+ * The three shapes the paper's insertion rules make reachable, read off the
+ * compiled network: a conv followed by BN+ReLU into the global pool, BN+ReLU
+ * stacked on BN+ReLU (Fig. 1's "C+BN+R+BN+R"), and a conv straight into the pool.
+ */
+function shapes(ir: ReturnType<typeof compileDNA>): { convBnReluPool: boolean; stackedBnRelu: boolean; convPool: boolean } {
+  const byId = new Map(ir.nodes.map((n) => [n.id, n]));
+  const op = (id: string | undefined) => (id === undefined ? undefined : byId.get(id)?.op);
+  const input = (id: string | undefined) => (id === undefined ? undefined : byId.get(id)?.inputs[0]);
+  const pooled = input('head_gap');
+  return {
+    convBnReluPool: op(pooled) === 'relu' && op(input(pooled)) === 'batchnorm' && op(input(input(pooled))) === 'conv2d',
+    stackedBnRelu: ir.nodes.some((n) => n.op === 'batchnorm' && op(n.inputs[0]) === 'relu' && op(input(n.inputs[0])) === 'batchnorm'),
+    convPool: op(pooled) === 'conv2d',
+  };
+}
+
 describe('graph search space (property, fast-check)', () => {
   it('1,000 random sequences of up to 50 mutations', async () => {
     let trained = 0;
+    let networks = 0;
+    const seen = { convBnReluPool: 0, stackedBnRelu: 0, convPool: 0 };
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.integer({ min: 1, max: 50 }), async (seed, length) => {
         const rng = createRng(seed);
@@ -65,7 +84,10 @@ describe('graph search space (property, fast-check)', () => {
           ({ dna, records } = mutate(dna, rng));
           validateDNA(dna);
           assert.deepEqual(parseDNA(serializeDNA(dna)), dna);
-          const tensors = analyze(compileDNA(dna, io)).tensors;
+          const ir = compileDNA(dna, io);
+          const tensors = analyze(ir).tensors;
+          networks++;
+          for (const [k, v] of Object.entries(shapes(ir))) if (v) seen[k as keyof typeof seen]++;
           const expect = dnaTensors(dna);
           assert.deepEqual(new Map(tensors.map((t) => [t.name, t.shape.join('x')])), expect);
         }
@@ -87,5 +109,8 @@ describe('graph search space (property, fast-check)', () => {
       { numRuns: 1000, seed: 20261122 },
     );
     assert.equal(trained, 1000);
+    // The paper's insertion places the random activation after the new conv: all three shapes occur.
+    console.log(`shapes over ${networks} networks: ${JSON.stringify(seen)}`);
+    for (const [k, v] of Object.entries(seen)) assert.ok(v > 0, `${k} never occurred in ${networks} networks`);
   });
 });

@@ -50,20 +50,27 @@ function vertex(id: string, activation: Activation): Vertex {
   return { id, activation, inputsMutable: true, outputsMutable: true, propertiesMutable: true };
 }
 
-/** Splits a random backbone edge u -> v into u -> w (the old edge, weights kept) and w -> v (new). */
+/**
+ * Inserts on a random backbone edge u -> v: u -> w by a new edge (a 3x3
+ * convolution keeping the channel count, stride 1 or 2, or an identity), then
+ * w -> v by the old edge, which keeps its id and so its weights. The new
+ * vertex w is the new edge's output and takes the random activation, as the
+ * paper has it: the inserted convolution "may apply batch-normalization and
+ * ReLU activation or none at random" (INSERT-ONE-TO-ONE likewise).
+ */
 function insertOnBackbone(dna: GraphDNA, rng: Rng, kind: 'conv' | 'identity'): Mutated {
   const child = clone(dna);
   const old = pick(rng, child.edges.filter((e) => !e.skip))!;
-  const v = old.to;
-  const w = vertex(newId(child, 'v'), kind === 'conv' && rng.next() < 0.5 ? 'bn_relu' : 'linear');
-  const edge = identityEdge(newId(child, 'e'), w.id, v, false);
-  const detail: Record<string, number | string> = { activation: w.activation, after: old.from };
+  const u = old.from;
+  const w = vertex(newId(child, 'v'), rng.next() < 0.5 ? 'bn_relu' : 'linear');
+  const edge = identityEdge(newId(child, 'e'), u, w.id, false);
+  const detail: Record<string, number | string> = { activation: w.activation, after: u };
   if (kind === 'conv') {
     Object.assign(edge, { kind: 'conv', depthFactor: 1, filterHalfWidth: 1, filterHalfHeight: 1, strideScale: rng.next() < 0.5 ? 0 : 1 });
     detail.stride = 2 ** edge.strideScale;
   }
-  old.to = w.id;
-  child.vertices.splice(child.vertices.findIndex((x) => x.id === v), 0, w);
+  old.from = w.id;
+  child.vertices.splice(child.vertices.findIndex((x) => x.id === old.to), 0, w);
   child.edges.push(edge);
   return { dna: child, record: { type: kind === 'conv' ? 'insert-convolution' : 'insert-one-to-one', targets: [w.id, edge.id], detail, inherit: 'matching' } };
 }
@@ -95,13 +102,16 @@ const mutators: Record<MutationName, Mutator> = {
     const last = child.vertices[child.vertices.length - 1]!.id;
     const byTo = new Map(child.edges.filter((e) => !e.skip).map((e) => [e.to, e]));
     const byFrom = new Map(child.edges.filter((e) => !e.skip).map((e) => [e.from, e]));
+    // The inverse of INSERT-CONVOLUTION: the conv's output vertex goes with it
+    // and the backbone edge leaving that vertex now leaves the conv's input.
+    // Into the output vertex, which stays, the conv's input vertex goes instead.
     let gone: string;
-    if (target.from !== first) {
-      gone = target.from;
-      removeVertex(child, gone, target, byTo.get(gone)!);
-    } else if (target.to !== last) {
+    if (target.to !== last) {
       gone = target.to;
       removeVertex(child, gone, target, byFrom.get(gone)!);
+    } else if (target.from !== first) {
+      gone = target.from;
+      removeVertex(child, gone, target, byTo.get(gone)!);
     } else {
       // The only backbone edge: it becomes the identity it started as.
       Object.assign(target, identityEdge(target.id, target.from, target.to, false));
@@ -168,7 +178,8 @@ export function applyMutation(dna: GraphDNA, name: MutationName, rng: Rng): Muta
 export type MutationWeights = Partial<Record<MutationName, number>>;
 
 /**
- * Picks a mutation by `weights` (uniform by default) and applies it; one that
+ * Picks a mutation by `weights` (uniform when none are given; evonas's
+ * experiments pass their own, see ExperimentConfig.mutationWeights) and applies it; one that
  * cannot apply is set aside and another picked. `k` > 1 applies k in turn (a
  * raised mutation rate); the child then inherits what the weakest rule allows.
  */
