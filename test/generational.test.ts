@@ -2,6 +2,8 @@
 // worker computes alike, slots claimed once, duplicates averaged, the
 // paper's statistics, stale claims taken over, and the stepped schedule.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,19 +113,56 @@ describe('generational runs on the shared store', () => {
     assert.deepEqual((await store.check()).problems, []);
   });
 
-  it('a claim is exclusive while fresh and taken over once stale', () => {
+  it('a claim is exclusive while fresh and taken over once stale; a release never frees another worker\'s claim', () => {
     const files = new GenerationFiles(join(root, 'claims'));
     assert.equal(files.claim(0, 3, 'a', 1000), true);
     assert.equal(files.claim(0, 3, 'b', 1000), false);
     const old = new Date(Date.now() - 5000);
-    utimesSync(join(files.root, '0.claims', '3'), old, old);
-    assert.equal(files.claim(0, 3, 'b', 1000), true, 'stale: its worker is gone');
-    assert.equal(files.claim(0, 3, 'c', 1000), false);
-    files.release(0, 3);
-    assert.equal(files.claim(0, 3, 'c', 1000), true);
+    utimesSync(join(files.root, 'leases', '0-3', '0'), old, old);
+    const other = new GenerationFiles(join(root, 'claims')); // another worker's view
+    assert.equal(other.claim(0, 3, 'b', 1000), true, 'stale: its worker is gone');
+    files.release(0, 3, 'a'); // the slow worker gives back what is no longer its own
+    assert.equal(files.claim(0, 3, 'c', 1000), false, "b's claim stands");
+    other.release(0, 3, 'b');
+    assert.equal(files.claim(0, 3, 'c', 1000), true, 'released: free at once');
     assert.equal(files.createPlan(0, { x: 1 }), true);
     assert.equal(files.createPlan(0, { x: 2 }), false);
     assert.deepEqual(files.readPlan(0), { x: 1 }, 'the first plan stands');
+  });
+
+  it('concurrent processes: each lease has one holder, also when a short lease expires during the test', async () => {
+    const dir = join(root, 'race');
+    const child = fileURLToPath(new URL('./support/claim-child.js', import.meta.url));
+    const start = Date.now() + 2000;
+    const race = (workers: number, o: { startAt: number; holdMs: number; dies: (w: number) => boolean }) =>
+      Promise.all(
+        Array.from({ length: workers }, (_, w) =>
+          new Promise<{ won: string[]; stillHeld: string[] }>((resolve, reject) => {
+            const args = [child, dir, `${o.startAt}-w${w}`, '40', String(o.startAt), '400', String(o.holdMs), o.dies(w) ? '1' : '0'];
+            execFile(process.execPath, args, (err, out) => (err ? reject(err) : resolve(JSON.parse(out.trim()) as { won: string[]; stillHeld: string[] })));
+          }),
+        ),
+      );
+    // Round 1: six processes race for 40 keys at one instant; the even ones then die (no
+    // heartbeat, no release) and the odd ones hold theirs for 3 s with a 400 ms lease.
+    // Round 2, 1.5 s in, six more race for every key: the dead holders' leases have expired.
+    const [first, second] = await Promise.all([
+      race(6, { startAt: start, holdMs: 3000, dies: (w) => w % 2 === 0 }),
+      race(6, { startAt: start + 1500, holdMs: 100, dies: () => false }),
+    ]);
+    const count = (runs: { won: string[] }[]) => {
+      const m = new Map<string, number>();
+      for (const r of runs) for (const k of r.won) m.set(k, (m.get(k) ?? 0) + 1);
+      return m;
+    };
+    const one = count(first);
+    assert.equal(one.size, 40);
+    assert.ok([...one.values()].every((n) => n === 1), `round 1: ${JSON.stringify([...one])}`);
+    const dead = new Set(first.filter((_, w) => w % 2 === 0).flatMap((r) => r.won));
+    const two = count(second);
+    assert.ok([...two.values()].every((n) => n === 1), `round 2: ${JSON.stringify([...two])}`);
+    assert.deepEqual([...two.keys()].sort(), [...dead].sort(), 'exactly the expired leases change hands');
+    for (const r of first.filter((_, w) => w % 2 === 1)) assert.deepEqual(r.stillHeld, r.won, 'a heartbeating holder keeps its claims');
   });
 });
 

@@ -8,20 +8,19 @@ import { rank, untrained } from './types.js';
 import type { Algorithm, StepContext, StepOutcome } from './types.js';
 
 async function trainFirst(ctx: StepContext, sampled: Individual[]): Promise<StepOutcome | undefined> {
-  const fresh = sampled.find(untrained);
+  const fresh = sampled.find((i) => untrained(i) || (ctx.stale?.(i) ?? false));
   if (!fresh) return undefined;
   await ctx.trainInitial(fresh);
   return 'trained-initial';
 }
 
-async function killOrConflict(ctx: StepContext, i: Individual): Promise<StepOutcome> {
-  return (await ctx.store.kill(i.id, ctx.worker)) === 'killed' ? 'killed' : 'conflict';
-}
-
 /**
  * The pairwise step both the paper's algorithm and its random control take:
- * sample two (training an untrained one first); at the set-point kill the
- * victim, below it reproduce the parent. `choose` says which is which.
+ * sample two (training an untrained one first, as the paper's workers do with
+ * the initial population); at the set-point kill the victim, and, the kill
+ * won, reproduce the parent of the same pair. Below the set-point (after
+ * failures or a resize) the parent reproduces without a kill. A lost kill
+ * race gives the step up: another worker has acted on this pair.
  */
 function pairwise(name: string, choose: (a: Individual, b: Individual, ctx: StepContext) => { parent: Individual; victim: Individual }): Algorithm {
   return {
@@ -32,7 +31,7 @@ function pairwise(name: string, choose: (a: Individual, b: Individual, ctx: Step
       const trained = await trainFirst(ctx, pair);
       if (trained) return trained;
       const { parent, victim } = choose(pair[0]!, pair[1]!, ctx);
-      if ((await ctx.store.aliveCount()) >= ctx.populationSize) return killOrConflict(ctx, victim);
+      if ((await ctx.store.aliveCount()) >= ctx.populationSize && (await ctx.store.kill(victim.id, ctx.worker)) !== 'killed') return 'conflict';
       await ctx.reproduce(parent);
       return 'reproduced';
     },
@@ -40,14 +39,14 @@ function pairwise(name: string, choose: (a: Individual, b: Individual, ctx: Step
 }
 
 /**
- * Real et al. 2017: sample two; kill the worse when the population is at its
- * set-point, reproduce the better when it is below.
+ * Real et al. 2017: "The worst of the pair is immediately removed from the
+ * population — it is killed. The best of the pair is selected to be a parent."
  */
 export const tournament: Algorithm = pairwise('tournament', (a, b) => (rank(a) >= rank(b) ? { parent: a, victim: b } : { parent: b, victim: a }));
 
 /**
- * Real et al. 2019 (regularized evolution): sample S, reproduce the best,
- * then remove the oldest so the population keeps its size.
+ * Real et al. 2019 (regularized evolution): sample S; at the set-point
+ * remove the oldest; reproduce the best of the sample.
  */
 export function aging(sampleSize: number): Algorithm {
   if (!Number.isInteger(sampleSize) || sampleSize < 1) throw new RangeError(`Expected a sample size >= 1 but received ${sampleSize}`);
@@ -59,9 +58,9 @@ export function aging(sampleSize: number): Algorithm {
       const trained = await trainFirst(ctx, sample);
       if (trained) return trained;
       const alive = await ctx.store.list({ state: 'alive' });
-      if (alive.length > ctx.populationSize) {
+      if (alive.length >= ctx.populationSize) {
         const oldest = alive.reduce((o, i) => (i.bornAt < o.bornAt || (i.bornAt === o.bornAt && i.id < o.id) ? i : o));
-        return killOrConflict(ctx, oldest);
+        if ((await ctx.store.kill(oldest.id, ctx.worker)) !== 'killed') return 'conflict';
       }
       const best = sample.reduce((b, i) => (rank(i) > rank(b) ? i : b));
       await ctx.reproduce(best);
@@ -70,11 +69,8 @@ export function aging(sampleSize: number): Algorithm {
   };
 }
 
-/** The paper's random-search control: select and kill at random, ignoring fitness. */
-export const randomSearch: Algorithm = pairwise('random', (a, b, ctx) => {
-  const chosen = ctx.rng.int(2) === 0 ? a : b;
-  return { parent: chosen, victim: chosen };
-});
+/** The paper's random-search control: the victim and the parent are the pair's two, assigned at random, ignoring fitness. */
+export const randomSearch: Algorithm = pairwise('random', (a, b, ctx) => (ctx.rng.int(2) === 0 ? { parent: a, victim: b } : { parent: b, victim: a }));
 
 export const ALGORITHMS = ['tournament', 'aging', 'random'] as const;
 export type AlgorithmName = (typeof ALGORITHMS)[number];

@@ -225,7 +225,7 @@ export async function generationalStep(ctx: GenerationalContext): Promise<StepOu
     try {
       await ctx.evaluate(t, k, plan.slots[k]!);
     } catch (e) {
-      files.release(t, k);
+      files.release(t, k, ctx.worker);
       throw e;
     }
     return 'reproduced';

@@ -8,7 +8,7 @@ import type { Rng } from '../util/rng.js';
 import type { Individual, PopulationStore } from '../store/types.js';
 
 /** 'planned' and 'done' are a generational run's: a generation was planned; the last one is complete. */
-export type StepOutcome = 'killed' | 'reproduced' | 'trained-initial' | 'conflict' | 'idle' | 'planned' | 'done';
+export type StepOutcome = 'reproduced' | 'trained-initial' | 'conflict' | 'idle' | 'planned' | 'done';
 
 export interface StepContext {
   store: PopulationStore;
@@ -18,8 +18,14 @@ export interface StepContext {
   worker: string;
   /** Makes, trains and stores a child of `parent` (the worker's job). */
   reproduce(parent: Individual): Promise<void>;
-  /** Trains an individual that never was (the initial population), storing the trained copy and retiring the untrained one. */
+  /**
+   * Trains an individual from scratch (the initial population, or one alive
+   * at a weight reset), storing the trained copy and retiring the old one.
+   * @throws {ConflictError} when another worker is training it.
+   */
   trainInitial(individual: Individual): Promise<void>;
+  /** Whether an individual must be retrained from scratch before it competes: it was alive at a population-wide weight reset. */
+  stale?(individual: Individual): boolean;
 }
 
 export interface Algorithm {

@@ -4,17 +4,17 @@
  * rename), so that workers on several hosts coordinate without a lock:
  *
  *   generations/<t>.plan.json    the plan of generation t, created once (a hard link fails if it exists)
- *   generations/<t>.claims/<k>   slot k of generation t is being trained by the worker named inside
+ *   generations/leases/<t>-<k>/  the claims on slot k of generation t (LeaseClaims)
  *   generations/<t>.stats.json   the generation's statistics, once it is complete
  *
- * A worker keeps its claim fresh (mtime) while it trains; a claim older than
- * the lease belongs to a dead worker, and the first to rename it away may
- * claim the slot again.
+ * A worker keeps its claim fresh while it trains; a claim older than the
+ * lease belongs to a dead worker, and exactly one other worker may take it.
  */
-import { linkSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
+import { linkSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { writeFileAtomic } from '../util/fs.js';
+import { LeaseClaims } from './claims.js';
 
 const code = (e: unknown) => (e as NodeJS.ErrnoException).code;
 
@@ -24,6 +24,7 @@ export class GenerationFiles {
   constructor(dir: string) {
     this.root = join(dir, 'generations');
     mkdirSync(this.root, { recursive: true });
+    this.leases = new LeaseClaims(join(this.root, 'leases'));
   }
 
   /** The highest generation with a plan, or -1. */
@@ -55,55 +56,21 @@ export class GenerationFiles {
     }
   }
 
-  private claimPath(t: number, slot: number): string {
-    return join(this.root, `${t}.claims`, String(slot));
-  }
+  private readonly leases: LeaseClaims;
 
-  /** Claims slot `slot` of generation t, taking over a claim older than `leaseMs`. @returns whether this worker holds it now. */
+  /** Claims slot `slot` of generation t, taking over a claim older than `leaseMs` or a released one. @returns whether this worker holds it now. */
   claim(t: number, slot: number, worker: string, leaseMs: number): boolean {
-    const path = this.claimPath(t, slot);
-    mkdirSync(join(this.root, `${t}.claims`), { recursive: true });
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fd = openSync(path, 'wx');
-        writeSync(fd, JSON.stringify({ worker, at: new Date().toISOString() }) + '\n');
-        closeSync(fd);
-        return true;
-      } catch (e) {
-        if (code(e) !== 'EEXIST') throw e;
-      }
-      let age: number;
-      try {
-        age = Date.now() - statSync(path).mtimeMs;
-      } catch (e) {
-        if (code(e) === 'ENOENT') continue; // released meanwhile: try again
-        throw e;
-      }
-      if (age < leaseMs) return false;
-      try {
-        // Only one renamer wins; the others find it gone and give way.
-        renameSync(path, `${path}.stale.${randomBytes(4).toString('hex')}`);
-      } catch (e) {
-        if (code(e) === 'ENOENT') return false;
-        throw e;
-      }
-    }
-    return false;
+    return this.leases.claim(`${t}-${slot}`, worker, leaseMs);
   }
 
-  /** Keeps a claim fresh while its worker trains. */
+  /** Keeps this worker's claim fresh while it trains. */
   heartbeat(t: number, slot: number): void {
-    const now = new Date();
-    try {
-      utimesSync(this.claimPath(t, slot), now, now);
-    } catch (e) {
-      if (code(e) !== 'ENOENT') throw e;
-    }
+    this.leases.heartbeat(`${t}-${slot}`);
   }
 
-  /** Gives a slot back (a stopping worker), so another may take it at once. */
-  release(t: number, slot: number): void {
-    rmSync(this.claimPath(t, slot), { force: true });
+  /** Gives a slot back (a stopping worker), so another may take it at once; never another worker's claim. */
+  release(t: number, slot: number, worker: string): void {
+    this.leases.release(`${t}-${slot}`, worker);
   }
 
   writeStats(t: number, stats: unknown): void {

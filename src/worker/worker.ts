@@ -26,7 +26,7 @@ import { evalFlopsPerBatch, trainFlopsPerStep } from '../net/analyze.js';
 import type { IOSpec } from '../net/presets.js';
 import { compileDNA, inheritance, mutate, validateDNA } from '../spaces/graph/index.js';
 import type { GraphDNA, MutationRecord, MutationWeights } from '../spaces/graph/index.js';
-import { FileStore, GenerationFiles, historyKeepers, newIndividualId, TimedStore } from '../store/index.js';
+import { ConflictError, FileStore, GenerationFiles, historyKeepers, LeaseClaims, newIndividualId, TimedStore } from '../store/index.js';
 import type { Individual, IndividualRecord } from '../store/index.js';
 import { createRng } from '../util/rng.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -82,6 +82,7 @@ function load(dir: string): Loaded {
 export async function runWorker(o: WorkerOptions): Promise<Record<string, number>> {
   const { config, io, train, validation } = load(o.dir);
   const store = new TimedStore(new FileStore(o.dir));
+  const leases = new LeaseClaims(join(o.dir, 'leases'));
   const name = `w${o.id}-${process.pid}`;
   const wallStart = Date.now();
   const totals = { train: 0, evaluate: 0, children: 0 };
@@ -124,7 +125,7 @@ export async function runWorker(o: WorkerOptions): Promise<Record<string, number
       ...(r.ok ? {} : { failure: r.failure }),
       stepsTrained: t.stepsBefore + r.steps,
       trainFlops: trainFlopsPerStep(net.analysis, config.batchSize) * r.steps,
-      validationFlops: evalFlopsPerBatch(net.analysis, validation.count),
+      validationFlops: r.ok ? evalFlopsPerBatch(net.analysis, validation.count) : 0,
       // store: reading the parent's weights (the child's own write cannot time itself)
       timing: { train: (t1 - t.t0) / 1000, evaluate: (t2 - t1) / 1000, store: t.store, idle: t.idle },
       hasWeights: r.ok,
@@ -133,8 +134,8 @@ export async function runWorker(o: WorkerOptions): Promise<Record<string, number
     totals.children++;
   };
 
-  /** Trains `dna` (from `weights` when given) and stores the result as a new individual. */
-  const breed = async (dna: GraphDNA, parent: Individual, records: unknown[], weights: Uint8Array | undefined, steps0: number, storeSeconds: number): Promise<void> => {
+  /** Trains `dna` (from `weights` when given) and stores the result as a new individual. @returns false when stopped first (nothing stored). */
+  const breed = async (dna: GraphDNA, parent: Individual, records: unknown[], weights: Uint8Array | undefined, steps0: number, storeSeconds: number): Promise<boolean> => {
     const t0 = Date.now();
     const idle = (t0 - idleSince) / 1000;
     const ir = compileDNA(dna, io);
@@ -151,8 +152,9 @@ export async function runWorker(o: WorkerOptions): Promise<Record<string, number
         seed: rng.int(2 ** 31),
         signal: o.signal,
       });
-      if (r.cancelled) return; // stopping: the child is dropped
+      if (r.cancelled) return false; // stopping: the child is dropped
       await storeChild(net, dna, r, { t0, idle, store: storeSeconds, stepsBefore: steps0 }, { parent: parent.id, mutations: records });
+      return true;
     } finally {
       net.dispose();
       idleSince = Date.now();
@@ -174,16 +176,38 @@ export async function runWorker(o: WorkerOptions): Promise<Record<string, number
           weights: Object.keys(config.mutationWeights).length ? (config.mutationWeights as MutationWeights) : undefined,
         });
         let inherit = config.inheritance ? inheritance(records) : 'none';
+        // A step in flight across a reset: the child starts from scratch too.
         if (resetSinceBirth(config.schedule, (Date.parse(parent.bornAt) - started) / 1000, elapsed)) inherit = 'none';
         // Take what the child needs before anything else: the parent may die and be collected meanwhile.
         const t = Date.now();
         const weights = inherit !== 'none' && parent.hasWeights ? await store.readWeights(parent.id) : undefined;
-        await breed(dna, parent, records, weights, inherit === 'none' ? 0 : parent.stepsTrained, (Date.now() - t) / 1000);
+        await breed(dna, parent, records, weights, weights ? parent.stepsTrained : 0, (Date.now() - t) / 1000);
       },
+      // An initial individual, or one alive at a weight reset, is trained from
+      // scratch by exactly one worker (a lease on its id); it retires only once
+      // its trained copy is stored, so a stopped worker loses nothing.
       async trainInitial(individual) {
-        const initial: MutationRecord[] = [{ type: 'identity', targets: [], detail: { initialTraining: 1 }, inherit: 'none' }];
-        await breed(validateDNA(individual.dna), individual, initial, undefined, 0, 0);
-        await store.kill(individual.id, name);
+        const key = `train-${individual.id}`;
+        if (!leases.claim(key, name, LEASE_MS)) throw new ConflictError(`${individual.id} is being trained by another worker`);
+        const beat = setInterval(() => leases.heartbeat(key), LEASE_MS / 8);
+        try {
+          const reason: Record<string, number> = individual.fitness === null ? { initialTraining: 1 } : { weightReset: 1 };
+          const initial: MutationRecord[] = [{ type: 'identity', targets: [], detail: reason, inherit: 'none' }];
+          if (!(await breed(validateDNA(individual.dna), individual, initial, undefined, 0, 0))) return leases.release(key, name);
+          leases.done(key);
+          await store.kill(individual.id, name);
+        } catch (e) {
+          leases.release(key, name);
+          throw e;
+        } finally {
+          clearInterval(beat);
+        }
+      },
+      // Alive at the latest weight reset: its fitness belongs to weights that are gone.
+      stale(individual) {
+        const elapsed = (Date.now() - started) / 1000;
+        const resets = (config.schedule.weightResets ?? []).filter((r) => r <= elapsed);
+        return resets.length > 0 && Date.parse(individual.bornAt) < started + 1000 * Math.max(...resets);
       },
     };
     return () => alg.step(ctx);
