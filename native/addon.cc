@@ -410,8 +410,9 @@ class NetWrap : public Napi::ObjectWrap<NetWrap> {
       s.augment = flag(o, "augment", true);
       s.pad = integer(o, "pad", 4);
       s.seed = static_cast<uint64_t>(num(o, "seed", 0));
+      s.startStep = integer(o, "startStep", 0);
       s.progressEvery = integer(o, "progressEvery", 0);
-      if (s.steps < 0 || s.batchSize <= 0) throw std::invalid_argument("steps must be >= 0 and batchSize > 0");
+      if (s.steps < 0 || s.batchSize <= 0 || s.startStep < 0) throw std::invalid_argument("steps and startStep must be >= 0 and batchSize > 0");
       model->cancel = false;  // here, not on the engine thread: a cancel() right after train() must stick
       return schedule(env, active_, info[2], [model, data, s](const ProgressSink& sink) {
         TrainResult r = model->train(*data, s, sink);

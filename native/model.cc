@@ -377,13 +377,20 @@ TrainResult Model::train(const Data& data, const TrainSpec& spec,
   if (data.n == 0) throw std::invalid_argument("cannot train on an empty dataset");
   const auto start = std::chrono::steady_clock::now();
   RunScope scope(options_);
-  std::mt19937_64 rng(splitmix(spec.seed));
-  at::Generator dropoutGen = makeGenerator(splitmix(spec.seed ^ 0x5eedULL));
-  std::vector<int64_t> order(data.n);
-  for (int64_t i = 0; i < data.n; ++i) order[i] = i;
-  std::shuffle(order.begin(), order.end(), rng);
-  int64_t cursor = 0;
   const int64_t batch = std::min<int64_t>(spec.batchSize, data.n);
+  // Augmentation and dropout draw from streams of their own, per chunk.
+  std::mt19937_64 rng(splitmix(spec.seed ^ splitmix(static_cast<uint64_t>(spec.startStep))));
+  at::Generator dropoutGen = makeGenerator(splitmix(spec.seed ^ 0x5eedULL ^ static_cast<uint64_t>(spec.startStep)));
+  std::vector<int64_t> order(data.n);
+  auto permute = [&](int64_t epoch) {  // epoch e's order: a function of the seed and e alone
+    for (int64_t i = 0; i < data.n; ++i) order[i] = i;
+    std::mt19937_64 r(splitmix(spec.seed ^ splitmix(0xe90c4ULL + static_cast<uint64_t>(epoch))));
+    std::shuffle(order.begin(), order.end(), r);
+  };
+  const int64_t drawn = spec.startStep * batch;  // images the earlier chunks took
+  int64_t epoch = drawn / data.n;
+  int64_t cursor = drawn % data.n;
+  permute(epoch);
   std::vector<int64_t> index(batch);
   auto labelIndex = torch::empty({batch}, torch::kLong);
   int64_t* labelPtr = labelIndex.data_ptr<int64_t>();
@@ -399,8 +406,8 @@ TrainResult Model::train(const Data& data, const TrainSpec& spec,
       break;
     }
     for (int64_t b = 0; b < batch; ++b) {
-      if (cursor == data.n) {  // a new epoch: a fresh permutation
-        std::shuffle(order.begin(), order.end(), rng);
+      if (cursor == data.n) {  // a new epoch: its own permutation
+        permute(++epoch);
         cursor = 0;
       }
       index[b] = order[cursor++];

@@ -57,6 +57,11 @@ struct TrainSpec {
   bool augment = true;
   int64_t pad = 4;
   uint64_t seed = 0;
+  // Steps of the same schedule (same seed and batch size) already run: the
+  // batch order resumes there. Each epoch is one permutation of the data,
+  // drawn from the seed and the epoch's number, so a run split into chunks
+  // sees every image once per epoch, as one long run does.
+  int64_t startStep = 0;
   int64_t progressEvery = 0;
 };
 

@@ -6,6 +6,7 @@ import { createDataset } from '../src/engine/dataset.js';
 import { EngineError } from '../src/engine/errors.js';
 import { KERNEL_ISAS, loadNative } from '../src/engine/native.js';
 import { compile } from '../src/engine/net.js';
+import { fit } from '../src/engine/fit.js';
 import { netir, quadrantData, randomData, smallConvNet } from './support/helpers.js';
 
 const SIZE = 16;
@@ -89,6 +90,21 @@ describe('training', () => {
     });
     assert.deepEqual(runs.map((r) => r.isa), units);
     for (const r of runs.slice(1)) assert.equal(r.weights, runs[0]!.weights, `${r.isa} kernels differ from baseline`);
+  });
+
+  it('a schedule run in chunks keeps one batch order: every image once per epoch, as one long run', async () => {
+    const data = quadrants(40); // 5 steps of 8 per epoch; chunks of 3 straddle epochs
+    const run = async (chunked: boolean) => {
+      const net = compile(smallConvNet(SIZE), { seed: 4, threads: 1 });
+      if (chunked) await fit(net, { data, steps: 20, batchSize: 8, learningRate: 0.05, augment: false, seed: 7, chunk: 3 });
+      else await net.train({ data, steps: 20, batchSize: 8, learningRate: 0.05, augment: false, seed: 7 });
+      const w = net.weights();
+      net.dispose();
+      return w;
+    };
+    const [whole, chunks] = [await run(false), await run(true)];
+    for (const [name, t] of whole) assert.deepEqual(Array.from(chunks.get(name)!.data), Array.from(t.data), name);
+    data.dispose();
   });
 
   it('fused batch-norm kernels train like the unfused ATen path', async () => {

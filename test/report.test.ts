@@ -39,10 +39,21 @@ describe('reporting rules', () => {
     assert.deepEqual(bestSoFar(rows).map((r) => r.id), ['b', 'a', 'f']);
   });
 
-  it('majority votes break ties toward the lowest class index', () => {
-    const m = [Int32Array.from([2, 1, 0, 3]), Int32Array.from([2, 3, 1, 3]), Int32Array.from([1, 3, 2, 0]), Int32Array.from([1, 0, 2, 0])];
-    // image 0: 2,2,1,1 -> tie 1/2 -> 1; image 1: 1,3,3,0 -> 3; image 2: 0,1,2,2 -> 2; image 3: 3,3,0,0 -> tie -> 0
-    assert.deepEqual(Array.from(majorityVote(m, 4)), [1, 3, 2, 0]);
+  it('majority votes; equal votes go to the larger summed probability', () => {
+    // one-hot-ish probabilities that agree with each member's class, with a per-member confidence
+    const vote = (classes: number[], confidence: number[]) => {
+      const probabilities = new Float32Array(classes.length * 4).fill(0);
+      classes.forEach((c, r) => {
+        for (let k = 0; k < 4; k++) probabilities[r * 4 + k] = k === c ? confidence[r]! : (1 - confidence[r]!) / 3;
+      });
+      return { classes: Int32Array.from(classes), probabilities };
+    };
+    const m = [vote([2, 1, 0, 3], [0.9, 0.5, 0.5, 0.4]), vote([2, 3, 1, 3], [0.9, 0.5, 0.5, 0.4]), vote([1, 3, 2, 0], [0.3, 0.5, 0.5, 0.9]), vote([1, 0, 2, 0], [0.3, 0.5, 0.5, 0.9])];
+    // image 0: 2,2,1,1 -> tie, class 2 holds 1.8 + 0.47 against 1 + ... -> 2; image 1: 3; image 2: 2;
+    // image 3: 3,3,0,0 -> tie, class 0 is held with 0.9 by two members -> 0
+    assert.deepEqual(Array.from(majorityVote(m, 4)), [2, 3, 2, 0]);
+    // the paper's two members who disagree: the more confident one decides
+    assert.deepEqual(Array.from(majorityVote([vote([1, 1], [0.6, 0.95]), vote([2, 2], [0.9, 0.5])], 4)), [2, 1]);
     assert.deepEqual(Array.from(majorityVote([m[0]!], 4)), [2, 1, 0, 3], 'one member is itself');
   });
 

@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { buildReport } from '../report/build.js';
+import { buildReport, DEFAULT_ENSEMBLE } from '../report/build.js';
 import { CliError, intOption, parse, str } from './args.js';
 import { Progress } from './progress.js';
 
@@ -7,7 +7,8 @@ const HELP = `usage: evonas report <experiment> [--ensemble K] [--top N]
 
 Picks the best individual by validation accuracy (never by test), evaluates
 it once on the test split, evaluates the top K by validation as a
-majority-vote ensemble (default K 5; ties go to the lowest class index) and
+majority-vote ensemble (default K 2, the paper's; classes with equal votes
+tie-break by the members' summed softmax probabilities) and
 every best-so-far individual (the paper's curve), and writes
 <experiment>/report/summary.json, index.html (self-contained) and PNGs.`;
 
@@ -18,7 +19,7 @@ export async function run(argv: string[]): Promise<number> {
   const dir = resolve(p.positionals[0]!);
   const progress = new Progress();
   const s = await buildReport(dir, {
-    ensemble: intOption(str(p, 'ensemble'), '--ensemble', 5, 1),
+    ensemble: intOption(str(p, 'ensemble'), '--ensemble', DEFAULT_ENSEMBLE, 1),
     top: intOption(str(p, 'top'), '--top', 10, 1),
     log: (line) => progress.update(line),
   }).finally(() => progress.done());

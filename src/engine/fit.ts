@@ -103,7 +103,8 @@ export async function fit(net: Net, o: FitOptions): Promise<FitResult> {
       momentum: o.momentum,
       weightDecay: o.weightDecay,
       augment: o.augment,
-      seed: (o.seed ?? 0) + step,
+      seed: o.seed ?? 0,
+      startStep: step, // one batch order across chunks: every image once per epoch
       signal: o.signal,
     });
     step += r.steps;

@@ -16,6 +16,7 @@ export interface NativeTrainSpec {
   augment: boolean;
   pad: number;
   seed: number;
+  startStep: number;
   progressEvery: number;
 }
 

@@ -41,6 +41,12 @@ export interface TrainOptions {
   augment?: boolean;
   /** Seeds batch order, augmentation and dropout (default: the compile seed). */
   seed?: number;
+  /**
+   * Steps of this schedule (same seed and batch size) run before: the batch
+   * order resumes there, so a schedule run in chunks sees every image once per
+   * epoch (each epoch one permutation, drawn from the seed and its number).
+   */
+  startStep?: number;
   onProgress?: (p: TrainProgress) => void;
   /** Steps between progress reports (default 100). */
   progressEvery?: number;
@@ -232,6 +238,7 @@ export class Net {
       augment: o.augment ?? true,
       pad: 4,
       seed: checkInt(o.seed ?? this.options.seed, 'seed', 0),
+      startStep: checkInt(o.startStep ?? 0, 'startStep', 0),
       progressEvery: o.onProgress ? checkInt(o.progressEvery ?? 100, 'progressEvery', 1) : 0,
     };
     this.checkData(o.data, true);

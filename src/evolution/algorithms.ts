@@ -19,8 +19,9 @@ async function trainFirst(ctx: StepContext, sampled: Individual[]): Promise<Step
  * sample two (training an untrained one first, as the paper's workers do with
  * the initial population); at the set-point kill the victim, and, the kill
  * won, reproduce the parent of the same pair. Below the set-point (after
- * failures or a resize) the parent reproduces without a kill. A lost kill
- * race gives the step up: another worker has acted on this pair.
+ * failures or a resize) the parent reproduces without a kill; above it (many
+ * workers found it short at once) the step only kills. A lost kill race
+ * gives the step up: another worker has acted on this pair.
  */
 function pairwise(name: string, choose: (a: Individual, b: Individual, ctx: StepContext) => { parent: Individual; victim: Individual }): Algorithm {
   return {
@@ -31,7 +32,10 @@ function pairwise(name: string, choose: (a: Individual, b: Individual, ctx: Step
       const trained = await trainFirst(ctx, pair);
       if (trained) return trained;
       const { parent, victim } = choose(pair[0]!, pair[1]!, ctx);
-      if ((await ctx.store.aliveCount()) >= ctx.populationSize && (await ctx.store.kill(victim.id, ctx.worker)) !== 'killed') return 'conflict';
+      const alive = await ctx.store.aliveCount();
+      if (alive >= ctx.populationSize && (await ctx.store.kill(victim.id, ctx.worker)) !== 'killed') return 'conflict';
+      // Concurrent workers that all found the population short overshoot it: above the set-point a step only kills.
+      if (alive > ctx.populationSize) return 'killed';
       await ctx.reproduce(parent);
       return 'reproduced';
     },
@@ -61,6 +65,7 @@ export function aging(sampleSize: number): Algorithm {
       if (alive.length >= ctx.populationSize) {
         const oldest = alive.reduce((o, i) => (i.bornAt < o.bornAt || (i.bornAt === o.bornAt && i.id < o.id) ? i : o));
         if ((await ctx.store.kill(oldest.id, ctx.worker)) !== 'killed') return 'conflict';
+        if (alive.length > ctx.populationSize) return 'killed';
       }
       const best = sample.reduce((b, i) => (rank(i) > rank(b) ? i : b));
       await ctx.reproduce(best);

@@ -8,7 +8,7 @@ import type { Rng } from '../util/rng.js';
 import type { Individual, PopulationStore } from '../store/types.js';
 
 /** 'planned' and 'done' are a generational run's: a generation was planned; the last one is complete. */
-export type StepOutcome = 'reproduced' | 'trained-initial' | 'conflict' | 'idle' | 'planned' | 'done';
+export type StepOutcome = 'killed' | 'reproduced' | 'trained-initial' | 'conflict' | 'idle' | 'planned' | 'done';
 
 export interface StepContext {
   store: PopulationStore;

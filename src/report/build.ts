@@ -21,7 +21,11 @@ import { readRun } from '../worker/worker.js';
 import { utilization } from '../worker/reports.js';
 import { bestSoFarSpec, figure1Spec, generationsSpec, render } from './charts.js';
 import type { Dot } from './charts.js';
-import { accuracy, bestSoFar, lineage, majorityVote, predictions } from './curves.js';
+import { accuracy, bestSoFar, lineage, majorityVote, predictions, softmax } from './curves.js';
+import type { Vote } from './curves.js';
+
+/** The paper's ensemble: the two best by validation accuracy. */
+export const DEFAULT_ENSEMBLE = 2;
 import { reportHtml } from './html.js';
 import { loadNet, openExperiment, rankByValidation, selectionFitness, testSplit } from './models.js';
 import type { Experiment } from './models.js';
@@ -56,7 +60,7 @@ export interface ReportOptions {
 
 /** Tests individuals once each on the test split, keeping their predictions. */
 class Tester {
-  private readonly cache = new Map<string, Int32Array>();
+  private readonly cache = new Map<string, Vote>();
   constructor(
     private readonly x: Experiment,
     private readonly data: EngineDataset,
@@ -64,23 +68,24 @@ class Tester {
     private readonly log: (line: string) => void,
   ) {}
 
-  async predict(i: Individual): Promise<Int32Array> {
+  async predict(i: Individual): Promise<Vote> {
     let p = this.cache.get(i.id);
     if (!p) {
       const net = await loadNet(this.x, i);
       try {
-        p = predictions((await net.predict(this.data)).logits, this.x.io.classes);
+        const { logits } = await net.predict(this.data);
+        p = { classes: predictions(logits, this.x.io.classes), probabilities: softmax(logits, this.x.io.classes) };
       } finally {
         net.dispose();
       }
       this.cache.set(i.id, p);
-      this.log(`tested ${i.id}: ${accuracy(p, this.labels).toFixed(4)} (${this.cache.size} so far)`);
+      this.log(`tested ${i.id}: ${accuracy(p.classes, this.labels).toFixed(4)} (${this.cache.size} so far)`);
     }
     return p;
   }
 
   async accuracy(i: Individual): Promise<number> {
-    return accuracy(await this.predict(i), this.labels);
+    return accuracy((await this.predict(i)).classes, this.labels);
   }
 }
 
@@ -98,7 +103,7 @@ export async function buildReport(dir: string, o: ReportOptions = {}): Promise<S
   const { data: test, labels } = testSplit(x);
   const tester = new Tester(x, test, labels, log);
   try {
-    const k = Math.min(o.ensemble ?? 5, ranked.length);
+    const k = Math.min(o.ensemble ?? DEFAULT_ENSEMBLE, ranked.length);
     const members = ranked.slice(0, k);
     const votes = majorityVote(await Promise.all(members.map((m) => tester.predict(m))), x.io.classes);
     const flopsOf = (i: Individual) => analyze(compileIndividual(i.space, i.dna, x.io, x.config.stages));

@@ -42,16 +42,49 @@ export function predictions(logits: Float32Array, classes: number): Int32Array {
   return out;
 }
 
-/** Majority vote of several models' predicted classes; a tie goes to the lowest class index. */
-export function majorityVote(members: Int32Array[], classes: number): Int32Array {
+/** Row-wise softmax of `logits` ([rows x classes]). */
+export function softmax(logits: Float32Array, classes: number): Float32Array {
+  const out = new Float32Array(logits.length);
+  for (let r = 0; r < logits.length / classes; r++) {
+    const row = logits.subarray(r * classes, (r + 1) * classes);
+    const m = Math.max(...row);
+    let sum = 0;
+    for (let c = 0; c < classes; c++) sum += out[r * classes + c] = Math.exp(row[c]! - m);
+    for (let c = 0; c < classes; c++) out[r * classes + c]! /= sum;
+  }
+  return out;
+}
+
+/** One ensemble member's answers: its predicted class and its class probabilities per row. */
+export interface Vote {
+  classes: Int32Array;
+  probabilities: Float32Array;
+}
+
+/**
+ * Majority vote of several models (Real et al. 2017 ensemble the top two by
+ * validation accuracy). Classes with the most votes tie-break by the
+ * members' summed probabilities, so with two members who disagree the more
+ * confident pair of answers wins; only exact equality falls to the lower
+ * class index.
+ */
+export function majorityVote(members: Vote[], classes: number): Int32Array {
   if (members.length === 0) throw new RangeError('Expected at least one member to vote');
-  const n = members[0]!.length;
+  const n = members[0]!.classes.length;
   const out = new Int32Array(n);
   const counts = new Int32Array(classes);
   for (let r = 0; r < n; r++) {
     counts.fill(0);
-    for (const m of members) counts[m[r]!]!++;
-    out[r] = argmax(counts);
+    for (const m of members) counts[m.classes[r]!]!++;
+    let best = 0;
+    let bestMass = -1;
+    for (let c = 0; c < classes; c++) {
+      if (counts[c]! < counts[best]!) continue;
+      let mass = 0;
+      for (const m of members) mass += m.probabilities[r * classes + c]!;
+      if (counts[c]! > counts[best]! || mass > bestMass) [best, bestMass] = [c, mass];
+    }
+    out[r] = best;
   }
   return out;
 }

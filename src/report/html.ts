@@ -36,7 +36,7 @@ Every choice below is by validation accuracy; test accuracy is only reported.</p
 <div class="kpi">
 <div>best by validation<b>${pct(s.best.validationAccuracy)}</b>${esc(s.best.id)}</div>
 <div>its test accuracy<b>${pct(s.best.testAccuracy)}</b>${s.best.params.toLocaleString('en')} parameters, ${big(s.best.flops)} per image</div>
-<div>top-${s.ensemble.k} ensemble (majority vote), test<b>${pct(s.ensemble.testAccuracy)}</b>ties go to the lowest class index</div>
+<div>top-${s.ensemble.k} ensemble (majority vote), test<b>${pct(s.ensemble.testAccuracy)}</b>ties go to the members' larger summed probability</div>
 <div>individuals<b>${s.individuals.toLocaleString('en')}</b>${s.alive} alive, ${s.failed} failed</div>
 <div>compute, Σ Ft·Nt + Fv·Nv<b>${big(s.totalFlops)}</b>wall ${(s.wallSeconds / 3600).toFixed(2)} h, workers busy ${pct(s.workerUtilization)}</div>
 </div>

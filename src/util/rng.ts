@@ -7,7 +7,11 @@ export interface Rng {
   next(): number;
   /** Uniform integer in [0, n). */
   int(n: number): number;
-  /** An independent generator derived from this one's seed and a label. */
+  /**
+   * An independent generator derived from this one's current state and a
+   * label, without advancing this one: forks taken at different points of a
+   * stream differ, and the same point and label give the same fork.
+   */
   fork(label: string | number): Rng;
 }
 
@@ -46,7 +50,7 @@ export function createRng(seed: number): Rng {
   return {
     next: () => u32() / 4294967296,
     int: (n: number) => Math.floor((u32() / 4294967296) * n),
-    fork: (label) => createRng((seed ^ hashLabel(label)) >>> 0),
+    fork: (label) => createRng((s[0]! ^ Math.imul(s[1]!, 0x9e3779b1) ^ Math.imul(s[2]!, 0x85ebca6b) ^ Math.imul(s[3]!, 0xc2b2ae35) ^ hashLabel(label)) >>> 0),
   };
 }
 

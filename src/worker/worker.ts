@@ -93,7 +93,8 @@ export async function runWorker(o: WorkerOptions): Promise<Record<string, number
       join(o.dir, 'workers', `${name}.json`),
       JSON.stringify({ worker: name, startedAt: new Date(wallStart).toISOString(), wall: (Date.now() - wallStart) / 1000, ...totals, store: store.seconds }) + '\n',
     );
-  const rng = createRng(config.seed).fork(`worker-${o.id}-${process.pid}`);
+  // The experiment's seed and the worker's number alone: a run repeats (the process id would not).
+  const rng = createRng(config.seed).fork(`worker-${o.id}`);
   const run = readRun(o.dir);
   const started = Date.parse(run.startedAt);
   let idleSince = Date.now();
