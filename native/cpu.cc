@@ -57,12 +57,11 @@ CpuFeatures cpuFeatures() {
     c.avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
     unsigned a, b, cx, d;
+    const bool osxsave = __get_cpuid(1, &a, &b, &cx, &d) && (cx & (1u << 27));
     if (__get_cpuid_count(7, 1, &a, &b, &cx, &d)) c.avx512bf16 = c.avx512 && (a & (1u << 5));
     if (__get_cpuid_count(7, 0, &a, &b, &cx, &d)) {
-      const bool osxsave = __get_cpuid(1, &a, &b, &cx, &d) && (cx & (1u << 27));
-      __get_cpuid_count(7, 0, &a, &b, &cx, &d);
-      const bool amx = d & (1u << 22);
-      c.amxbf16 = amx && osxsave && ((xcr0() >> 17) & 3) == 3;  // XTILECFG and XTILEDATA enabled
+      // AMX-BF16, and the OS saves the tile state (XTILECFG and XTILEDATA in XCR0)
+      c.amxbf16 = (d & (1u << 22)) && osxsave && ((xcr0() >> 17) & 3) == 3;
     }
     return c;
   }();

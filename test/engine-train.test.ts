@@ -7,7 +7,7 @@ import { EngineError } from '../src/engine/errors.js';
 import { KERNEL_ISAS, loadNative } from '../src/engine/native.js';
 import { compile } from '../src/engine/net.js';
 import { fit } from '../src/engine/fit.js';
-import { netir, quadrantData, randomData, smallConvNet } from './support/helpers.js';
+import { netir, quadrantData, randomData, residualNet, smallConvNet } from './support/helpers.js';
 
 const SIZE = 16;
 
@@ -110,20 +110,7 @@ describe('training', () => {
   it('fused batch-norm kernels train like the unfused ATen path', async () => {
     // channels_last fuses batch norm + ReLU (and + residual); contiguous runs ATen's ops one by one.
     const data = quadrants(256);
-    const residual = netir(
-      [
-        { id: 'c1', op: 'conv2d', inputs: ['input'], channels: 8, kernel: [3, 3] },
-        { id: 'b1', op: 'batchnorm', inputs: ['c1'] },
-        { id: 'r1', op: 'relu', inputs: ['b1'] },
-        { id: 'c2', op: 'conv2d', inputs: ['r1'], channels: 8, kernel: [3, 3] },
-        { id: 'b2', op: 'batchnorm', inputs: ['c2'] },
-        { id: 'a', op: 'add', inputs: ['b2', 'r1'] },
-        { id: 'r2', op: 'relu', inputs: ['a'] },
-        { id: 'g', op: 'globalavgpool', inputs: ['r2'] },
-        { id: 'fc', op: 'dense', inputs: ['g'], units: 4 },
-      ],
-      { h: SIZE, w: SIZE, classes: 4 },
-    );
+    const residual = residualNet(SIZE, 8);
     const results = [];
     for (const memoryFormat of ['channels_last', 'contiguous'] as const) {
       const net = compile(residual, { seed: 9, threads: 1, memoryFormat, precision: 'fp64' });

@@ -42,7 +42,7 @@ describe('reporting rules', () => {
   it('majority votes; equal votes go to the larger summed probability', () => {
     // one-hot-ish probabilities that agree with each member's class, with a per-member confidence
     const vote = (classes: number[], confidence: number[]) => {
-      const probabilities = new Float32Array(classes.length * 4).fill(0);
+      const probabilities = new Float64Array(classes.length * 4).fill(0);
       classes.forEach((c, r) => {
         for (let k = 0; k < 4; k++) probabilities[r * 4 + k] = k === c ? confidence[r]! : (1 - confidence[r]!) / 3;
       });

@@ -4,6 +4,7 @@ import { decodeImageAs, isImage } from '../data/sources/images.js';
 import { createDataset } from '../engine/dataset.js';
 import { readOnnxMetadata } from '../export/onnx-read.js';
 import { loadNet, openExperiment, rankByValidation } from '../report/models.js';
+import { softmax } from '../report/curves.js';
 import { CliError, intOption, parse, str } from './args.js';
 
 const HELP = `usage: evonas predict <model.onnx | experiment> <image or folder>... [--top K] [--json]
@@ -48,18 +49,6 @@ async function decodeAll(files: string[], s: Shape): Promise<Uint8Array> {
   const pixels = new Uint8Array(files.length * size);
   for (let i = 0; i < files.length; i++) pixels.set(await decodeImageAs(files[i]!, readFileSync(files[i]!), s), i * size);
   return pixels;
-}
-
-function softmax(logits: Float32Array, classes: number): Float64Array {
-  const out = new Float64Array(logits.length);
-  for (let r = 0; r < logits.length / classes; r++) {
-    const row = logits.subarray(r * classes, (r + 1) * classes);
-    const max = Math.max(...row);
-    let sum = 0;
-    for (let c = 0; c < classes; c++) sum += out[r * classes + c] = Math.exp(row[c]! - max);
-    for (let c = 0; c < classes; c++) out[r * classes + c]! /= sum;
-  }
-  return out;
 }
 
 /** Runs an experiment's best individual on the engine. @returns probabilities, row per image. */

@@ -43,13 +43,13 @@ export function predictions(logits: Float32Array, classes: number): Int32Array {
 }
 
 /** Row-wise softmax of `logits` ([rows x classes]). */
-export function softmax(logits: Float32Array, classes: number): Float32Array {
-  const out = new Float32Array(logits.length);
+export function softmax(logits: Float32Array, classes: number): Float64Array {
+  const out = new Float64Array(logits.length);
   for (let r = 0; r < logits.length / classes; r++) {
     const row = logits.subarray(r * classes, (r + 1) * classes);
-    const m = Math.max(...row);
+    const max = Math.max(...row);
     let sum = 0;
-    for (let c = 0; c < classes; c++) sum += out[r * classes + c] = Math.exp(row[c]! - m);
+    for (let c = 0; c < classes; c++) sum += out[r * classes + c] = Math.exp(row[c]! - max);
     for (let c = 0; c < classes; c++) out[r * classes + c]! /= sum;
   }
   return out;
@@ -58,7 +58,7 @@ export function softmax(logits: Float32Array, classes: number): Float32Array {
 /** One ensemble member's answers: its predicted class and its class probabilities per row. */
 export interface Vote {
   classes: Int32Array;
-  probabilities: Float32Array;
+  probabilities: Float64Array;
 }
 
 /**

@@ -13,10 +13,9 @@
  * cannot be stolen between reading its age and replacing it, and a release
  * (itself a claim n + 1 that says "released") never removes another's claim.
  */
-import { linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { writeFileAtomic } from '../util/fs.js';
+import { createFileExclusive } from '../util/fs.js';
 
 const code = (e: unknown) => (e as NodeJS.ErrnoException).code;
 
@@ -45,17 +44,7 @@ export class LeaseClaims {
 
   /** Creates claim n on `key` unless it exists. @returns whether this call created it. */
   private create(key: string, n: number, claim: Claim): boolean {
-    const tmp = join(this.root, `.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-    writeFileAtomic(tmp, JSON.stringify({ ...claim, at: new Date().toISOString() }) + '\n');
-    try {
-      linkSync(tmp, join(this.dir(key), String(n)));
-      return true;
-    } catch (e) {
-      if (code(e) === 'EEXIST') return false;
-      throw e;
-    } finally {
-      rmSync(tmp, { force: true });
-    }
+    return createFileExclusive(join(this.dir(key), String(n)), JSON.stringify({ ...claim, at: new Date().toISOString() }) + '\n');
   }
 
   /**

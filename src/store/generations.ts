@@ -10,13 +10,10 @@
  * A worker keeps its claim fresh while it trains; a claim older than the
  * lease belongs to a dead worker, and exactly one other worker may take it.
  */
-import { linkSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { writeFileAtomic } from '../util/fs.js';
+import { createFileExclusive, writeFileAtomic } from '../util/fs.js';
 import { LeaseClaims } from './claims.js';
-
-const code = (e: unknown) => (e as NodeJS.ErrnoException).code;
 
 export class GenerationFiles {
   readonly root: string;
@@ -43,17 +40,7 @@ export class GenerationFiles {
 
   /** Writes generation t's plan unless one exists. @returns whether this call created it. */
   createPlan(t: number, plan: unknown): boolean {
-    const tmp = join(this.root, `.${t}.plan.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-    writeFileAtomic(tmp, JSON.stringify(plan) + '\n');
-    try {
-      linkSync(tmp, join(this.root, `${t}.plan.json`));
-      return true;
-    } catch (e) {
-      if (code(e) === 'EEXIST') return false;
-      throw e;
-    } finally {
-      rmSync(tmp, { force: true });
-    }
+    return createFileExclusive(join(this.root, `${t}.plan.json`), JSON.stringify(plan) + '\n');
   }
 
   private readonly leases: LeaseClaims;

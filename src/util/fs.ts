@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -26,5 +26,25 @@ export function writeFileAtomic(path: string, chunks: Uint8Array | string | (Uin
   } catch (e) {
     rmSync(tmp, { force: true });
     throw e;
+  }
+}
+
+/**
+ * Creates `path` with `text`, complete, unless it exists: a temporary file is
+ * written whole and hard-linked into place, which fails for all but one of
+ * any number of concurrent callers, on hosts sharing the folder too.
+ * @returns whether this call created it.
+ */
+export function createFileExclusive(path: string, text: string): boolean {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  writeFileAtomic(tmp, text);
+  try {
+    linkSync(tmp, path);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  } finally {
+    rmSync(tmp, { force: true });
   }
 }

@@ -60,6 +60,24 @@ export function quadrantData(n: number, size: number, seed = 7): { images: Uint8
 }
 
 /** A conv net for the quadrant task. */
+/** conv-BN-ReLU, then conv-BN + shortcut + ReLU (the fused residual path), pool, dense. */
+export function residualNet(size: number, channels: number): NetIR {
+  return netir(
+    [
+      { id: 'c1', op: 'conv2d', inputs: ['input'], channels, kernel: [3, 3] },
+      { id: 'b1', op: 'batchnorm', inputs: ['c1'] },
+      { id: 'r1', op: 'relu', inputs: ['b1'] },
+      { id: 'c2', op: 'conv2d', inputs: ['r1'], channels, kernel: [3, 3] },
+      { id: 'b2', op: 'batchnorm', inputs: ['c2'] },
+      { id: 'a', op: 'add', inputs: ['b2', 'r1'] },
+      { id: 'r2', op: 'relu', inputs: ['a'] },
+      { id: 'g', op: 'globalavgpool', inputs: ['r2'] },
+      { id: 'fc', op: 'dense', inputs: ['g'], units: 4 },
+    ],
+    { h: size, w: size, classes: 4 },
+  );
+}
+
 export function smallConvNet(size: number): NetIR {
   return netir(
     [
