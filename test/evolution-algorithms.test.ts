@@ -165,6 +165,18 @@ describe('evolution algorithms', () => {
     assert.ok(alive >= 30 - 6 && alive <= 30 + 6, `alive ${alive}`);
   });
 
+  it('one worker with a fixed seed repeats: two runs make the same individuals with the same fitnesses', async () => {
+    const history = async () => {
+      const store = await population(12, 6);
+      await run(tournament, context(store, 12, 6), 300);
+      // in birth order (ids sort so); the ids themselves carry the time and differ
+      return (await store.list()).map((i) => [i.parent === null ? 'initial' : 'child', quality(i), i.fitness, i.state]);
+    };
+    const [a, b] = [await history(), await history()];
+    assert.ok(a.length > 250, `only ${a.length} individuals`);
+    assert.deepEqual(b, a);
+  });
+
   it('refuses an unknown algorithm and a bad aging sample size', () => {
     assert.throws(() => algorithm('hill-climb' as never), /Expected one of tournament, aging, random but received "hill-climb"/);
     assert.throws(() => aging(0), /sample size >= 1/);

@@ -7,6 +7,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { FileStore, historyKeepers, newRecord, TimedStore } from '../src/store/index.js';
+import { selectionFitness } from '../src/evolution/selection.js';
+import { hashStagesDNA, randomStagesDNA, zeroDNA } from '../src/spaces/stages/index.js';
 import type { IndividualRecord, PopulationStore } from '../src/store/index.js';
 import { createRng } from '../src/util/rng.js';
 
@@ -225,5 +227,21 @@ describe('historyKeepers', () => {
     ];
     assert.deepEqual([...historyKeepers(rows, 0)].sort(), ['a', 'c', 'f'], 'a tie does not set a record');
     assert.deepEqual([...historyKeepers(rows, 3)].sort(), ['a', 'c', 'd', 'f']);
+  });
+
+  it("keeps the weights the report will choose: Genetic CNN's mean over duplicate bits", () => {
+    const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
+    const twice = zeroDNA([3]);
+    let other = randomStagesDNA([3], createRng(1));
+    for (let seed = 2; hashStagesDNA(other) === hashStagesDNA(twice); seed++) other = randomStagesDNA([3], createRng(seed));
+    const rows = [
+      { id: 'x', bornAt: at(1), fitness: 0.9, space: 'stages', dna: twice }, // lucky
+      { id: 'y', bornAt: at(2), fitness: 0.1, space: 'stages', dna: twice }, // the same bits again: mean 0.5
+      { id: 'z', bornAt: at(3), fitness: 0.6, space: 'stages', dna: other }, // the report's best
+    ];
+    const f = selectionFitness(rows);
+    assert.deepEqual([f.get('x'), f.get('z')], [0.5, 0.6]);
+    assert.deepEqual([...historyKeepers(rows, 1)].sort(), ['x'], 'by raw fitness the report\'s best would lose its weights');
+    assert.deepEqual([...historyKeepers(rows, 1, f)].sort(), ['x', 'z']);
   });
 });

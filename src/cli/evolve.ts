@@ -39,6 +39,9 @@ half-written). Add workers from another shell with "evonas worker <experiment>".
   --generations T      stages: generations after the initial one (paper and default ${DEFAULTS.generations})
   --epochs E           stages: train each individual E epochs (paper 240) instead of --steps
   --time-budget T      e.g. 90s, 30m, 2h (default 30m)
+  --max-children N     also stop once the store holds N children (a budget
+                       that repeats: with 1 worker, 1 thread and a seed, two
+                       runs make the same individuals)
 
 Scaled for minutes on 2 cores rather than days on 250 machines, and saved in
 the experiment: mutation weights that favour growth (insert-convolution and
@@ -128,23 +131,26 @@ export async function run(argv: string[]): Promise<number> {
       precision: { type: 'string' },
       'no-inheritance': { type: 'boolean' },
       'time-budget': { type: 'string' },
+      'max-children': { type: 'string' },
       seed: { type: 'string' },
     },
     HELP,
   );
   if (!p) return 0;
   const budget = parseDuration(str(p, 'time-budget'), 30 * 60_000);
+  const maxChildren = str(p, 'max-children') === undefined ? undefined : intOption(str(p, 'max-children'), '--max-children', 0, 1);
+  const limits = (startedAt: string) => ({ startedAt, deadline: new Date(Date.now() + budget).toISOString(), ...(maxChildren ? { maxChildren } : {}) });
   let dir: string;
   let config: ExperimentConfig;
   const resume = str(p, 'resume');
   if (resume) {
     dir = resolve(resume);
     config = readConfig(dir);
-    writeRun(dir, { startedAt: readRun(dir).startedAt, deadline: new Date(Date.now() + budget).toISOString() });
+    writeRun(dir, limits(readRun(dir).startedAt));
   } else {
     ({ dir, config } = create(p));
     await seedPopulation(new FileStore(dir), config);
-    writeRun(dir, { startedAt: new Date().toISOString(), deadline: new Date(Date.now() + budget).toISOString() });
+    writeRun(dir, limits(new Date().toISOString()));
   }
   const deadline = Date.parse(readRun(dir).deadline);
   const store = new FileStore(dir);

@@ -27,7 +27,8 @@ import type { Vote } from './curves.js';
 /** The paper's ensemble: the two best by validation accuracy. */
 export const DEFAULT_ENSEMBLE = 2;
 import { reportHtml } from './html.js';
-import { loadNet, openExperiment, rankByValidation, selectionFitness, testSplit } from './models.js';
+import { selectionFitness } from '../evolution/selection.js';
+import { loadNet, openExperiment, rankByValidation, testSplit } from './models.js';
 import type { Experiment } from './models.js';
 
 export interface Summary {

@@ -11,10 +11,10 @@ import { compile } from '../engine/net.js';
 import type { Net } from '../engine/net.js';
 import { decodeSafetensors } from '../engine/safetensors.js';
 import { readConfig } from '../evolution/config.js';
+import { selectionFitness } from '../evolution/selection.js';
 import type { ExperimentConfig } from '../evolution/config.js';
 import type { IOSpec } from '../net/presets.js';
 import { compileIndividual } from '../spaces/index.js';
-import { hashStagesDNA, validateStagesDNA } from '../spaces/stages/index.js';
 import { FileStore } from '../store/index.js';
 import type { Individual } from '../store/index.js';
 
@@ -32,23 +32,6 @@ export function openExperiment(dir: string): Experiment {
   const config = readConfig(dir);
   const m = openDataset(config.data).manifest;
   return { dir, config, store: new FileStore(dir), io: { ...m.shape, classes: m.classes.length }, classes: m.classes, stats: m.stats };
-}
-
-/**
- * The fitness selection sees: validation accuracy, averaged over every
- * evaluation of the same bits in the stages space (Genetic CNN's rule).
- */
-export function selectionFitness(individuals: Individual[]): Map<string, number> {
-  const out = new Map<string, number>();
-  const sums = new Map<string, { sum: number; n: number }>();
-  const key = (i: Individual) => (i.space === 'stages' ? hashStagesDNA(validateStagesDNA(i.dna)) : i.id);
-  for (const i of individuals) {
-    if (i.fitness === null) continue;
-    const e = sums.get(key(i)) ?? { sum: 0, n: 0 };
-    sums.set(key(i), { sum: e.sum + i.fitness, n: e.n + 1 });
-  }
-  for (const i of individuals) if (i.fitness !== null) out.set(i.id, sums.get(key(i))!.sum / sums.get(key(i))!.n);
-  return out;
 }
 
 /**

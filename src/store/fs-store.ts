@@ -22,9 +22,17 @@ const WEIGHTS = 'weights.safetensors';
 
 const gone = (e: unknown) => ['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '');
 
-/** A new id, unique without coordination: time (sortable) and 48 random bits. */
+let sequence = 0;
+
+/**
+ * A new id, unique without coordination: time, this process's sequence
+ * number, 48 random bits. Ids sort in birth order (within a millisecond too,
+ * within a process), so a store listed by id is in the same order in two
+ * runs of the same seeded experiment.
+ */
 export function newIndividualId(now = Date.now()): string {
-  return `${now.toString(36).padStart(9, '0')}-${randomBytes(6).toString('hex')}`;
+  const seq = (sequence++ % 36 ** 4).toString(36).padStart(4, '0');
+  return `${now.toString(36).padStart(9, '0')}-${seq}${randomBytes(6).toString('hex')}`;
 }
 
 async function writeDurable(path: string, chunks: (Uint8Array | string)[]): Promise<void> {
@@ -137,7 +145,8 @@ export class FileStore implements PopulationStore {
       const m = ENTRY.exec(name);
       if (m) out.push({ id: m[1]!, state: m[2] as 'alive' | 'dead' });
     }
-    return out;
+    // readdir's order is the filesystem's (a hash on ext4): sampling from it would not repeat.
+    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   async aliveCount(): Promise<number> {

@@ -90,9 +90,11 @@ export interface PopulationStore {
 /**
  * The individuals whose weights the report needs after the run: each that
  * held the best validation accuracy when it was born (the best-so-far curve
- * evaluates them on the test split) and the `top` best overall (ensembles).
+ * evaluates them on the test split) and the `top` best by `fitness`, the
+ * fitness the report selects by (Genetic CNN's mean over duplicate bits;
+ * each record's own by default), for the best model and the ensemble.
  */
-export function historyKeepers(individuals: Pick<IndividualRecord, 'id' | 'bornAt' | 'fitness'>[], top = 10): Set<string> {
+export function historyKeepers(individuals: Pick<IndividualRecord, 'id' | 'bornAt' | 'fitness'>[], top = 10, fitness?: ReadonlyMap<string, number>): Set<string> {
   const keep = new Set<string>();
   let best = -Infinity;
   for (const i of [...individuals].sort((a, b) => (a.bornAt < b.bornAt ? -1 : a.bornAt > b.bornAt ? 1 : a.id < b.id ? -1 : 1))) {
@@ -101,6 +103,7 @@ export function historyKeepers(individuals: Pick<IndividualRecord, 'id' | 'bornA
       keep.add(i.id);
     }
   }
-  for (const i of individuals.filter((x) => x.fitness !== null).sort((a, b) => b.fitness! - a.fitness!).slice(0, top)) keep.add(i.id);
+  const f = (i: Pick<IndividualRecord, 'id' | 'fitness'>) => fitness?.get(i.id) ?? i.fitness!;
+  for (const i of individuals.filter((x) => x.fitness !== null).sort((a, b) => f(b) - f(a) || (a.id < b.id ? -1 : 1)).slice(0, top)) keep.add(i.id);
   return keep;
 }

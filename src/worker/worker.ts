@@ -21,6 +21,7 @@ import { compileStages, validateStagesDNA } from '../spaces/stages/index.js';
 import { readConfig } from '../evolution/config.js';
 import type { ExperimentConfig } from '../evolution/config.js';
 import { mutationsPerChild, resetSinceBirth } from '../evolution/schedule.js';
+import { selectionFitness } from '../evolution/selection.js';
 import type { StepContext, StepOutcome } from '../evolution/types.js';
 import { evalFlopsPerBatch, trainFlopsPerStep } from '../net/analyze.js';
 import type { IOSpec } from '../net/presets.js';
@@ -40,6 +41,8 @@ const LEASE_MS = Number(process.env.EVONAS_LEASE_MS ?? 60_000);
 export interface RunState {
   startedAt: string;
   deadline: string;
+  /** Stop once the store holds this many children (a budget that repeats, unlike time). */
+  maxChildren?: number;
 }
 
 export function readRun(dir: string): RunState {
@@ -259,7 +262,8 @@ export async function runWorker(o: WorkerOptions): Promise<Record<string, number
   const counts: Record<string, number> = {};
   const deadline = Date.parse(run.deadline);
   try {
-    while (!o.signal?.aborted && Date.now() < deadline) {
+    const childrenLeft = async () => run.maxChildren === undefined || (await store.list()).filter((i) => i.parent !== null).length < run.maxChildren;
+    while (!o.signal?.aborted && Date.now() < deadline && (await childrenLeft())) {
       let outcome: StepOutcome;
       try {
         outcome = await step();
@@ -274,7 +278,8 @@ export async function runWorker(o: WorkerOptions): Promise<Record<string, number
       if (outcome === 'idle') await new Promise((r) => setTimeout(r, 200));
       if (counts[outcome]! % 20 === 0) {
         // The report needs the weights of every best-so-far and of the top individuals.
-        await store.collectGarbage(10 * 60_000, historyKeepers(await store.list()));
+        const all = await store.list();
+        await store.collectGarbage(10 * 60_000, historyKeepers(all, 10, selectionFitness(all)));
         report();
       }
     }
