@@ -34,6 +34,18 @@ uint64_t nameSeed(uint64_t seed, const std::string& name) {
 
 at::Generator makeGenerator(uint64_t seed) { return at::make_generator<at::CPUGeneratorImpl>(seed); }
 
+// A 1x1 convolution with stride s reads every s-th pixel of its (padded)
+// input, so it equals a stride-1 convolution of that subsampled input.
+// libtorch 1.13 corrupts the heap computing the weight gradient of a strided
+// 1x1 convolution in channels-last memory with 2 to 7 input channels (also in
+// plain PyTorch 1.13: test/conv1x1.test.ts); the stride-1 form avoids it.
+torch::Tensor subsample(const torch::Tensor& x, const Node& node) {
+  torch::Tensor t = x;
+  if (node.ph > 0 || node.pw > 0) t = at::constant_pad_nd(t, {node.pw, node.pw, node.ph, node.ph});
+  t = t.slice(2, 0, t.size(2), node.sh).slice(3, 0, t.size(3), node.sw);
+  return t.contiguous(x.suggest_memory_format());
+}
+
 }  // namespace
 
 RunScope::RunScope(const Options& o) : autocast_(o.bf16) {
@@ -207,7 +219,11 @@ torch::Tensor Model::forward(const torch::Tensor& input, bool train, at::Generat
     torch::Tensor y;
     switch (node.op) {
       case Op::Conv:
-        y = at::conv2d(x, weight_[i], bias_[i], {node.sh, node.sw}, {node.ph, node.pw});
+        if (node.kh == 1 && node.kw == 1 && (node.sh > 1 || node.sw > 1)) {
+          y = at::conv2d(subsample(x, node), weight_[i], bias_[i]);
+        } else {
+          y = at::conv2d(x, weight_[i], bias_[i], {node.sh, node.sw}, {node.ph, node.pw});
+        }
         break;
       case Op::BatchNorm:
         if (train && reluAfter_[i] && canFuseBatchNormRelu(x, weight_[i])) {

@@ -20,6 +20,10 @@ const cases: Record<string, NetNode[]> = {
     { id: 'c2', op: 'conv2d', inputs: ['c'], channels: 2, kernel: [5, 1] },
     { id: 'fc', op: 'dense', inputs: ['c2'], units: 3 },
   ],
+  'conv2d (1x1, stride 2x3, padding 1: a stride-1 convolution of the subsampled input)': [
+    { id: 'c', op: 'conv2d', inputs: ['input'], channels: 3, kernel: [1, 1], stride: [2, 3], padding: [1, 1] },
+    { id: 'fc', op: 'dense', inputs: ['c'], units: 3 },
+  ],
   batchnorm: [
     { id: 'c', op: 'conv2d', inputs: ['input'], channels: 3, kernel: [3, 3] },
     { id: 'b', op: 'batchnorm', inputs: ['c'] },

@@ -7,6 +7,7 @@ import { EngineError } from '../src/engine/errors.js';
 import { KERNEL_ISAS, loadNative } from '../src/engine/native.js';
 import { compile } from '../src/engine/net.js';
 import { fit } from '../src/engine/fit.js';
+import type { NetNode } from '../src/net/ir.js';
 import { netir, quadrantData, randomData, residualNet, smallConvNet } from './support/helpers.js';
 
 const SIZE = 16;
@@ -90,6 +91,35 @@ describe('training', () => {
     });
     assert.deepEqual(runs.map((r) => r.isa), units);
     for (const r of runs.slice(1)) assert.equal(r.weights, runs[0]!.weights, `${r.isa} kernels differ from baseline`);
+  });
+
+  it('trains strided 1x1 convolutions over few channels in channels-last memory without corrupting the heap', () => {
+    const r = spawnSync(process.execPath, [fileURLToPath(new URL('./support/conv1x1-child.js', import.meta.url))], { encoding: 'utf8' });
+    assert.equal(r.signal, null, `the child died of ${r.signal}: ${r.stderr.slice(-500)}`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'trained');
+  });
+
+  it('a strided 1x1 convolution computes what the centre tap of a 3x3 one does', async () => {
+    const data = randomData(6, 9, 7, 3, 3, 2);
+    for (const padding of [0, 1]) {
+      const head: NetNode[] = [
+        { id: 'g', op: 'globalavgpool', inputs: ['c'] },
+        { id: 'fc', op: 'dense', inputs: ['g'], units: 3 },
+      ];
+      const one = compile(netir([{ id: 'c', op: 'conv2d', inputs: ['input'], channels: 4, kernel: [1, 1], stride: [2, 3], padding: [padding, padding], bias: true }, ...head], { h: 9, w: 7 }), { seed: 1, precision: 'fp64' });
+      const three = compile(netir([{ id: 'c', op: 'conv2d', inputs: ['input'], channels: 4, kernel: [3, 3], stride: [2, 3], padding: [padding + 1, padding + 1], bias: true }, ...head], { h: 9, w: 7 }), { seed: 1, precision: 'fp64' });
+      const w = one.weights();
+      const k = w.get('c.weight')!;
+      const centre = new Float64Array(4 * 3 * 9);
+      for (let i = 0; i < 12; i++) centre[i * 9 + 4] = k.data[i]!;
+      three.setWeights(new Map([...w].map(([n, t]) => [n, n === 'c.weight' ? { shape: [4, 3, 3, 3], data: centre } : t])));
+      const [a, b] = [await one.predict(data), await three.predict(data)];
+      for (let i = 0; i < a.logits.length; i++) assert.ok(Math.abs(a.logits[i]! - b.logits[i]!) < 1e-5, `padding ${padding}, logit ${i}: ${a.logits[i]} vs ${b.logits[i]}`);
+      one.dispose();
+      three.dispose();
+    }
+    data.dispose();
   });
 
   it('a schedule run in chunks keeps one batch order: every image once per epoch, as one long run', async () => {
