@@ -11,6 +11,9 @@ export class CliError extends Error {
   }
 }
 
+/** A command's flags, as node:util parseArgs takes them. */
+export type ParseOptions = NonNullable<ParseArgsConfig['options']>;
+
 export interface Parsed {
   values: Record<string, string | boolean | undefined>;
   positionals: string[];
@@ -19,7 +22,7 @@ export interface Parsed {
 /** parseArgs with errors that name the flag; undefined after printing --help. */
 export function parse(
   argv: string[],
-  options: NonNullable<ParseArgsConfig['options']>,
+  options: ParseOptions,
   help: string,
   allowPositionals = false,
 ): Parsed | undefined {

@@ -6,12 +6,14 @@ import { fileURLToPath } from 'node:url';
 import { readManifest } from '../data/manifest.js';
 import { DEFAULTS, EXPERIMENT_FILE, readConfig, validateConfig, writeConfig } from '../evolution/config.js';
 import type { ExperimentConfig } from '../evolution/config.js';
+import { describeEvent, StagnationLog } from '../evolution/stagnation.js';
 import { initialDNA } from '../spaces/graph/index.js';
 import { FileStore, GenerationFiles, newRecord } from '../store/index.js';
 import { formatStatsRow, STATS_HEADER } from '../evolution/generational.js';
 import type { GenerationStats } from '../evolution/generational.js';
 import { readRun, writeRun } from '../worker/worker.js';
 import { CliError, intOption, parse, str } from './args.js';
+import type { ParseOptions, Parsed } from './args.js';
 import { Progress } from './progress.js';
 import { summarize } from './status.js';
 import type { Summary } from './status.js';
@@ -42,6 +44,12 @@ half-written). Add workers from another shell with "evonas worker <experiment>".
   --max-children N     also stop once the store holds N children (a budget
                        that repeats: with 1 worker, 1 thread and a seed, two
                        runs make the same individuals)
+  --stagnation W       graph space: when no new best by validation has been
+                       born for W (e.g. 4m), apply the paper's section-5
+                       remedies by itself, recorded in <experiment>/events/
+                       and marked on Figure 1; each remedy gets W to work
+  --stagnation-remedy R  both (default), mutation-rate (5 mutations per
+                       child for W/2) or weight-reset (every individual's)
 
 Scaled for minutes on 2 cores rather than days on 250 machines, and saved in
 the experiment: mutation weights that favour growth (insert-convolution and
@@ -50,21 +58,23 @@ per child for the first 3 minutes. For the paper's uniform choice put
 "mutationWeights": {} and "schedule": {} in --config.
   --seed K             (default 0)`;
 
-export function parseDuration(v: string | undefined, fallback: number): number {
+export function parseDuration(v: string | undefined, fallback: number, flag = '--time-budget'): number {
   if (v === undefined) return fallback;
   const m = /^(\d+(?:\.\d+)?)(s|m|h)$/.exec(v);
-  if (!m) throw new CliError(`Expected a duration like 90s, 30m or 2h for --time-budget but received "${v}"`);
+  if (!m || Number(m[1]) === 0) throw new CliError(`Expected a duration like 90s, 30m or 2h for ${flag} but received "${v}"`);
   return Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'] * 1000;
 }
 
 const EVONAS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'evonas');
 
-function create(p: NonNullable<ReturnType<typeof parse>>): { dir: string; config: ExperimentConfig } {
+/**
+ * The experiment that the flags describe, validated (its dataset included)
+ * but not written.
+ * @throws {CliError} naming the flag, field or file at fault.
+ */
+export function configFromFlags(p: Parsed): ExperimentConfig {
   const data = str(p, 'data');
-  const out = str(p, 'out');
-  if (!data || !out) throw new CliError(`--data <cache> and --out <experiment> are required (or --resume <experiment>)\n\n${HELP}`);
-  const dir = resolve(out);
-  if (existsSync(join(dir, EXPERIMENT_FILE))) throw new CliError(`${out} already holds an experiment; resume it with --resume ${out}`, 1);
+  if (!data) throw new CliError(`--data <cache> is required (or --resume <experiment>)\n\n${HELP}`);
   const file = str(p, 'config');
   let base: Record<string, unknown> = {};
   if (file) {
@@ -94,6 +104,11 @@ function create(p: NonNullable<ReturnType<typeof parse>>): { dir: string; config
   }
   if (str(p, 'precision')) flags.precision = str(p, 'precision');
   if (p.values['no-inheritance']) flags.inheritance = false;
+  if (str(p, 'stagnation') !== undefined) {
+    flags.stagnation = { window: parseDuration(str(p, 'stagnation'), 0, '--stagnation') / 1000, remedy: str(p, 'stagnation-remedy') ?? 'both' };
+  } else if (str(p, 'stagnation-remedy') !== undefined) {
+    throw new CliError('--stagnation-remedy needs --stagnation <window>, e.g. --stagnation 4m');
+  }
   let config: ExperimentConfig;
   try {
     config = validateConfig({ ...base, ...flags });
@@ -101,6 +116,15 @@ function create(p: NonNullable<ReturnType<typeof parse>>): { dir: string; config
     throw new CliError(`bad configuration: ${(e as Error).message}`, 1);
   }
   readManifest(config.data); // a clear error now rather than in every worker
+  return config;
+}
+
+function create(p: Parsed): { dir: string; config: ExperimentConfig } {
+  const out = str(p, 'out');
+  if (!out) throw new CliError(`--out <experiment> is required (or --resume <experiment>)\n\n${HELP}`);
+  const dir = resolve(out);
+  if (existsSync(join(dir, EXPERIMENT_FILE))) throw new CliError(`${out} already holds an experiment; resume it with --resume ${out}`, 1);
+  const config = configFromFlags(p);
   mkdirSync(dir, { recursive: true });
   writeConfig(dir, config);
   return { dir, config };
@@ -111,29 +135,34 @@ async function seedPopulation(store: FileStore, config: ExperimentConfig): Promi
   for (let i = 0; i < config.population; i++) await store.put(newRecord({ worker: 'evolve', space: config.space, dna: initialDNA() }));
 }
 
+/** The command's flags (the sweep validates the evolve options it passes on with them). */
+export const EVOLVE_OPTIONS = {
+  data: { type: 'string' },
+  out: { type: 'string' },
+  resume: { type: 'string' },
+  config: { type: 'string' },
+  algorithm: { type: 'string' },
+  space: { type: 'string' },
+  generations: { type: 'string' },
+  epochs: { type: 'string' },
+  population: { type: 'string' },
+  workers: { type: 'string' },
+  steps: { type: 'string' },
+  batch: { type: 'string' },
+  threads: { type: 'string' },
+  precision: { type: 'string' },
+  'no-inheritance': { type: 'boolean' },
+  'time-budget': { type: 'string' },
+  'max-children': { type: 'string' },
+  stagnation: { type: 'string' },
+  'stagnation-remedy': { type: 'string' },
+  seed: { type: 'string' },
+} satisfies ParseOptions;
+
 export async function run(argv: string[]): Promise<number> {
   const p = parse(
     argv,
-    {
-      data: { type: 'string' },
-      out: { type: 'string' },
-      resume: { type: 'string' },
-      config: { type: 'string' },
-      algorithm: { type: 'string' },
-      space: { type: 'string' },
-      generations: { type: 'string' },
-      epochs: { type: 'string' },
-      population: { type: 'string' },
-      workers: { type: 'string' },
-      steps: { type: 'string' },
-      batch: { type: 'string' },
-      threads: { type: 'string' },
-      precision: { type: 'string' },
-      'no-inheritance': { type: 'boolean' },
-      'time-budget': { type: 'string' },
-      'max-children': { type: 'string' },
-      seed: { type: 'string' },
-    },
+    EVOLVE_OPTIONS,
     HELP,
   );
   if (!p) return 0;
@@ -198,12 +227,18 @@ export async function run(argv: string[]): Promise<number> {
   const counted = (s: Summary) => (generations ? s.trained + s.failed : utilization(dir).children);
   const before = counted(await summarize(store));
   let printed = generations ? generations.stats().length : 0;
+  const stagnation = new StagnationLog(dir);
+  let eventsShown = stagnation.list().length;
   if (generations) progress.log(STATS_HEADER);
   while (!stopping && Date.now() < deadline && finished < config.workers) {
     await new Promise((r) => setTimeout(r, 2000));
     if (generations) {
       const rows = generations.stats<GenerationStats>();
       for (; printed < rows.length; printed++) progress.log(formatStatsRow(rows[printed]!));
+    }
+    for (const e of stagnation.list().slice(eventsShown)) {
+      progress.log(describeEvent(e));
+      eventsShown++;
     }
     const s = await summarize(store);
     const children = counted(s);

@@ -1,16 +1,21 @@
 import { join, resolve } from 'node:path';
 import { buildReport, DEFAULT_ENSEMBLE } from '../report/build.js';
+import { formatSpread, isSweep, reportSweep } from '../report/sweep.js';
 import { CliError, intOption, parse, str } from './args.js';
 import { Progress } from './progress.js';
 
 const HELP = `usage: evonas report <experiment> [--ensemble K] [--top N]
+       evonas report <sweep>
 
 Picks the best individual by validation accuracy (never by test), evaluates
 it once on the test split, evaluates the top K by validation as a
 majority-vote ensemble (default K 2, the paper's; classes with equal votes
 tie-break by the members' summed softmax probabilities) and
 every best-so-far individual (the paper's curve), and writes
-<experiment>/report/summary.json, index.html (self-contained) and PNGs.`;
+<experiment>/report/summary.json, index.html (self-contained) and PNGs.
+Of a sweep (evonas sweep): each finished seed's report, then the table of
+seeds with the mean, standard deviation, minimum and maximum, and the
+best-so-far band, in <sweep>/report/.`;
 
 export async function run(argv: string[]): Promise<number> {
   const p = parse(argv, { ensemble: { type: 'string' }, top: { type: 'string' } }, HELP, true);
@@ -18,6 +23,14 @@ export async function run(argv: string[]): Promise<number> {
   if (p.positionals.length !== 1) throw new CliError(`expected one experiment folder\n\n${HELP}`);
   const dir = resolve(p.positionals[0]!);
   const progress = new Progress();
+  if (isSweep(dir)) {
+    const s = await reportSweep(dir, (line) => progress.update(line)).finally(() => progress.done());
+    console.log('seed  validation  test    ensemble  parameters  individuals');
+    for (const r of s.seeds) console.log(`${String(r.seed).padEnd(4)}  ${r.validationAccuracy.toFixed(4)}      ${r.testAccuracy.toFixed(4)}  ${r.ensembleTestAccuracy.toFixed(4)}    ${String(r.params).padStart(10)}  ${String(r.individuals).padStart(11)}`);
+    console.log(`test accuracy: ${formatSpread(s.testAccuracy)}; budget ${(s.budgetSeconds / 60).toFixed(1)} min per seed`);
+    console.log(`wrote ${join(dir, 'report', 'sweep.html')} and summary.json`);
+    return 0;
+  }
   const s = await buildReport(dir, {
     ensemble: intOption(str(p, 'ensemble'), '--ensemble', DEFAULT_ENSEMBLE, 1),
     top: intOption(str(p, 'top'), '--top', 10, 1),

@@ -10,6 +10,8 @@ import { ALGORITHMS } from './algorithms.js';
 import type { AlgorithmName } from './algorithms.js';
 import { GENERATIONAL_ALGORITHMS } from './generational.js';
 import { validateSchedule } from './schedule.js';
+import { validateStagnation } from './stagnation.js';
+import type { StagnationPolicy } from './stagnation.js';
 import type { Schedule } from './schedule.js';
 import { GENETIC_CNN_BASE } from '../spaces/stages/compile.js';
 import { MUTATIONS } from '../spaces/graph/mutations.js';
@@ -46,6 +48,8 @@ export interface ExperimentConfig {
   precision: 'fp32' | 'bf16';
   seed: number;
   schedule: Schedule;
+  /** Notice a trapped population and apply the paper's remedies by itself (null: never; see stagnation.ts). */
+  stagnation: StagnationPolicy | null;
   /** Mutation weights by name (uniform when empty; the default favours growth, see SCALED_MUTATION_WEIGHTS). */
   mutationWeights: Record<string, number>;
   /** Stages space: generations T after the initial one (paper 50). */
@@ -112,6 +116,7 @@ export const DEFAULTS: Omit<ExperimentConfig, 'data'> = {
   precision: 'fp32',
   seed: 0,
   schedule: SCALED_SCHEDULE,
+  stagnation: null,
   mutationWeights: SCALED_MUTATION_WEIGHTS,
   generations: 50,
   epochs: null,
@@ -193,6 +198,14 @@ export function validateConfig(raw: unknown): ExperimentConfig {
     validateSchedule(c.schedule);
   } catch (e) {
     throw new ConfigError('schedule', (e as Error).message);
+  }
+  if (c.stagnation !== null) {
+    if (c.space !== 'graph') throw new ConfigError('stagnation', 'applies to the graph space only (a generational run has no population to free)');
+    try {
+      validateStagnation(c.stagnation);
+    } catch (e) {
+      throw new ConfigError('stagnation', (e as Error).message);
+    }
   }
   return c;
 }

@@ -20,6 +20,8 @@ import { writeFileAtomic } from '../util/fs.js';
 import { readRun } from '../worker/worker.js';
 import { utilization } from '../worker/reports.js';
 import { bestSoFarSpec, figure1Spec, generationsSpec, render } from './charts.js';
+import { StagnationLog } from '../evolution/stagnation.js';
+import type { StagnationEvent } from '../evolution/stagnation.js';
 import type { Dot } from './charts.js';
 import { accuracy, bestSoFar, lineage, majorityVote, predictions, softmax } from './curves.js';
 import type { Vote } from './curves.js';
@@ -49,6 +51,8 @@ export interface Summary {
   bestSoFar: { hours: number; id: string; validationAccuracy: number; testAccuracy: number | null }[];
   top: { id: string; validationAccuracy: number; testAccuracy: number; params: number; flops: number; stepsTrained: number; ageHours: number; state: string }[];
   generations?: GenerationStats[];
+  /** Stagnation noticed during the run and the remedies applied (none when the policy was off). */
+  stagnation?: StagnationEvent[];
   config: unknown;
 }
 
@@ -146,6 +150,7 @@ export async function buildReport(dir: string, o: ReportOptions = {}): Promise<S
       bestSoFar: curve,
       top,
       ...(generations ? { generations } : {}),
+      stagnation: new StagnationLog(dir).list(),
       config: x.config,
     };
     await writeReport(x, all, summary);
@@ -188,7 +193,7 @@ async function writeReport(x: Experiment, all: Individual[], s: Summary): Promis
     .map((i) => ({ id: i.id, hours: (Date.parse(i.bornAt) - start) / 3_600_000, validation: i.fitness!, state: i.state, ancestor: onLine.has(i.id) }));
   const label = `${x.config.space} space, ${x.config.algorithm}${x.config.inheritance ? '' : ', no inheritance'}`;
   const charts: Record<string, { svg: string; png: Buffer }> = {
-    'figure1': await render(figure1Spec(dots, `Every individual (${label})`)),
+    'figure1': await render(figure1Spec(dots, `Every individual (${label})`, (s.stagnation ?? []).map((e) => ({ hours: e.at / 3600, label: e.weightReset !== undefined ? (e.mutationRate ? 'stagnation: mutation rate raised, weights reset' : 'stagnation: weights reset') : 'stagnation: mutation rate raised' })))),
     'best-so-far': await render(
       bestSoFarSpec(
         s.bestSoFar.flatMap((p) => [

@@ -39,12 +39,33 @@ export interface Dot {
   ancestor: boolean;
 }
 
-/** Real et al. 2017, Figure 1: every individual, wall time against validation accuracy; the best's ancestors joined. */
-export function figure1Spec(dots: Dot[], title: string): TopLevelSpec {
+/** A moment marked on Figure 1 (a stagnation event and its remedy). */
+export interface Marker {
+  hours: number;
+  label: string;
+}
+
+/** Real et al. 2017, Figure 1: every individual, wall time against validation accuracy; the best's ancestors joined; events as vertical rules. */
+export function figure1Spec(dots: Dot[], title: string, markers: Marker[] = []): TopLevelSpec {
+  const rules = markers.length
+    ? [
+        {
+          data: { values: markers },
+          mark: { type: 'rule' as const, strokeDash: [4, 3], color: '#ff7f0e', strokeWidth: 1.5 },
+          encoding: { x: { field: 'hours', type: 'quantitative' as const }, tooltip: [{ field: 'label' }] },
+        },
+        {
+          data: { values: markers },
+          mark: { type: 'text' as const, angle: 270, align: 'right' as const, baseline: 'bottom' as const, dx: -4, dy: -2, y: 0, fontSize: 10, color: '#ff7f0e' },
+          encoding: { x: { field: 'hours', type: 'quantitative' as const }, text: { field: 'label' } },
+        },
+      ]
+    : [];
   return {
     ...base,
     title,
     layer: [
+      ...rules,
       {
         data: { values: dots.filter((d) => !d.ancestor) },
         mark: { type: 'point', filled: true, size: 18, opacity: 0.55 },

@@ -48,7 +48,16 @@ export function bands(curves: Curve[]): BandPoint[] {
   return out;
 }
 
-export async function compareExperiments(dirs: string[], out: string, log: (line: string) => void = () => {}): Promise<{ curves: Curve[]; bands: BandPoint[] }> {
+/**
+ * @param group names each experiment's band; by default what was run (space,
+ * algorithm, inheritance). A sweep's experiments share the sweep's name.
+ */
+export async function compareExperiments(
+  dirs: string[],
+  out: string,
+  log: (line: string) => void = () => {},
+  group: (dir: string, s: Summary) => string = (_d, s) => groupOf(s),
+): Promise<{ curves: Curve[]; bands: BandPoint[] }> {
   const curves: Curve[] = [];
   for (const dir of dirs) {
     const file = join(dir, 'report', 'summary.json');
@@ -59,7 +68,7 @@ export async function compareExperiments(dirs: string[], out: string, log: (line
       s = await buildReport(dir, { log });
     }
     const points = s.bestSoFar.filter((p) => p.testAccuracy !== null).map((p) => ({ hours: p.hours, test: p.testAccuracy! }));
-    curves.push({ experiment: dir, group: groupOf(s), points, end: Math.max(s.wallSeconds / 3600, ...points.map((p) => p.hours)) });
+    curves.push({ experiment: dir, group: group(dir, s), points, end: Math.max(s.wallSeconds / 3600, ...points.map((p) => p.hours)) });
   }
   const b = bands(curves);
   const chart = await render(compareSpec(b, 'Best so far (test accuracy): mean and range across experiments'));

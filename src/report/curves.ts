@@ -4,29 +4,8 @@
  * lineage. Test accuracy is an input here, never a criterion.
  */
 
-export interface Born {
-  id: string;
-  bornAt: string;
-  fitness: number | null;
-}
-
-/**
- * The best-so-far individuals (Real et al. 2017, Figure 1's line): in birth
- * order, each individual whose validation accuracy beats every earlier one.
- * At any time the best so far is the last of these born at or before it.
- * Ties keep the earlier individual.
- */
-export function bestSoFar<T extends Born>(individuals: T[]): T[] {
-  const out: T[] = [];
-  let best = -Infinity;
-  for (const i of [...individuals].sort((a, b) => (a.bornAt < b.bornAt ? -1 : a.bornAt > b.bornAt ? 1 : a.id < b.id ? -1 : 1))) {
-    if (i.fitness !== null && i.fitness > best) {
-      best = i.fitness;
-      out.push(i);
-    }
-  }
-  return out;
-}
+export { bestSoFar } from '../evolution/selection.js';
+export type { Born } from '../evolution/selection.js';
 
 /** The index of the largest value; the lowest index among equals. */
 export function argmax(row: ArrayLike<number>): number {

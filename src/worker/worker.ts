@@ -21,6 +21,8 @@ import { compileStages, validateStagesDNA } from '../spaces/stages/index.js';
 import { readConfig } from '../evolution/config.js';
 import type { ExperimentConfig } from '../evolution/config.js';
 import { mutationsPerChild, resetSinceBirth } from '../evolution/schedule.js';
+import type { Schedule } from '../evolution/schedule.js';
+import { detectStagnation, StagnationLog, withRemedies } from '../evolution/stagnation.js';
 import { selectionFitness } from '../evolution/selection.js';
 import type { StepContext, StepOutcome } from '../evolution/types.js';
 import { evalFlopsPerBatch, trainFlopsPerStep } from '../net/analyze.js';
@@ -101,6 +103,22 @@ export async function runWorker(o: WorkerOptions): Promise<Record<string, number
   const run = readRun(o.dir);
   const started = Date.parse(run.startedAt);
   let idleSince = Date.now();
+  // The configured schedule plus the remedies of any stagnation events (re-read every few seconds).
+  const stagnation = new StagnationLog(o.dir);
+  let events = { list: stagnation.list(), read: Date.now() };
+  const schedule = (): Schedule => {
+    if (Date.now() - events.read > 2000) events = { list: stagnation.list(), read: Date.now() };
+    return withRemedies(config.schedule, events.list);
+  };
+  /** Records a stagnation event when the policy says so (whichever worker sees it first). */
+  const watchStagnation = (all: Individual[]) => {
+    if (!config.stagnation) return;
+    const now = (Date.now() - started) / 1000;
+    const list = stagnation.list();
+    const e = detectStagnation(config.stagnation, all, started, now, list);
+    if (e) stagnation.record(e); // false: another worker recorded it first
+    events = { list: stagnation.list(), read: Date.now() };
+  };
 
   /**
    * Evaluates a child trained since `t0` (when training went well) and stores
@@ -176,12 +194,12 @@ export async function runWorker(o: WorkerOptions): Promise<Record<string, number
       async reproduce(parent) {
         const elapsed = (Date.now() - started) / 1000;
         const { dna, records } = mutate(validateDNA(parent.dna), rng, {
-          k: mutationsPerChild(config.schedule, elapsed),
+          k: mutationsPerChild(schedule(), elapsed),
           weights: Object.keys(config.mutationWeights).length ? (config.mutationWeights as MutationWeights) : undefined,
         });
         let inherit = config.inheritance ? inheritance(records) : 'none';
         // A step in flight across a reset: the child starts from scratch too.
-        if (resetSinceBirth(config.schedule, (Date.parse(parent.bornAt) - started) / 1000, elapsed)) inherit = 'none';
+        if (resetSinceBirth(schedule(), (Date.parse(parent.bornAt) - started) / 1000, elapsed)) inherit = 'none';
         // Take what the child needs before anything else: the parent may die and be collected meanwhile.
         const t = Date.now();
         const weights = inherit !== 'none' && parent.hasWeights ? await store.readWeights(parent.id) : undefined;
@@ -210,7 +228,7 @@ export async function runWorker(o: WorkerOptions): Promise<Record<string, number
       // Alive at the latest weight reset: its fitness belongs to weights that are gone.
       stale(individual) {
         const elapsed = (Date.now() - started) / 1000;
-        const resets = (config.schedule.weightResets ?? []).filter((r) => r <= elapsed);
+        const resets = (schedule().weightResets ?? []).filter((r) => r <= elapsed);
         return resets.length > 0 && Date.parse(individual.bornAt) < started + 1000 * Math.max(...resets);
       },
     };
@@ -260,6 +278,7 @@ export async function runWorker(o: WorkerOptions): Promise<Record<string, number
   const step = config.space === 'stages' ? stagesStep() : graphStep();
 
   const counts: Record<string, number> = {};
+  let lastWatch = Date.now();
   const deadline = Date.parse(run.deadline);
   try {
     const childrenLeft = async () => run.maxChildren === undefined || (await store.list()).filter((i) => i.parent !== null).length < run.maxChildren;
@@ -276,6 +295,10 @@ export async function runWorker(o: WorkerOptions): Promise<Record<string, number
       counts[outcome] = (counts[outcome] ?? 0) + 1;
       o.onStep?.(outcome);
       if (outcome === 'idle') await new Promise((r) => setTimeout(r, 200));
+      if (config.stagnation && Date.now() - lastWatch > Math.min(10_000, (config.stagnation.window * 1000) / 4)) {
+        lastWatch = Date.now();
+        watchStagnation(await store.list());
+      }
       if (counts[outcome]! % 20 === 0) {
         // The report needs the weights of every best-so-far and of the top individuals.
         const all = await store.list();

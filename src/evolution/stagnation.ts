@@ -1,0 +1,111 @@
+/**
+ * Noticing a trapped population and freeing it without a human. Real et al.
+ * (2017, section 5) saw populations stall at local optima and freed them by
+ * hand, with periods of raised mutation rate and population-wide weight
+ * resets at times they chose. Here a worker that sees no new best by
+ * validation accuracy for a window records a stagnation event; the event
+ * appends the same remedies to the experiment's schedule, so every worker
+ * applies them with no further coordination, and the report draws them on
+ * Figure 1.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bestSoFar } from './selection.js';
+import type { Born } from './selection.js';
+import { createFileExclusive } from '../util/fs.js';
+import type { Schedule } from './schedule.js';
+
+export type Remedy = 'mutation-rate' | 'weight-reset' | 'both';
+export const REMEDIES: Remedy[] = ['mutation-rate', 'weight-reset', 'both'];
+
+export interface StagnationPolicy {
+  /** Seconds without a new best by validation accuracy that count as stagnation (and that each remedy gets to work). */
+  window: number;
+  /** The paper's remedies: raise the mutation rate for a while, reset every individual's weights, or both. */
+  remedy: Remedy;
+  /** Mutations per child while the rate is raised (default 5). */
+  k?: number;
+  /** Seconds the raised rate lasts (default half the window). */
+  duration?: number;
+}
+
+export interface StagnationEvent {
+  /** 0, 1, ...: one file each, created once by whichever worker saw it first. */
+  index: number;
+  /** Seconds since the experiment started. */
+  at: number;
+  /** When the best so far was born (seconds since the start) and its validation accuracy. */
+  bestAt: number;
+  bestValidation: number;
+  remedy: Remedy;
+  mutationRate?: { from: number; to: number; k: number };
+  weightReset?: number;
+}
+
+/** @throws {RangeError} naming the field when the policy is malformed. */
+export function validateStagnation(s: StagnationPolicy): StagnationPolicy {
+  if (typeof s !== 'object' || s === null) throw new RangeError(`expected an object with window and remedy but found ${JSON.stringify(s)}`);
+  if (!(typeof s.window === 'number' && s.window > 0)) throw new RangeError(`window: expected seconds > 0 but found ${JSON.stringify(s.window)}`);
+  if (!REMEDIES.includes(s.remedy)) throw new RangeError(`remedy: expected one of ${REMEDIES.join(', ')} but found ${JSON.stringify(s.remedy)}`);
+  if (s.k !== undefined && !(Number.isInteger(s.k) && s.k >= 2)) throw new RangeError(`k: expected a whole number >= 2 but found ${JSON.stringify(s.k)}`);
+  if (s.duration !== undefined && !(typeof s.duration === 'number' && s.duration > 0)) throw new RangeError(`duration: expected seconds > 0 but found ${JSON.stringify(s.duration)}`);
+  return s;
+}
+
+/**
+ * The event to record at `now` (seconds since the start), or undefined: the
+ * best so far is older than the window, and so is the latest event (a remedy
+ * gets a whole window to work before the next).
+ */
+export function detectStagnation(policy: StagnationPolicy, individuals: Born[], startedMs: number, now: number, events: StagnationEvent[]): StagnationEvent | undefined {
+  const best = bestSoFar(individuals).at(-1);
+  if (!best) return undefined; // nothing evaluated yet
+  const bestAt = (Date.parse(best.bornAt) - startedMs) / 1000;
+  const last = events.at(-1)?.at ?? 0;
+  if (now - Math.max(bestAt, last) < policy.window) return undefined;
+  const e: StagnationEvent = { index: events.length, at: now, bestAt, bestValidation: best.fitness!, remedy: policy.remedy };
+  if (policy.remedy !== 'weight-reset') e.mutationRate = { from: now, to: now + (policy.duration ?? policy.window / 2), k: policy.k ?? 5 };
+  if (policy.remedy !== 'mutation-rate') e.weightReset = now;
+  return e;
+}
+
+/** One line for a person: what was seen and what was done. */
+export function describeEvent(e: StagnationEvent): string {
+  const done = [
+    e.mutationRate ? `${e.mutationRate.k} mutations per child until ${e.mutationRate.to.toFixed(0)} s` : '',
+    e.weightReset !== undefined ? "every individual's weights reset" : '',
+  ].filter(Boolean);
+  return `stagnation at ${e.at.toFixed(0)} s: no new best by validation since ${e.bestAt.toFixed(0)} s (${e.bestValidation.toFixed(4)}); ${done.join(' and ')}`;
+}
+
+/** The schedule with the remedies of `events` added. */
+export function withRemedies(s: Schedule, events: StagnationEvent[]): Schedule {
+  if (events.length === 0) return s;
+  return {
+    ...s,
+    mutationRate: [...(s.mutationRate ?? []), ...events.flatMap((e) => (e.mutationRate ? [e.mutationRate] : []))],
+    weightResets: [...(s.weightResets ?? []), ...events.flatMap((e) => (e.weightReset !== undefined ? [e.weightReset] : []))],
+  };
+}
+
+/** An experiment's stagnation events, in <experiment>/events/. */
+export class StagnationLog {
+  readonly dir: string;
+  constructor(experiment: string) {
+    this.dir = join(experiment, 'events');
+  }
+
+  list(): StagnationEvent[] {
+    if (!existsSync(this.dir)) return [];
+    return readdirSync(this.dir)
+      .filter((f) => /^stagnation-\d+\.json$/.test(f))
+      .map((f) => JSON.parse(readFileSync(join(this.dir, f), 'utf8')) as StagnationEvent)
+      .sort((a, b) => a.index - b.index);
+  }
+
+  /** @returns false when another worker recorded this event's index first. */
+  record(e: StagnationEvent): boolean {
+    mkdirSync(this.dir, { recursive: true });
+    return createFileExclusive(join(this.dir, `stagnation-${e.index}.json`), JSON.stringify(e, null, 2) + '\n');
+  }
+}
