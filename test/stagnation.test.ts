@@ -59,6 +59,7 @@ describe('stagnation', () => {
     assert.throws(() => validateStagnation({ window: 5, remedy: 'pray' as never }), /remedy: expected one of mutation-rate, weight-reset, both but found "pray"/);
     assert.throws(() => validateStagnation({ window: 5, remedy: 'both', k: 1 }), /k: expected a whole number >= 2/);
     assert.throws(() => validateConfig({ data: '/d', stagnation: { window: 5, remedy: 'x' } }), /stagnation: remedy/);
+    assert.throws(() => validateConfig({ data: '/d', stagnation: { window: 5, remedy: 'both', windw: 3 } }), /stagnation: windw: unknown field/);
     assert.throws(() => validateConfig({ data: '/d', space: 'stages', algorithm: 'generational', stagnation: { window: 5, remedy: 'both' } }), /stagnation: applies to the graph space only/);
     assert.equal(validateConfig({ data: '/d' }).stagnation, null, 'off unless asked for');
   });

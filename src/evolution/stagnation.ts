@@ -45,6 +45,8 @@ export interface StagnationEvent {
 /** @throws {RangeError} naming the field when the policy is malformed. */
 export function validateStagnation(s: StagnationPolicy): StagnationPolicy {
   if (typeof s !== 'object' || s === null) throw new RangeError(`expected an object with window and remedy but found ${JSON.stringify(s)}`);
+  const unknown = Object.keys(s).find((k) => !['window', 'remedy', 'k', 'duration'].includes(k));
+  if (unknown) throw new RangeError(`${unknown}: unknown field (expected window, remedy, k, duration)`);
   if (!(typeof s.window === 'number' && s.window > 0)) throw new RangeError(`window: expected seconds > 0 but found ${JSON.stringify(s.window)}`);
   if (!REMEDIES.includes(s.remedy)) throw new RangeError(`remedy: expected one of ${REMEDIES.join(', ')} but found ${JSON.stringify(s.remedy)}`);
   if (s.k !== undefined && !(Number.isInteger(s.k) && s.k >= 2)) throw new RangeError(`k: expected a whole number >= 2 but found ${JSON.stringify(s.k)}`);
