@@ -1,7 +1,7 @@
 /**
- * The engine's TypeScript facade (DESIGN.md, "Engine"): compile a NetIR into a
- * native network, move weights in and out by name, train, evaluate and
- * predict off the event loop.
+ * The engine's TypeScript facade: compile a NetIR into a native network,
+ * move weights in and out by name, train, evaluate and predict off the
+ * event loop.
  */
 import { availableParallelism } from 'node:os';
 import { analyze } from '../net/analyze.js';

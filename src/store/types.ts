@@ -1,5 +1,5 @@
 /**
- * The population store (DESIGN.md, "Store"): individuals are immutable
+ * The population store: individuals are immutable
  * records; the only transitions are *born* (appears alive and complete, at
  * once) and *killed* (alive -> dead, exactly once: a second killer gets a
  * conflict). Every backend passes test/store-contract.test.ts.

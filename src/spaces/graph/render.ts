@@ -8,15 +8,14 @@ import type { IOSpec } from '../../net/presets.js';
 import { vertexShapes } from './compile.js';
 import type { GraphDNA } from './dna.js';
 import { kernelOf, strideOf } from './dna.js';
+import { escapeHtml } from '../../util/html.js';
 
 const BOX_W = 230;
 const BOX_H = 44;
 const GAP = 56;
 const TOP = 56;
 
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
+const esc = escapeHtml;
 
 export function renderDNA(dna: GraphDNA, io: IOSpec, title = ''): string {
   const shapes = vertexShapes(dna, io);

@@ -6,8 +6,9 @@
 import { activeNodes } from './compile.js';
 import { connections, formatBits } from './dna.js';
 import type { StagesDNA } from './dna.js';
+import { escapeHtml } from '../../util/html.js';
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const esc = escapeHtml;
 
 export function renderStages(dna: StagesDNA, title = ''): string {
   const R = 15;
