@@ -80,12 +80,14 @@ export const randomSearch: Algorithm = pairwise('random', (a, b, ctx) => (ctx.rn
 export const ALGORITHMS = ['tournament', 'aging', 'random'] as const;
 export type AlgorithmName = (typeof ALGORITHMS)[number];
 
+/** @param o.sampleSize aging evolution's sample (the experiment's setting; it has one default, in config.ts). */
 export function algorithm(name: AlgorithmName, o: { sampleSize?: number } = {}): Algorithm {
   switch (name) {
     case 'tournament':
       return tournament;
     case 'aging':
-      return aging(o.sampleSize ?? 25);
+      if (o.sampleSize === undefined) throw new RangeError('aging evolution needs its sampleSize');
+      return aging(o.sampleSize);
     case 'random':
       return randomSearch;
     default:

@@ -1,0 +1,145 @@
+/**
+ * npm run bench:findings
+ * The two papers' controls and findings, each arm an evonas sweep over seeds
+ * on CIFAR-10, and what they show at this machine's scale, written to
+ * docs/findings/<finding>/ (README.md with the table, the budget, the CPU
+ * and the commands; compare.png with the arms' best-so-far bands):
+ *   controls    Large-Scale Evolution Fig. 5: evolution vs the
+ *               no-weight-inheritance control vs random search, equal time
+ *   population  Fig. 6 (left): populations 5, 10 and 20 at equal time
+ *   genetic     Genetic CNN 4.1.3: the genetic algorithm vs random search at
+ *               equal evaluations (population 8, 4 generations)
+ *   aging       regularized (aging) evolution vs the paper's tournament
+ * env: FINDINGS (default all four, comma-separated), FINDINGS_SEEDS (1,2,3),
+ * FINDINGS_BUDGET (5m per graph-space run), FINDINGS_STEPS (stages space:
+ * training steps per individual, default 300), BENCH_DATA (data/cifar10,
+ * imported from BENCH_DATA_SOURCE when missing), FINDINGS_RUNS (runs/findings),
+ * FINDINGS_DOCS (docs/findings). Run again to resume: finished arms are kept.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { SweepSummary } from '../src/report/sweep.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const evonas = join(root, 'bin', 'evonas');
+const source = resolve(process.env.BENCH_DATA_SOURCE ?? join(root, '..', 'shared', 'datasets', 'cifar10-jpg.tar.gz'));
+const data = resolve(process.env.BENCH_DATA ?? join(root, 'data', 'cifar10'));
+const seeds = process.env.FINDINGS_SEEDS ?? '1,2,3';
+const budget = process.env.FINDINGS_BUDGET ?? '5m';
+const steps = process.env.FINDINGS_STEPS ?? '300';
+const runs = resolve(process.env.FINDINGS_RUNS ?? join(root, 'runs', 'findings'));
+const docs = resolve(process.env.FINDINGS_DOCS ?? join(root, 'docs', 'findings'));
+const cpu = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores`;
+
+interface Arm {
+  name: string;
+  args: string[];
+}
+
+interface Finding {
+  name: string;
+  title: string;
+  /** What equal footing means here, for the README. */
+  budget: string;
+  arms: Arm[];
+  /** Reads the arms' spreads (in arm order) and says what they show. */
+  verdict: (s: SweepSummary[]) => string;
+}
+
+const stagesRun = ['--space', 'stages', '--population', '8', '--generations', '4', '--steps', steps, '--time-budget', '2h'];
+const gap = (a: SweepSummary, b: SweepSummary) => a.testAccuracy.mean - b.testAccuracy.mean;
+/** A gap "beyond the seed spread": the means differ by more than the two standard deviations together. */
+const beyond = (a: SweepSummary, b: SweepSummary) => gap(a, b) > a.testAccuracy.std + b.testAccuracy.std;
+const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+const compareLine = (a: SweepSummary, b: SweepSummary, an: string, bn: string) =>
+  `${an} ${beyond(a, b) ? 'beats' : gap(a, b) > 0 ? 'is ahead of, within the seed spread,' : 'does not beat'} ${bn}: ${pct(a.testAccuracy.mean)} vs ${pct(b.testAccuracy.mean)} (gap ${pct(gap(a, b))}, stds ${pct(a.testAccuracy.std)} and ${pct(b.testAccuracy.std)})`;
+
+const FINDINGS: Finding[] = [
+  {
+    name: 'controls',
+    title: 'Large-Scale Evolution, Figure 5: evolution vs its controls at equal wall time',
+    budget: `${budget} of wall time per run, default settings otherwise`,
+    arms: [
+      { name: 'evolution', args: ['--time-budget', budget] },
+      { name: 'no-inheritance', args: ['--time-budget', budget, '--no-inheritance'] },
+      { name: 'random-search', args: ['--time-budget', budget, '--algorithm', 'random'] },
+    ],
+    verdict: ([e, n, r]) => `${compareLine(e!, n!, 'Evolution', 'the no-inheritance control')}. ${compareLine(n!, r!, 'The no-inheritance control', 'random search')}.`,
+  },
+  {
+    name: 'population',
+    title: 'Large-Scale Evolution, Figure 6 (left): larger populations at equal time per individual',
+    budget: `${budget} of wall time per run, 400 steps per child`,
+    arms: [5, 10, 20].map((p) => ({ name: `population-${p}`, args: ['--time-budget', budget, '--population', String(p)] })),
+    verdict: ([a, b, c]) => `${compareLine(b!, a!, 'Population 10', 'population 5')}. ${compareLine(c!, b!, 'Population 20', 'population 10')}.`,
+  },
+  {
+    name: 'genetic',
+    title: 'Genetic CNN, section 4.1.3: the genetic algorithm vs random search at equal evaluations',
+    budget: `40 individuals per run (population 8, generation 0 and 4 more), ${steps} training steps each`,
+    arms: [
+      { name: 'genetic', args: [...stagesRun] },
+      { name: 'random', args: [...stagesRun, '--algorithm', 'random'] },
+    ],
+    verdict: ([g, r]) => `${compareLine(g!, r!, 'The genetic algorithm', 'random search')}.`,
+  },
+  {
+    name: 'aging',
+    title: 'Regularized (aging) evolution vs the paper\'s tournament at equal time',
+    budget: `${budget} of wall time per run`,
+    arms: [
+      { name: 'aging', args: ['--time-budget', budget, '--algorithm', 'aging'] },
+      { name: 'tournament', args: ['--time-budget', budget] },
+    ],
+    verdict: ([a, t]) => `${compareLine(a!, t!, 'Aging evolution', 'the tournament')}.`,
+  },
+];
+
+function run(args: string[]): Promise<void> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, [evonas, ...args], { stdio: ['ignore', 'inherit', 'pipe'] });
+    child.stderr!.on('data', (d: Buffer) => {
+      const text = d.toString().replace(/\r?[^\n\r]*(alive \d+ {2}children|tested |testing |evaluat)[^\n\r]*/g, '');
+      if (text.trim()) process.stderr.write(text);
+    });
+    child.on('close', (code) => (code === 0 ? res() : rej(new Error(`evonas ${args.join(' ')} exited with ${code}`))));
+  });
+}
+
+const wanted = (process.env.FINDINGS ?? FINDINGS.map((f) => f.name).join(',')).split(',');
+for (const w of wanted) if (!FINDINGS.some((f) => f.name === w)) throw new Error(`FINDINGS: unknown finding "${w}" (expected ${FINDINGS.map((f) => f.name).join(', ')})`);
+console.log(`CPU: ${cpu}; seeds ${seeds}; findings ${wanted.join(', ')}`);
+if (!existsSync(join(data, 'manifest.json'))) await run(['data', 'import', source, '--out', data]);
+
+const lines: string[] = [];
+for (const f of FINDINGS.filter((x) => wanted.includes(x.name))) {
+  const commands: string[] = [];
+  const results: SweepSummary[] = [];
+  for (const arm of f.arms) {
+    const out = join(runs, f.name, arm.name);
+    const args = existsSync(join(out, 'sweep.json')) ? ['sweep', '--resume', out] : ['sweep', '--seeds', seeds, '--data', data, '--out', out, ...arm.args];
+    commands.push(`evonas sweep --seeds ${seeds} --data ${relative(root, data)} --out ${relative(root, out)} ${arm.args.join(' ')}`);
+    console.log(`\n== ${f.name} / ${arm.name}`);
+    await run(args);
+    results.push(JSON.parse(readFileSync(join(out, 'report', 'summary.json'), 'utf8')) as SweepSummary);
+  }
+  const dir = join(docs, f.name);
+  mkdirSync(dir, { recursive: true });
+  await run(['compare', ...f.arms.map((a) => join(runs, f.name, a.name)), '--out', dir]);
+  const verdict = f.verdict(results);
+  const rows = f.arms.map((a, i) => {
+    const t = results[i]!.testAccuracy;
+    return `| ${a.name} | ${t.n} | ${pct(t.mean)} ± ${pct(t.std)} | ${pct(t.min)} | ${pct(t.max)} | ${results[i]!.seeds.map((s) => `${s.seed}: ${pct(s.testAccuracy)}`).join(', ')} |`;
+  });
+  writeFileSync(
+    join(dir, 'README.md'),
+    `# ${f.title}\n\nBudget: ${f.budget}. Seeds ${seeds}. CPU: ${cpu}. Per run: the best individual by validation accuracy, tested once on CIFAR-10's test split.\n\n| arm | seeds | test accuracy mean ± std | min | max | per seed |\n|---|---|---|---|---|---|\n${rows.join('\n')}\n\n${verdict}\n\n![best-so-far bands](compare.png)\n\nMade with \`npm run bench:findings\` (FINDINGS=${f.name}), which ran:\n\n\`\`\`sh\n${commands.join('\n')}\nevonas compare ${f.arms.map((a) => relative(root, join(runs, f.name, a.name))).join(' ')} --out ${relative(root, dir)}\n\`\`\`\n`,
+  );
+  lines.push(`${f.name}: ${f.arms.map((a, i) => `${a.name} ${pct(results[i]!.testAccuracy.mean)}±${pct(results[i]!.testAccuracy.std)}`).join(', ')}. ${verdict}`);
+  console.log(lines.at(-1));
+}
+console.log(`\nwrote ${relative(root, docs)}/<finding>/README.md and compare.png`);
+for (const l of lines) console.log(l);
