@@ -186,5 +186,11 @@ describe('the experiment configuration', () => {
     assert.throws(() => validateConfig({ ...base, space: 'graph', algorithm: 'generational' }), /algorithm: the graph space takes tournament, aging, random/);
     assert.throws(() => validateConfig({ ...base, mutationWeights: { 'insert-attention': 1 } }), /mutationWeights\.insert-attention: unknown mutation/);
     assert.throws(() => validateConfig({ ...base, mutationWeights: { identity: -1 } }), /mutationWeights\.identity: expected a weight >= 0/);
+    // Nested keys are refused by path, never ignored (a misspelt pM would silently keep the default).
+    assert.throws(() => validateConfig({ ...base, space: 'stages', genetic: { pm: 0.5 } }), /genetic\.pm: unknown field \(known: pM, qM, pC, qC, initialization\)/);
+    assert.throws(() => validateConfig({ ...base, space: 'stages', stages: { node: [3] } }), /stages\.node: unknown field/);
+    assert.throws(() => validateConfig({ ...base, schedule: { mutationRates: [] } }), /schedule\.mutationRates: unknown field/);
+    assert.throws(() => validateConfig({ ...base, schedule: { mutationRate: [{ from: 0, to: 9, k: 2, K: 3 }] } }), /schedule\.mutationRate\[0\]\.K: unknown field/);
+    assert.throws(() => validateConfig({ ...base, genetic: 5 }), /genetic: expected an object but found 5/);
   });
 });

@@ -142,6 +142,14 @@ function int(c: Record<string, unknown>, field: string, min: number, max = Numbe
   }
 }
 
+/** A nested object's keys must be among `known`'s: a misspelt one is refused with its path, never ignored. */
+function refuseUnknown(value: unknown, known: object, path: string): void {
+  if (value === undefined) return;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(path, `expected an object but found ${JSON.stringify(value)}`);
+  const names = Object.keys(known);
+  for (const k of Object.keys(value)) if (!names.includes(k)) throw new ConfigError(`${path}.${k}`, `unknown field (known: ${names.join(', ')})`);
+}
+
 /** @throws {ConfigError} naming the field and the reason. */
 export function validateConfig(raw: unknown): ExperimentConfig {
   if (typeof raw !== 'object' || raw === null) throw new ConfigError('(config)', 'expected an object');
@@ -173,6 +181,10 @@ export function validateConfig(raw: unknown): ExperimentConfig {
   int(c, 'generations', 0);
   if (c.epochs !== null && !(typeof c.epochs === 'number' && c.epochs > 0)) throw new ConfigError('epochs', `expected a number > 0 or null but found ${JSON.stringify(c.epochs)}`);
   if (typeof c.learningRate !== 'number' || !(c.learningRate > 0)) throw new ConfigError('learningRate', `expected a number > 0 but found ${JSON.stringify(c.learningRate)}`);
+  refuseUnknown(c.genetic, DEFAULTS.genetic, 'genetic');
+  refuseUnknown(c.stages, DEFAULTS.stages, 'stages');
+  refuseUnknown(c.schedule, { mutationRate: 0, weightResets: 0 }, 'schedule');
+  for (const [i, p] of ((c.schedule as Schedule | undefined)?.mutationRate ?? []).entries()) refuseUnknown(p, { from: 0, to: 0, k: 0 }, `schedule.mutationRate[${i}]`);
   c.genetic = { ...DEFAULTS.genetic, ...(c.genetic as object) };
   for (const f of ['pM', 'qM', 'pC', 'qC'] as const) {
     const v = c.genetic[f];
