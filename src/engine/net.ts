@@ -6,7 +6,8 @@
 import { availableParallelism } from 'node:os';
 import { analyze } from '../net/analyze.js';
 import type { NetAnalysis } from '../net/analyze.js';
-import { INPUT_ID, pair } from '../net/ir.js';
+import { INPUT_ID } from '../net/ir.js';
+import { OPS } from '../net/ops.js';
 import type { NetIR } from '../net/ir.js';
 import type { EngineDataset } from './dataset.js';
 import { callSite, EngineError, fromNative } from './errors.js';
@@ -99,7 +100,7 @@ function checkNumber(v: unknown, name: string, min: number): number {
   return v;
 }
 
-/** The flat, checked object the addon builds a network from. */
+/** The flat, checked object the addon builds a network from: each op's fields come from its entry in the op table. */
 function nativeSpec(ir: NetIR, a: NetAnalysis): unknown {
   const index = new Map<string, number>([[INPUT_ID, 0]]);
   const shapeOf = (v: number) => (v === 0 ? a.input : a.shapes[v - 1]!);
@@ -107,35 +108,15 @@ function nativeSpec(ir: NetIR, a: NetAnalysis): unknown {
     index.set(node.id, i + 1);
     const inputs = node.inputs.map((id) => index.get(id)!);
     const out = a.shapes[i]!;
-    const base = {
+    return {
       id: node.id,
       op: node.op,
       inputs,
       c: out.kind === 'flat' ? out.features : out.c,
       h: out.kind === 'flat' ? 0 : out.h,
       w: out.kind === 'flat' ? 0 : out.w,
+      ...OPS[node.op].native(node, inputs.map(shapeOf)),
     };
-    switch (node.op) {
-      case 'conv2d':
-      case 'maxpool':
-      case 'avgpool': {
-        const [kh, kw] = pair(node.kernel, 1);
-        const [sh, sw] = pair(node.stride, 1);
-        const [ph, pw] =
-          node.padding ?? (node.op === 'conv2d' ? [(kh - 1) / 2, (kw - 1) / 2] : [0, 0]);
-        return { ...base, kh, kw, sh, sw, ph, pw, bias: node.op === 'conv2d' && node.bias === true };
-      }
-      case 'batchnorm':
-        return { ...base, eps: node.eps ?? 1e-5, momentum: node.momentum ?? 0.1 };
-      case 'dense': {
-        const s = shapeOf(inputs[0]!);
-        return { ...base, inFeatures: s.kind === 'flat' ? s.features : s.c * s.h * s.w, bias: node.bias !== false };
-      }
-      case 'dropout':
-        return { ...base, rate: node.rate };
-      default:
-        return base;
-    }
   });
   return { input: { c: a.input.c, h: a.input.h, w: a.input.w }, classes: ir.classes, nodes };
 }

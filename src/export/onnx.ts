@@ -13,15 +13,19 @@
 import { analyze } from '../net/analyze.js';
 import { INPUT_ID } from '../net/ir.js';
 import type { NetIR, Shape } from '../net/ir.js';
+import { OPS } from '../net/ops.js';
+import type { OnnxAttr, OnnxBuilder } from '../net/ops.js';
 import type { WeightMap } from '../engine/safetensors.js';
 import { Writer } from './protobuf.js';
+
+export { nearestIndex } from '../net/ops.js';
 
 export const OPSET = 13;
 const IR_VERSION = 7; // the IR that goes with opset 13
 const FLOAT = 1;
 const INT64 = 7;
 
-type Attr = { i: number } | { f: number } | { ints: number[] } | { s: string };
+type Attr = OnnxAttr;
 
 interface Node {
   op: string;
@@ -66,100 +70,32 @@ class Graph {
   }
 }
 
-/** torch's nearest-neighbour source index (upsample_nearest2d, align_corners false), exactly. */
-export function nearestIndex(out: number, inSize: number, outSize: number): number {
-  if (outSize === inSize) return out;
-  if (outSize === 2 * inSize) return out >> 1;
-  const scale = Math.fround(inSize / outSize);
-  return Math.min(Math.floor(Math.fround(out * scale)), inSize - 1);
-}
-
-const spatial = (s: Shape) => {
-  if (s.kind !== 'spatial') throw new ExportError('expected a spatial value');
-  return s;
-};
-
-const pair = (v: number | [number, number] | undefined, fallback: number): [number, number] => (v === undefined ? [fallback, fallback] : typeof v === 'number' ? [v, v] : v);
-
 /**
  * Lowers one network into `g`, reading `input` (standardized NCHW) and
- * naming its values with `prefix`. @returns the value holding the logits.
+ * naming its values with `prefix`: each node by its op's entry in the op
+ * table. @returns the value holding the logits.
  */
 function lower(g: Graph, ir: NetIR, weights: WeightMap, input: string, prefix: string): string {
   const a = analyze(ir);
-  const shapes = new Map<string, Shape>([[INPUT_ID, { kind: 'spatial', c: ir.input.channels, h: ir.input.height, w: ir.input.width }]]);
+  const shapes = new Map<string, Shape>([[INPUT_ID, a.input]]);
   ir.nodes.forEach((n, i) => shapes.set(n.id, a.shapes[i]!));
   const value = new Map<string, string>([[INPUT_ID, input]]);
-  const weight = (name: string): string => {
-    const t = weights.get(name);
-    if (!t) throw new ExportError(`no weights for ${name}`);
-    const init = `${prefix}${name}`;
-    if (!g.inits.some((x) => x.name === init)) g.float(init, t.shape, t.data as ArrayLike<number>);
-    return init;
-  };
-  const name = (id: string) => `${prefix}${id}`;
-  for (const n of ir.nodes) {
-    const x = value.get(n.inputs[0]!)!;
-    switch (n.op) {
-      case 'conv2d': {
-        const k = pair(n.kernel, 1);
-        const stride = pair(n.stride, 1);
-        const pad = n.padding ?? [(k[0] - 1) / 2, (k[1] - 1) / 2];
-        const inputs = [x, weight(`${n.id}.weight`)];
-        if (n.bias) inputs.push(weight(`${n.id}.bias`));
-        value.set(n.id, g.add('Conv', inputs, { kernel_shape: { ints: k }, strides: { ints: stride }, pads: { ints: [pad[0], pad[1], pad[0], pad[1]] } }, name(n.id)));
-        break;
-      }
-      case 'batchnorm':
-        value.set(
-          n.id,
-          g.add('BatchNormalization', [x, ...['weight', 'bias', 'running_mean', 'running_var'].map((t) => weight(`${n.id}.${t}`))], { epsilon: { f: n.eps ?? 1e-5 } }, name(n.id)),
-        );
-        break;
-      case 'relu':
-        value.set(n.id, g.add('Relu', [x], undefined, name(n.id)));
-        break;
-      case 'add': {
-        const target = spatial(shapes.get(n.id)!);
-        const terms = n.inputs.map((id, k) => {
-          let v = value.get(id)!;
-          if (k === 0) return v;
-          const s = spatial(shapes.get(id)!);
-          if (s.h !== target.h) v = g.add('Gather', [v, g.ints(name(`${n.id}.rows${k}`), Array.from({ length: target.h }, (_, o) => nearestIndex(o, s.h, target.h)))], { axis: { i: 2 } });
-          if (s.w !== target.w) v = g.add('Gather', [v, g.ints(name(`${n.id}.cols${k}`), Array.from({ length: target.w }, (_, o) => nearestIndex(o, s.w, target.w)))], { axis: { i: 3 } });
-          if (s.c > target.c) v = g.add('Slice', [v, g.ints(name(`${n.id}.start${k}`), [0]), g.ints(name(`${n.id}.end${k}`), [target.c]), g.ints(name(`${n.id}.axis${k}`), [1])]);
-          if (s.c < target.c) v = g.add('Pad', [v, g.ints(name(`${n.id}.pads${k}`), [0, 0, 0, 0, 0, target.c - s.c, 0, 0])], { mode: { s: 'constant' } });
-          return v;
-        });
-        value.set(n.id, g.add('Sum', terms, undefined, name(n.id)));
-        break;
-      }
-      case 'maxpool':
-      case 'avgpool': {
-        const k = pair(n.kernel, 1);
-        const stride = pair(n.stride, 1);
-        const pad = n.padding ?? [0, 0];
-        const attrs: Record<string, Attr> = { kernel_shape: { ints: k }, strides: { ints: stride }, pads: { ints: [pad[0], pad[1], pad[0], pad[1]] } };
-        // The engine's average excludes padding (count_include_pad false), as ONNX's default.
-        value.set(n.id, g.add(n.op === 'maxpool' ? 'MaxPool' : 'AveragePool', [x], attrs, name(n.id)));
-        break;
-      }
-      case 'globalavgpool':
-        value.set(n.id, g.add('Flatten', [g.add('GlobalAveragePool', [x])], { axis: { i: 1 } }, name(n.id)));
-        break;
-      case 'dense': {
-        const flat = shapes.get(n.inputs[0]!)!.kind === 'spatial' ? g.add('Flatten', [x], { axis: { i: 1 } }) : x;
-        const inputs = [flat, weight(`${n.id}.weight`)];
-        if (n.bias !== false) inputs.push(weight(`${n.id}.bias`));
-        value.set(n.id, g.add('Gemm', inputs, { transB: { i: 1 } }, name(n.id)));
-        break;
-      }
-      case 'dropout':
-        value.set(n.id, x); // the identity at inference
-        break;
-      default:
-        throw new ExportError(`no ONNX lowering for op ${(n as { op: string }).op}`);
-    }
+  for (const [i, n] of ir.nodes.entries()) {
+    const builder: OnnxBuilder = {
+      node: (op, inputs, attrs, output) => g.add(op, inputs, attrs, output),
+      ints: (name, values) => g.ints(name, values),
+      weight(suffix) {
+        const tensor = `${n.id}.${suffix}`;
+        const t = weights.get(tensor);
+        if (!t) throw new ExportError(`no weights for ${tensor}`);
+        const init = `${prefix}${tensor}`;
+        if (!g.inits.some((x) => x.name === init)) g.float(init, t.shape, t.data as ArrayLike<number>);
+        return init;
+      },
+      name: (suffix) => `${prefix}${n.id}${suffix ? `.${suffix}` : ''}`,
+    };
+    const inputs = n.inputs.map((id) => ({ value: value.get(id)!, shape: shapes.get(id)! }));
+    value.set(n.id, OPS[n.op].onnx(builder, n, inputs, a.shapes[i]!));
   }
   return value.get(ir.nodes[ir.nodes.length - 1]!.id)!;
 }

@@ -1,10 +1,12 @@
 /**
  * One table, one entry per op: how it checks its fields, the shape it
- * produces, the tensors it owns and its forward FLOPs per image. Shared code
- * (validation, counting, the engine spec) reads this table and never switches
- * on an op itself.
+ * produces, the tensors it owns, its forward FLOPs per image, the fields the
+ * native engine reads and its ONNX lowering. Shared code (validation,
+ * counting, the engine spec, the exporter) reads this table and never
+ * switches on an op itself: a new op is one entry here and one case in the
+ * native forward pass.
  */
-import type { NetNode, OpName, Pair, PoolNode, Shape } from './ir.js';
+import type { Conv2dNode as ConvNode, NetNode, OpName, Pair, PoolNode, Shape } from './ir.js';
 import { pair, shapeSize } from './ir.js';
 
 /** Raised by an op's check; the validator adds the node index, id and op. */
@@ -25,6 +27,35 @@ export interface TensorSpec {
   trainable: boolean;
 }
 
+/** An ONNX node attribute. */
+export type OnnxAttr = { i: number } | { f: number } | { ints: number[] } | { s: string };
+
+/** What an op's ONNX lowering may ask of the exporter (export/onnx.ts implements it for one node at a time). */
+export interface OnnxBuilder {
+  /** Adds an ONNX node; @returns its output's name (`output`, or a fresh one). */
+  node(op: string, inputs: string[], attrs?: Record<string, OnnxAttr>, output?: string): string;
+  /** An int64 vector constant named `name`. */
+  ints(name: string, values: number[]): string;
+  /** The initializer of this node's tensor `suffix` (weight, bias, running_mean, ...). */
+  weight(suffix: string): string;
+  /** This node's output name, or with a suffix a name for one of its constants. */
+  name(suffix?: string): string;
+}
+
+/** One input of a node being lowered: its ONNX value and its shape. */
+export interface LoweredInput {
+  value: string;
+  shape: Shape;
+}
+
+/** torch's nearest-neighbour source index (upsample_nearest2d, align_corners false), exactly: the engine resizes an add's inputs so. */
+export function nearestIndex(out: number, inSize: number, outSize: number): number {
+  if (outSize === inSize) return out;
+  if (outSize === 2 * inSize) return out >> 1;
+  const scale = Math.fround(inSize / outSize);
+  return Math.min(Math.floor(Math.fround(out * scale)), inSize - 1);
+}
+
 interface OpSpec {
   /** Smallest and largest number of inputs. */
   arity: [number, number];
@@ -35,6 +66,10 @@ interface OpSpec {
   flops(node: NetNode, inputs: Shape[], out: Shape): number;
   /** Backward cost relative to forward: 2 for conv and dense (input and weight gradients), 1 otherwise. */
   backwardFactor: number;
+  /** The fields the native engine reads besides id, op, inputs and the output's c, h, w (native/addon.cc). */
+  native(node: NetNode, inputs: Shape[]): Record<string, number | boolean>;
+  /** Adds the node to an ONNX graph; @returns the value holding its output. */
+  onnx(b: OnnxBuilder, node: NetNode, inputs: LoweredInput[], out: Shape): string;
 }
 
 function positiveInt(v: unknown, field: string): number {
@@ -94,6 +129,16 @@ function windowOf(node: { kernel?: unknown; stride?: unknown; padding?: unknown 
   return { kernel, stride, padding };
 }
 
+/** A window's fields as the native engine reads them. */
+function nativeWindow(w: Window): Record<string, number> {
+  return { kh: w.kernel[0], kw: w.kernel[1], sh: w.stride[0], sw: w.stride[1], ph: w.padding[0], pw: w.padding[1] };
+}
+
+/** A window's attributes as ONNX's Conv and pools take them. */
+function onnxWindow(w: Window): Record<string, OnnxAttr> {
+  return { kernel_shape: { ints: w.kernel }, strides: { ints: w.stride }, pads: { ints: [w.padding[0], w.padding[1], w.padding[0], w.padding[1]] } };
+}
+
 function windowShape(win: Window, input: { h: number; w: number }, c: number): Shape {
   return {
     kind: 'spatial',
@@ -103,23 +148,42 @@ function windowShape(win: Window, input: { h: number; w: number }, c: number): S
   };
 }
 
-const elementwise = (flopsPerElement: number): Pick<OpSpec, 'flops' | 'backwardFactor' | 'tensors'> => ({
+const elementwise = (flopsPerElement: number): Pick<OpSpec, 'flops' | 'backwardFactor' | 'tensors' | 'native'> => ({
   tensors: () => [],
   flops: (_n, _i, out) => flopsPerElement * shapeSize(out),
   backwardFactor: 1,
+  native: () => ({}),
+});
+
+/** maxpool and avgpool: the same window, one ONNX op each. */
+const pool = (onnxOp: 'MaxPool' | 'AveragePool'): OpSpec => ({
+  arity: [1, 1],
+  shape(node, [input]) {
+    const x = spatial(input!, node.op);
+    return windowShape(windowOf(node as PoolNode, false), x, x.c);
+  },
+  tensors: () => [],
+  flops: (node, _i, out) => {
+    const k = pair((node as PoolNode).kernel, 1);
+    return k[0] * k[1] * shapeSize(out);
+  },
+  backwardFactor: 1,
+  native: (node) => nativeWindow(windowOf(node as PoolNode, false)),
+  // The engine's average excludes padding (count_include_pad false), as ONNX's default.
+  onnx: (b, node, [x]) => b.node(onnxOp, [x!.value], onnxWindow(windowOf(node as PoolNode, false)), b.name()),
 });
 
 export const OPS: Record<OpName, OpSpec> = {
   conv2d: {
     arity: [1, 1],
     shape(node, [input]) {
-      const n = node as Extract<NetNode, { op: 'conv2d' }>;
+      const n = node as ConvNode;
       const x = spatial(input!, 'conv2d');
       const channels = positiveInt(n.channels, 'channels');
       return windowShape(windowOf(n, true), x, channels);
     },
     tensors(node, [input], out) {
-      const n = node as Extract<NetNode, { op: 'conv2d' }>;
+      const n = node as ConvNode;
       const k = pair(n.kernel, 1);
       const cin = (input as { c: number }).c;
       const t: TensorSpec[] = [{ suffix: 'weight', shape: [(out as { c: number }).c, cin, k[0], k[1]], trainable: true }];
@@ -127,12 +191,17 @@ export const OPS: Record<OpName, OpSpec> = {
       return t;
     },
     flops(node, [input], out) {
-      const n = node as Extract<NetNode, { op: 'conv2d' }>;
+      const n = node as ConvNode;
       const k = pair(n.kernel, 1);
       const cin = (input as { c: number }).c;
       return 2 * k[0] * k[1] * cin * shapeSize(out) + (n.bias ? shapeSize(out) : 0);
     },
     backwardFactor: 2,
+    native: (node) => ({ ...nativeWindow(windowOf(node as ConvNode, true)), bias: (node as ConvNode).bias === true }),
+    onnx(b, node, [x]) {
+      const n = node as ConvNode;
+      return b.node('Conv', [x!.value, b.weight('weight'), ...(n.bias ? [b.weight('bias')] : [])], onnxWindow(windowOf(n, true)), b.name());
+    },
   },
   batchnorm: {
     arity: [1, 1],
@@ -157,8 +226,14 @@ export const OPS: Record<OpName, OpSpec> = {
     },
     flops: (_n, _i, out) => 2 * shapeSize(out), // a scale and a shift per element
     backwardFactor: 1,
+    native: (node) => {
+      const n = node as Extract<NetNode, { op: 'batchnorm' }>;
+      return { eps: n.eps ?? 1e-5, momentum: n.momentum ?? 0.1 };
+    },
+    onnx: (b, node, [x]) =>
+      b.node('BatchNormalization', [x!.value, ...['weight', 'bias', 'running_mean', 'running_var'].map((t) => b.weight(t))], { epsilon: { f: (node as Extract<NetNode, { op: 'batchnorm' }>).eps ?? 1e-5 } }, b.name()),
   },
-  relu: { arity: [1, 1], shape: (_n, [input]) => input!, ...elementwise(1) },
+  relu: { arity: [1, 1], shape: (_n, [input]) => input!, ...elementwise(1), onnx: (b, _n, [x]) => b.node('Relu', [x!.value], undefined, b.name()) },
   add: {
     arity: [2, Infinity],
     shape(_node, inputs) {
@@ -168,33 +243,26 @@ export const OPS: Record<OpName, OpSpec> = {
     tensors: () => [],
     flops: (_n, inputs, out) => (inputs.length - 1) * shapeSize(out),
     backwardFactor: 1,
+    native: () => ({}),
+    // Inputs that differ from the first are resolved as the engine does: nearest-neighbour resize
+    // (Gather with the engine's indices), then Slice or zero Pad of channels.
+    onnx(b, _node, inputs, out) {
+      const target = out as Extract<Shape, { kind: 'spatial' }>;
+      const terms = inputs.map(({ value, shape }, k) => {
+        if (k === 0) return value;
+        const s = shape as Extract<Shape, { kind: 'spatial' }>;
+        let v = value;
+        if (s.h !== target.h) v = b.node('Gather', [v, b.ints(b.name(`rows${k}`), Array.from({ length: target.h }, (_, o) => nearestIndex(o, s.h, target.h)))], { axis: { i: 2 } });
+        if (s.w !== target.w) v = b.node('Gather', [v, b.ints(b.name(`cols${k}`), Array.from({ length: target.w }, (_, o) => nearestIndex(o, s.w, target.w)))], { axis: { i: 3 } });
+        if (s.c > target.c) v = b.node('Slice', [v, b.ints(b.name(`start${k}`), [0]), b.ints(b.name(`end${k}`), [target.c]), b.ints(b.name(`axis${k}`), [1])]);
+        if (s.c < target.c) v = b.node('Pad', [v, b.ints(b.name(`pads${k}`), [0, 0, 0, 0, 0, target.c - s.c, 0, 0])], { mode: { s: 'constant' } });
+        return v;
+      });
+      return b.node('Sum', terms, undefined, b.name());
+    },
   },
-  maxpool: {
-    arity: [1, 1],
-    shape(node, [input]) {
-      const x = spatial(input!, node.op);
-      return windowShape(windowOf(node as PoolNode, false), x, x.c);
-    },
-    tensors: () => [],
-    flops: (node, _i, out) => {
-      const k = pair((node as PoolNode).kernel, 1);
-      return k[0] * k[1] * shapeSize(out);
-    },
-    backwardFactor: 1,
-  },
-  avgpool: {
-    arity: [1, 1],
-    shape(node, [input]) {
-      const x = spatial(input!, node.op);
-      return windowShape(windowOf(node as PoolNode, false), x, x.c);
-    },
-    tensors: () => [],
-    flops: (node, _i, out) => {
-      const k = pair((node as PoolNode).kernel, 1);
-      return k[0] * k[1] * shapeSize(out);
-    },
-    backwardFactor: 1,
-  },
+  maxpool: pool('MaxPool'),
+  avgpool: pool('AveragePool'),
   globalavgpool: {
     arity: [1, 1],
     shape(_node, [input]) {
@@ -203,6 +271,8 @@ export const OPS: Record<OpName, OpSpec> = {
     tensors: () => [],
     flops: (_n, [input]) => shapeSize(input!),
     backwardFactor: 1,
+    native: () => ({}),
+    onnx: (b, _n, [x]) => b.node('Flatten', [b.node('GlobalAveragePool', [x!.value])], { axis: { i: 1 } }, b.name()),
   },
   dense: {
     arity: [1, 1],
@@ -220,6 +290,12 @@ export const OPS: Record<OpName, OpSpec> = {
       return 2 * shapeSize(input!) * shapeSize(out) + (n.bias !== false ? shapeSize(out) : 0);
     },
     backwardFactor: 2,
+    native: (node, [input]) => ({ inFeatures: shapeSize(input!), bias: (node as Extract<NetNode, { op: 'dense' }>).bias !== false }),
+    onnx(b, node, [x]) {
+      const flat = x!.shape.kind === 'spatial' ? b.node('Flatten', [x!.value], { axis: { i: 1 } }) : x!.value;
+      const bias = (node as Extract<NetNode, { op: 'dense' }>).bias !== false ? [b.weight('bias')] : [];
+      return b.node('Gemm', [flat, b.weight('weight'), ...bias], { transB: { i: 1 } }, b.name());
+    },
   },
   dropout: {
     arity: [1, 1],
@@ -232,6 +308,8 @@ export const OPS: Record<OpName, OpSpec> = {
     },
     // Dropout is a mask, not arithmetic the network's function needs; it counts nothing.
     ...elementwise(0),
+    native: (node) => ({ rate: (node as Extract<NetNode, { op: 'dropout' }>).rate }),
+    onnx: (_b, _n, [x]) => x!.value, // the identity at inference
   },
 };
 
