@@ -60,7 +60,7 @@ describe('stagnation', () => {
     assert.throws(() => validateStagnation({ window: 5, remedy: 'both', k: 1 }), /k: expected a whole number >= 2/);
     assert.throws(() => validateConfig({ data: '/d', stagnation: { window: 5, remedy: 'x' } }), /stagnation: remedy/);
     assert.throws(() => validateConfig({ data: '/d', stagnation: { window: 5, remedy: 'both', windw: 3 } }), /stagnation: windw: unknown field/);
-    assert.throws(() => validateConfig({ data: '/d', space: 'stages', algorithm: 'generational', stagnation: { window: 5, remedy: 'both' } }), /stagnation: applies to the graph space only/);
+    assert.throws(() => validateConfig({ data: '/d', space: 'stages', algorithm: 'generational', stagnation: { window: 5, remedy: 'both' } }), /stagnation: applies to steady-state spaces only \(the stages space is generational/);
     assert.equal(validateConfig({ data: '/d' }).stagnation, null, 'off unless asked for');
   });
 

@@ -7,7 +7,7 @@ import { readManifest } from '../data/manifest.js';
 import { DEFAULTS, EXPERIMENT_FILE, readConfig, validateConfig, writeConfig } from '../evolution/config.js';
 import type { ExperimentConfig } from '../evolution/config.js';
 import { describeEvent, StagnationLog } from '../evolution/stagnation.js';
-import { initialDNA } from '../spaces/graph/index.js';
+import { spaceOf } from '../spaces/index.js';
 import { FileStore, GenerationFiles, newRecord } from '../store/index.js';
 import { formatStatsRow, STATS_HEADER } from '../evolution/generational.js';
 import type { GenerationStats } from '../evolution/generational.js';
@@ -130,9 +130,9 @@ function create(p: Parsed): { dir: string; config: ExperimentConfig } {
   return { dir, config };
 }
 
+/** A steady-state space's initial population; a generational space's workers plan generation 0 themselves. */
 async function seedPopulation(store: FileStore, config: ExperimentConfig): Promise<void> {
-  if (config.space !== 'graph') return; // a generational run's workers plan generation 0
-  for (let i = 0; i < config.population; i++) await store.put(newRecord({ worker: 'evolve', space: config.space, dna: initialDNA() }));
+  for (const dna of spaceOf(config.space).initialPopulation(config.population)) await store.put(newRecord({ worker: 'evolve', space: config.space, dna }));
 }
 
 /** The command's flags (the sweep validates the evolve options it passes on with them). */
@@ -183,8 +183,9 @@ export async function run(argv: string[]): Promise<number> {
   }
   const deadline = Date.parse(readRun(dir).deadline);
   const store = new FileStore(dir);
-  const training = config.space === 'stages' && config.epochs ? `${config.epochs} epochs` : `${config.stepsPerChild} steps`;
-  const shape = config.space === 'stages' ? `${config.generations} generations of ${config.population}` : `population ${config.population}`;
+  const generational = spaceOf(config.space).generational;
+  const training = generational && config.epochs ? `${config.epochs} epochs` : `${config.stepsPerChild} steps`;
+  const shape = generational ? `${config.generations} generations of ${config.population}` : `population ${config.population}`;
   console.log(`${resume ? 'resuming' : 'evolving'} ${dir}: ${config.space} space, ${config.algorithm}, ${shape}, ${config.workers} workers, ${training} per child, until ${new Date(deadline).toISOString()}`);
 
   let stopping = false;
@@ -222,7 +223,7 @@ export async function run(argv: string[]): Promise<number> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   const runStart = Date.now();
-  const generations = config.space === 'stages' ? new GenerationFiles(dir) : undefined;
+  const generations = generational ? new GenerationFiles(dir) : undefined;
   /** Children so far: a generational run's are in the store; otherwise the workers' reports count them. */
   const counted = (s: Summary) => (generations ? s.trained + s.failed : utilization(dir).children);
   const before = counted(await summarize(store));

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { readConfig } from '../evolution/config.js';
 import { FileStore, GenerationFiles } from '../store/index.js';
+import { spaceOf } from '../spaces/index.js';
 import { formatStatsRow, STATS_HEADER } from '../evolution/generational.js';
 import type { GenerationStats } from '../evolution/generational.js';
 import type { Individual, PopulationStore } from '../store/index.js';
@@ -46,7 +47,7 @@ export async function run(argv: string[]): Promise<number> {
   const workerUtilization = u.wall ? u.busy / u.wall : null;
   const storeShare = u.wall ? u.store / u.wall : null;
   if (p.values.json) {
-    const generations = config.space === 'stages' ? new GenerationFiles(dir).stats<GenerationStats>() : undefined;
+    const generations = spaceOf(config.space).generational ? new GenerationFiles(dir).stats<GenerationStats>() : undefined;
     console.log(
       JSON.stringify(
         { experiment: dir, space: config.space, algorithm: config.algorithm, population: config.population, ...runState, children: u.children, alive: s.alive, dead: s.dead, trained: s.trained, failed: s.failed, best, workerUtilization, storeShare, ...(generations ? { generations } : {}) },
@@ -59,7 +60,7 @@ export async function run(argv: string[]): Promise<number> {
   console.log(`${dir}: ${config.algorithm}, set-point ${config.population}, started ${runState.startedAt}, deadline ${runState.deadline}`);
   console.log(`children trained by the workers ${u.children}; in the store: alive ${s.alive}, dead ${s.dead}, failed ${s.failed}`);
   console.log(best ? `best: ${best.id} validation accuracy ${best.validationAccuracy!.toFixed(4)} after ${best.stepsTrained} steps (${best.state})` : 'best: none trained yet');
-  if (config.space === 'stages') {
+  if (spaceOf(config.space).generational) {
     const rows = new GenerationFiles(dir).stats<GenerationStats>();
     if (rows.length) console.log([STATS_HEADER, ...rows.map(formatStatsRow)].join('\n'));
   }

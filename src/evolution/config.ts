@@ -6,15 +6,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/fs.js';
-import { ALGORITHMS } from './algorithms.js';
 import type { AlgorithmName } from './algorithms.js';
-import { GENERATIONAL_ALGORITHMS } from './generational.js';
 import { validateSchedule } from './schedule.js';
 import { validateStagnation } from './stagnation.js';
 import type { StagnationPolicy } from './stagnation.js';
 import type { Schedule } from './schedule.js';
 import { GENETIC_CNN_BASE } from '../spaces/stages/compile.js';
 import { MUTATIONS } from '../spaces/graph/mutations.js';
+import { SPACE_REGISTRY, spaceOf } from '../spaces/index.js';
 import type { StagesBase } from '../spaces/stages/compile.js';
 
 export const EXPERIMENT_FILE = 'experiment.json';
@@ -157,11 +156,12 @@ export function validateConfig(raw: unknown): ExperimentConfig {
   for (const k of Object.keys(raw)) if (!known.has(k)) throw new ConfigError(k, `unknown field (known: ${[...known].sort().join(', ')})`);
   const c = { ...DEFAULTS, ...(raw as object) } as ExperimentConfig & Record<string, unknown>;
   // Each space's own algorithm by default: the paper's tournament, or Genetic CNN's generations.
-  if ((raw as Record<string, unknown>).algorithm === undefined && c.space === 'stages') c.algorithm = 'generational';
+  if (typeof c.space !== 'string' || !SPACE_REGISTRY.has(c.space)) throw new ConfigError('space', `expected one of ${[...SPACE_REGISTRY.keys()].map((k) => JSON.stringify(k)).join(', ')} but found ${JSON.stringify(c.space)}`);
+  const space = spaceOf(c.space);
+  if ((raw as Record<string, unknown>).algorithm === undefined) c.algorithm = space.algorithms[0] as ExperimentConfig['algorithm'];
   if (c.format !== 'evonas.experiment' || c.version !== 1) throw new ConfigError('format', 'not an evonas experiment (version 1)');
   if (typeof c.data !== 'string' || c.data === '') throw new ConfigError('data', 'expected the path of a dataset cache');
-  if (c.space !== 'graph' && c.space !== 'stages') throw new ConfigError('space', `expected "graph" or "stages" but found ${JSON.stringify(c.space)}`);
-  const allowed: readonly string[] = c.space === 'graph' ? ALGORITHMS : GENERATIONAL_ALGORITHMS;
+  const allowed = space.algorithms;
   if (!allowed.includes(c.algorithm)) throw new ConfigError('algorithm', `the ${c.space} space takes ${allowed.join(', ')} but found ${JSON.stringify(c.algorithm)}`);
   int(c, 'population', 2);
   int(c, 'workers', 1, 1024);
@@ -212,7 +212,7 @@ export function validateConfig(raw: unknown): ExperimentConfig {
     throw new ConfigError('schedule', (e as Error).message);
   }
   if (c.stagnation !== null) {
-    if (c.space !== 'graph') throw new ConfigError('stagnation', 'applies to the graph space only (a generational run has no population to free)');
+    if (space.generational) throw new ConfigError('stagnation', `applies to steady-state spaces only (the ${c.space} space is generational: it has no population to free)`);
     try {
       validateStagnation(c.stagnation);
     } catch (e) {

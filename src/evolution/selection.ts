@@ -2,7 +2,7 @@
  * What selection sees, shared by the algorithms' bookkeeping and the report,
  * so that the weights kept during a run are those the report will choose.
  */
-import { hashStagesDNA, validateStagesDNA } from '../spaces/stages/index.js';
+import { spaceOf } from '../spaces/index.js';
 import type { Individual } from '../store/types.js';
 
 /**
@@ -12,7 +12,7 @@ import type { Individual } from '../store/types.js';
 export function selectionFitness(individuals: Pick<Individual, 'id' | 'space' | 'dna' | 'fitness'>[]): Map<string, number> {
   const out = new Map<string, number>();
   const sums = new Map<string, { sum: number; n: number }>();
-  const key = (i: Pick<Individual, 'id' | 'space' | 'dna'>) => (i.space === 'stages' ? hashStagesDNA(validateStagesDNA(i.dna)) : i.id);
+  const key = (i: Pick<Individual, 'id' | 'space' | 'dna'>) => spaceOf(i.space).selectionKey(i);
   for (const i of individuals) {
     if (i.fitness === null) continue;
     const e = sums.get(key(i)) ?? { sum: 0, n: 0 };

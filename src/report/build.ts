@@ -11,9 +11,7 @@ import type { EngineDataset } from '../engine/dataset.js';
 import { formatStatsRow } from '../evolution/generational.js';
 import type { GenerationStats } from '../evolution/generational.js';
 import { analyze } from '../net/analyze.js';
-import { compileIndividual } from '../spaces/index.js';
-import { renderDNA, validateDNA } from '../spaces/graph/index.js';
-import { formatBits, renderStages, validateStagesDNA } from '../spaces/stages/index.js';
+import { compileIndividual, spaceOf } from '../spaces/index.js';
 import { GenerationFiles } from '../store/index.js';
 import type { Individual } from '../store/index.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -124,7 +122,7 @@ export async function buildReport(dir: string, o: ReportOptions = {}): Promise<S
     }
     const last = Math.max(...all.map((i) => Date.parse(i.bornAt)), start);
     const u = utilization(dir);
-    const generations = x.config.space === 'stages' ? new GenerationFiles(dir).stats<GenerationStats>() : undefined;
+    const generations = spaceOf(x.config.space).generational ? new GenerationFiles(dir).stats<GenerationStats>() : undefined;
     const summary: Summary = {
       experiment: dir,
       space: x.config.space,
@@ -138,7 +136,7 @@ export async function buildReport(dir: string, o: ReportOptions = {}): Promise<S
         params: a.params,
         flops: a.forwardFlops,
         stepsTrained: best.stepsTrained,
-        ...(best.space === 'stages' ? { bits: formatBits(validateStagesDNA(best.dna)) } : {}),
+        ...spaceOf(best.space).describe(best.dna),
       },
       ensemble: { k, ids: members.map((m) => m.id), testAccuracy: accuracy(votes, labels) },
       individuals: all.length,
@@ -161,7 +159,7 @@ export async function buildReport(dir: string, o: ReportOptions = {}): Promise<S
 }
 
 function diagram(i: Individual, x: Experiment, title: string): string {
-  return i.space === 'stages' ? renderStages(validateStagesDNA(i.dna), title) : renderDNA(validateDNA(i.dna), x.io, title);
+  return spaceOf(i.space).render(i.dna, x.io, title);
 }
 
 /** What a mutation record says, in a few words. */

@@ -14,8 +14,7 @@ import type { GenerationStats } from '../evolution/generational.js';
 import { figure1Spec, renderSvg } from '../report/charts.js';
 import { lineage } from '../report/curves.js';
 import { esc, STYLE } from '../report/html.js';
-import { renderDNA, validateDNA } from '../spaces/graph/index.js';
-import { renderStages, validateStagesDNA } from '../spaces/stages/index.js';
+import { spaceOf } from '../spaces/index.js';
 import { FileStore, GenerationFiles } from '../store/index.js';
 import type { Individual } from '../store/index.js';
 import { openDataset } from '../data/dataset.js';
@@ -33,7 +32,7 @@ export async function startDashboard(dir: string, o: { port?: number; host?: str
   const m = openDataset(config.data).manifest;
   const io = { ...m.shape, classes: m.classes.length };
   const store = new FileStore(dir);
-  const generations = config.space === 'stages' ? new GenerationFiles(dir) : undefined;
+  const generations = spaceOf(config.space).generational ? new GenerationFiles(dir) : undefined;
   let figure = { key: '', svg: '' };
 
   const state = async () => {
@@ -75,7 +74,7 @@ export async function startDashboard(dir: string, o: { port?: number; host?: str
     return svg;
   };
 
-  const diagram = (i: Individual) => (i.space === 'stages' ? renderStages(validateStagesDNA(i.dna), i.id) : renderDNA(validateDNA(i.dna), io, i.id));
+  const diagram = (i: Individual) => spaceOf(i.space).render(i.dna, io, i.id);
 
   const send = (res: ServerResponse, status: number, type: string, body: string) => {
     res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'" });

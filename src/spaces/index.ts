@@ -1,21 +1,80 @@
-/** The search spaces by name: what a stored individual's `space` field selects. */
+/**
+ * The search spaces by name: what an experiment's `space` and a stored
+ * individual's `space` field select. Shared code (report, dashboard,
+ * selection, status, config) asks this registry what a space does and never
+ * names one itself.
+ */
 import type { NetIR } from '../net/ir.js';
 import type { IOSpec } from '../net/presets.js';
-import { compileDNA, validateDNA } from './graph/index.js';
-import { compileStages, GENETIC_CNN_BASE, validateStagesDNA } from './stages/index.js';
+import { compileDNA, initialDNA, renderDNA, validateDNA } from './graph/index.js';
+import { compileStages, formatBits, GENETIC_CNN_BASE, hashStagesDNA, renderStages, validateStagesDNA } from './stages/index.js';
 import type { StagesBase } from './stages/index.js';
+
+/** Settings a space may read from the experiment (today the stages space's base network). */
+export interface SpaceSettings {
+  stages?: StagesBase;
+}
+
+export interface SearchSpace {
+  name: string;
+  /** The algorithms this space runs (names from src/evolution), its default first. */
+  algorithms: readonly string[];
+  /** Generational: workers plan generations (generation files and statistics); otherwise a steady-state population seeded by evolve. */
+  generational: boolean;
+  /** @throws naming the field when `dna` is not this space's. */
+  validate(dna: unknown): unknown;
+  compile(dna: unknown, io: IOSpec, settings?: SpaceSettings): NetIR;
+  /** Individuals with one key are one network: selection averages their evaluations (Genetic CNN's rule); by default each individual is its own. */
+  selectionKey(individual: { id: string; dna: unknown }): string;
+  /** A diagram (SVG). */
+  render(dna: unknown, io: IOSpec, title: string): string;
+  /** What the report shows of the best beside its accuracies (e.g. the stages' bits). */
+  describe(dna: unknown): Record<string, string>;
+  /** The population evolve seeds (steady-state spaces); a generational space's workers make generation 0. */
+  initialPopulation(size: number): unknown[];
+}
+
+const graph: SearchSpace = {
+  name: 'graph',
+  algorithms: ['tournament', 'aging', 'random'],
+  generational: false,
+  validate: validateDNA,
+  compile: (dna, io) => compileDNA(validateDNA(dna), io),
+  selectionKey: (i) => i.id,
+  render: (dna, io, title) => renderDNA(validateDNA(dna), io, title),
+  describe: () => ({}),
+  initialPopulation: (size) => Array.from({ length: size }, () => initialDNA()),
+};
+
+const stages: SearchSpace = {
+  name: 'stages',
+  algorithms: ['generational', 'random'],
+  generational: true,
+  validate: validateStagesDNA,
+  compile: (dna, io, settings) => compileStages(validateStagesDNA(dna), io, settings?.stages ?? GENETIC_CNN_BASE),
+  selectionKey: (i) => hashStagesDNA(validateStagesDNA(i.dna)),
+  render: (dna, _io, title) => renderStages(validateStagesDNA(dna), title),
+  describe: (dna) => ({ bits: formatBits(validateStagesDNA(dna)) }),
+  initialPopulation: () => [],
+};
+
+/** Every space; adding one is a folder under src/spaces/ and one entry here. */
+export const SPACE_REGISTRY = new Map<string, SearchSpace>([
+  [graph.name, graph],
+  [stages.name, stages],
+]);
 
 export const SPACES = ['graph', 'stages'] as const;
 export type SpaceName = (typeof SPACES)[number];
 
-/** Compiles a stored DNA of either space; `stages` gives the stages space's base network. */
-export function compileIndividual(space: string, dna: unknown, io: IOSpec, stages: StagesBase = GENETIC_CNN_BASE): NetIR {
-  switch (space) {
-    case 'graph':
-      return compileDNA(validateDNA(dna), io);
-    case 'stages':
-      return compileStages(validateStagesDNA(dna), io, stages);
-    default:
-      throw new RangeError(`Expected a search space (${SPACES.join(', ')}) but found ${JSON.stringify(space)}`);
-  }
+/** @throws {RangeError} naming the known spaces when `name` is none of them. */
+export function spaceOf(name: string): SearchSpace {
+  const s = SPACE_REGISTRY.get(name);
+  if (!s) throw new RangeError(`Expected a search space (${[...SPACE_REGISTRY.keys()].join(', ')}) but found ${JSON.stringify(name)}`);
+  return s;
+}
+
+/** Compiles a stored DNA of any space; `stages` gives the stages space's base network. */
+export function compileIndividual(space: string, dna: unknown, io: IOSpec, stagesBase: StagesBase = GENETIC_CNN_BASE): NetIR {
+  return spaceOf(space).compile(dna, io, { stages: stagesBase });
 }
