@@ -1,13 +1,14 @@
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
+import { EvonasError } from '../util/errors.js';
 
 /** A usage or input error: printed without a stack, with this exit code. */
-export class CliError extends Error {
+export class CliError extends EvonasError {
   constructor(
     message: string,
     readonly exitCode = 2,
   ) {
-    super(message);
+    super(exitCode === 2 ? 'ERR_USAGE' : 'ERR_INPUT', message);
   }
 }
 

@@ -1,6 +1,7 @@
 /** The dataset cache's manifest: what a cache folder holds, in one small JSON file. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { EvonasError } from '../util/errors.js';
 
 export const DATASET_FORMAT = 'evonas.dataset';
 export const DATASET_VERSION = 1;
@@ -32,15 +33,7 @@ export interface Manifest {
   createdAt: string;
 }
 
-export class DatasetError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'DatasetError';
-  }
-}
+export class DatasetError extends EvonasError {}
 
 /** @throws {DatasetError} naming the file and the field at fault. */
 export function readManifest(dir: string): Manifest {

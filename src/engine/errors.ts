@@ -1,3 +1,4 @@
+import { EvonasError } from '../util/errors.js';
 /** Error codes the engine raises. */
 export type EngineErrorCode =
   | 'ERR_ENGINE_DISPOSED'
@@ -10,13 +11,10 @@ export type EngineErrorCode =
   | 'ERR_SAFETENSORS';
 
 /** A typed engine failure. Errors from C++ carry the JavaScript caller's stack. */
-export class EngineError extends Error {
-  constructor(
-    readonly code: EngineErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'EngineError';
+export class EngineError extends EvonasError {
+  declare readonly code: EngineErrorCode;
+  constructor(code: EngineErrorCode, message: string) {
+    super(code, message);
   }
 }
 

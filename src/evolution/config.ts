@@ -15,6 +15,7 @@ import { GENETIC_CNN_BASE } from '../spaces/stages/compile.js';
 import { MUTATIONS } from '../spaces/graph/mutations.js';
 import { SPACE_REGISTRY, spaceOf } from '../spaces/index.js';
 import type { StagesBase } from '../spaces/stages/compile.js';
+import { EvonasError, pathOf } from '../util/errors.js';
 
 export const EXPERIMENT_FILE = 'experiment.json';
 
@@ -124,13 +125,12 @@ export const DEFAULTS: Omit<ExperimentConfig, 'data'> = {
   stages: { nodes: [3, 4, 5], ...GENETIC_CNN_BASE },
 };
 
-export class ConfigError extends Error {
+export class ConfigError extends EvonasError {
   constructor(
     readonly field: string,
     message: string,
   ) {
-    super(`${field}: ${message}`);
-    this.name = 'ConfigError';
+    super('ERR_CONFIG', `${field}: ${message}`, pathOf(field));
   }
 }
 

@@ -17,6 +17,7 @@ import { OPS } from '../net/ops.js';
 import type { OnnxAttr, OnnxBuilder } from '../net/ops.js';
 import type { WeightMap } from '../engine/safetensors.js';
 import { Writer } from './protobuf.js';
+import { EvonasError } from '../util/errors.js';
 
 export { nearestIndex } from '../net/ops.js';
 
@@ -40,10 +41,9 @@ interface Init {
   data: Float32Array | BigInt64Array;
 }
 
-export class ExportError extends Error {
+export class ExportError extends EvonasError {
   constructor(message: string) {
-    super(message);
-    this.name = 'ExportError';
+    super('ERR_EXPORT', message);
   }
 }
 

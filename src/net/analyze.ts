@@ -7,6 +7,7 @@ import { INPUT_ID, NETIR_FORMAT, NETIR_VERSION, shapeText } from './ir.js';
 import type { NetIR, NetNode, Shape } from './ir.js';
 import { isOpName, OPS, OpFault } from './ops.js';
 import type { TensorSpec } from './ops.js';
+import { EvonasError, pathOf } from '../util/errors.js';
 
 export interface NetIRIssue {
   code: 'ERR_NETIR_INVALID';
@@ -19,11 +20,10 @@ export interface NetIRIssue {
 }
 
 /** A NetIR was refused; `issue` says where and why. */
-export class NetIRError extends Error {
-  readonly code = 'ERR_NETIR_INVALID';
+export class NetIRError extends EvonasError {
+  declare readonly code: 'ERR_NETIR_INVALID';
   constructor(readonly issue: NetIRIssue) {
-    super(`Invalid NetIR at ${issue.path}: ${issue.message}`);
-    this.name = 'NetIRError';
+    super('ERR_NETIR_INVALID', `Invalid NetIR at ${issue.path}: ${issue.message}`, pathOf(issue.path));
   }
 }
 

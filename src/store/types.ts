@@ -1,3 +1,4 @@
+import { EvonasError } from '../util/errors.js';
 /**
  * The population store: individuals are immutable
  * records; the only transitions are *born* (appears alive and complete, at
@@ -44,23 +45,14 @@ export interface Individual extends IndividualRecord {
 }
 
 /** A store operation lost a race (for instance a second kill): give up and go on. */
-export class ConflictError extends Error {
-  readonly code = 'ERR_STORE_CONFLICT';
+/** Another worker got there first (a kill, a claim): the step is dropped, nothing is wrong. */
+export class ConflictError extends EvonasError {
   constructor(message: string) {
-    super(message);
-    this.name = 'ConflictError';
+    super('ERR_STORE_CONFLICT', message);
   }
 }
 
-export class StoreError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'StoreError';
-  }
-}
+export class StoreError extends EvonasError {}
 
 export interface StoreCheck {
   alive: number;

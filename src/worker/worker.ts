@@ -287,8 +287,8 @@ export async function runWorker(o: WorkerOptions): Promise<Record<string, number
       try {
         outcome = await step();
       } catch (e) {
-        if ((e as Error).name === 'ConflictError') outcome = 'conflict';
-        else if ((e as Error).name === 'AbortError') break;
+        if (e instanceof ConflictError) outcome = 'conflict';
+        else if (e instanceof DOMException && e.name === 'AbortError') break; // the platform's abort, by its standard name
         else throw e;
       }
       if (outcome === 'done') break;

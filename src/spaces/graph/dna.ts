@@ -10,6 +10,7 @@
  * mutations accumulate.
  */
 import { createHash } from 'node:crypto';
+import { EvonasError, pathOf } from '../../util/errors.js';
 
 export const DNA_FORMAT = 'evonas.graph-dna';
 export const DNA_VERSION = 1;
@@ -57,13 +58,9 @@ export interface GraphDNA {
   nextId: number;
 }
 
-export class DNAError extends Error {
-  constructor(
-    readonly path: string,
-    message: string,
-  ) {
-    super(`Invalid DNA at ${path}: ${message}`);
-    this.name = 'DNAError';
+export class DNAError extends EvonasError {
+  constructor(at: string, message: string) {
+    super('ERR_DNA_INVALID', `Invalid DNA at ${at}: ${message}`, pathOf(at));
   }
 }
 

@@ -9,6 +9,7 @@
  * dashes ("0-01-100") and stages separated by spaces.
  */
 import { createHash } from 'node:crypto';
+import { EvonasError, pathOf } from '../../util/errors.js';
 
 export const STAGES_DNA_FORMAT = 'evonas.stages-dna';
 export const STAGES_DNA_VERSION = 1;
@@ -22,13 +23,9 @@ export interface StagesDNA {
   bits: string[];
 }
 
-export class StagesDNAError extends Error {
-  constructor(
-    readonly path: string,
-    message: string,
-  ) {
-    super(`${path}: ${message}`);
-    this.name = 'StagesDNAError';
+export class StagesDNAError extends EvonasError {
+  constructor(at: string, message: string) {
+    super('ERR_DNA_INVALID', `${at}: ${message}`, pathOf(at));
   }
 }
 
