@@ -65,4 +65,13 @@ describe('module boundaries', () => {
       }
     }
   });
+
+  it('no command imports another: shared flags and helpers live in helper modules, the work in the core', () => {
+    const main = readFileSync(join(src, 'cli', 'main.ts'), 'utf8');
+    const commands = new Set([...main.matchAll(/import\('\.\/([\w-]+)\.js'\)/g)].map((m) => join(src, 'cli', `${m[1]}.ts`)));
+    assert.ok(commands.size >= 10, `found only ${commands.size} commands in main.ts`);
+    for (const file of commands) {
+      for (const dep of imports(file)) assert.ok(!commands.has(dep), `${relative(src, file)} imports the command ${relative(src, dep)}`);
+    }
+  });
 });

@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readManifest } from '../data/manifest.js';
-import { DEFAULTS, EXPERIMENT_FILE, readConfig, validateConfig, writeConfig } from '../evolution/config.js';
+import { DEFAULTS, EXPERIMENT_FILE, readConfig, writeConfig } from '../evolution/config.js';
 import type { ExperimentConfig } from '../evolution/config.js';
 import { describeEvent, StagnationLog } from '../evolution/stagnation.js';
 import { spaceOf } from '../spaces/index.js';
@@ -13,10 +12,12 @@ import { formatStatsRow, STATS_HEADER } from '../evolution/generational.js';
 import type { GenerationStats } from '../evolution/generational.js';
 import { readRun, writeRun } from '../worker/worker.js';
 import { CliError, intOption, parse, str } from './args.js';
-import type { ParseOptions, Parsed } from './args.js';
+import { parseDuration } from '../util/duration.js';
+import { configFromFlags, EVOLVE_OPTIONS } from './evolve-options.js';
+import type { Parsed } from './args.js';
 import { Progress } from './progress.js';
-import { summarize } from './status.js';
-import type { Summary } from './status.js';
+import { summarizePopulation } from '../store/summary.js';
+import type { PopulationSummary } from '../store/summary.js';
 import { utilization } from '../worker/reports.js';
 
 const HELP = `usage: evonas evolve --data <cache> --out <experiment> [options]
@@ -58,66 +59,8 @@ per child for the first 3 minutes. For the paper's uniform choice put
 "mutationWeights": {} and "schedule": {} in --config.
   --seed K             (default 0)`;
 
-export function parseDuration(v: string | undefined, fallback: number, flag = '--time-budget'): number {
-  if (v === undefined) return fallback;
-  const m = /^(\d+(?:\.\d+)?)(s|m|h)$/.exec(v);
-  if (!m || Number(m[1]) === 0) throw new CliError(`Expected a duration like 90s, 30m or 2h for ${flag} but received "${v}"`);
-  return Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'] * 1000;
-}
 
 const EVONAS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'evonas');
-
-/**
- * The experiment that the flags describe, validated (its dataset included)
- * but not written.
- * @throws {CliError} naming the flag, field or file at fault.
- */
-export function configFromFlags(p: Parsed): ExperimentConfig {
-  const data = str(p, 'data');
-  if (!data) throw new CliError(`--data <cache> is required (or --resume <experiment>)\n\n${HELP}`);
-  const file = str(p, 'config');
-  let base: Record<string, unknown> = {};
-  if (file) {
-    try {
-      base = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    } catch (e) {
-      throw new CliError(`${file}: ${(e as Error).message}`, 1);
-    }
-  }
-  const flags: Record<string, unknown> = { format: 'evonas.experiment', version: 1, data: resolve(data) };
-  const intFlag = (flag: string, field: string, min: number) => {
-    if (str(p, flag) !== undefined) flags[field] = intOption(str(p, flag), `--${flag}`, 0, min);
-  };
-  intFlag('population', 'population', 2);
-  intFlag('workers', 'workers', 1);
-  intFlag('steps', 'stepsPerChild', 1);
-  intFlag('batch', 'batchSize', 1);
-  intFlag('threads', 'threadsPerWorker', 1);
-  intFlag('seed', 'seed', 0);
-  if (str(p, 'space')) flags.space = str(p, 'space');
-  if (str(p, 'algorithm')) flags.algorithm = str(p, 'algorithm');
-  intFlag('generations', 'generations', 0);
-  if (str(p, 'epochs') !== undefined) {
-    const e = Number(str(p, 'epochs'));
-    if (!(e > 0)) throw new CliError(`Expected a number > 0 for --epochs but received "${str(p, 'epochs')}"`);
-    flags.epochs = e;
-  }
-  if (str(p, 'precision')) flags.precision = str(p, 'precision');
-  if (p.values['no-inheritance']) flags.inheritance = false;
-  if (str(p, 'stagnation') !== undefined) {
-    flags.stagnation = { window: parseDuration(str(p, 'stagnation'), 0, '--stagnation') / 1000, remedy: str(p, 'stagnation-remedy') ?? 'both' };
-  } else if (str(p, 'stagnation-remedy') !== undefined) {
-    throw new CliError('--stagnation-remedy needs --stagnation <window>, e.g. --stagnation 4m');
-  }
-  let config: ExperimentConfig;
-  try {
-    config = validateConfig({ ...base, ...flags });
-  } catch (e) {
-    throw new CliError(`bad configuration: ${(e as Error).message}`, 1);
-  }
-  readManifest(config.data); // a clear error now rather than in every worker
-  return config;
-}
 
 function create(p: Parsed): { dir: string; config: ExperimentConfig } {
   const out = str(p, 'out');
@@ -135,29 +78,6 @@ async function seedPopulation(store: FileStore, config: ExperimentConfig): Promi
   for (const dna of spaceOf(config.space).initialPopulation(config.population)) await store.put(newRecord({ worker: 'evolve', space: config.space, dna }));
 }
 
-/** The command's flags (the sweep validates the evolve options it passes on with them). */
-export const EVOLVE_OPTIONS = {
-  data: { type: 'string' },
-  out: { type: 'string' },
-  resume: { type: 'string' },
-  config: { type: 'string' },
-  algorithm: { type: 'string' },
-  space: { type: 'string' },
-  generations: { type: 'string' },
-  epochs: { type: 'string' },
-  population: { type: 'string' },
-  workers: { type: 'string' },
-  steps: { type: 'string' },
-  batch: { type: 'string' },
-  threads: { type: 'string' },
-  precision: { type: 'string' },
-  'no-inheritance': { type: 'boolean' },
-  'time-budget': { type: 'string' },
-  'max-children': { type: 'string' },
-  stagnation: { type: 'string' },
-  'stagnation-remedy': { type: 'string' },
-  seed: { type: 'string' },
-} satisfies ParseOptions;
 
 export async function run(argv: string[]): Promise<number> {
   const p = parse(
@@ -225,8 +145,8 @@ export async function run(argv: string[]): Promise<number> {
   const runStart = Date.now();
   const generations = generational ? new GenerationFiles(dir) : undefined;
   /** Children so far: a generational run's are in the store; otherwise the workers' reports count them. */
-  const counted = (s: Summary) => (generations ? s.trained + s.failed : utilization(dir).children);
-  const before = counted(await summarize(store));
+  const counted = (s: PopulationSummary) => (generations ? s.trained + s.failed : utilization(dir).children);
+  const before = counted(await summarizePopulation(store));
   let printed = generations ? generations.stats().length : 0;
   const stagnation = new StagnationLog(dir);
   let eventsShown = stagnation.list().length;
@@ -241,7 +161,7 @@ export async function run(argv: string[]): Promise<number> {
       progress.log(describeEvent(e));
       eventsShown++;
     }
-    const s = await summarize(store);
+    const s = await summarizePopulation(store);
     const children = counted(s);
     const perHour = ((children - before) / Math.max(1, Date.now() - runStart)) * 3_600_000;
     const where = generations ? `generation ${generations.latest()}/${config.generations}  ` : '';
@@ -260,7 +180,7 @@ export async function run(argv: string[]): Promise<number> {
   progress.done();
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);
-  const s = await summarize(store);
+  const s = await summarizePopulation(store);
   console.log(`stopped: ${utilization(dir).children} children trained, ${s.alive} alive; best validation accuracy ${s.best ? `${s.best.fitness!.toFixed(4)} (${s.best.id})` : '-'}`);
   return 0;
 }

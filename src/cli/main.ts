@@ -2,6 +2,7 @@
  * The evonas command: parses arguments and delegates. Each command lives in
  * its own module and is loaded only when used.
  */
+import { EvonasError } from '../util/errors.js';
 import { CliError } from './args.js';
 
 interface Command {
@@ -50,6 +51,10 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CliError) {
       console.error(`evonas ${name}: ${e.message}`);
       return e.exitCode;
+    }
+    if (e instanceof EvonasError && e.code === 'ERR_USAGE') {
+      console.error(`evonas ${name}: ${e.message}`);
+      return 2;
     }
     const err = e as Error & { code?: string };
     console.error(`evonas ${name}: ${err.code ? `[${err.code}] ` : ''}${err.message ?? String(e)}`);

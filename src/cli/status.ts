@@ -4,7 +4,7 @@ import { FileStore, GenerationFiles } from '../store/index.js';
 import { spaceOf } from '../spaces/index.js';
 import { formatStatsRow, STATS_HEADER } from '../evolution/generational.js';
 import type { GenerationStats } from '../evolution/generational.js';
-import type { Individual, PopulationStore } from '../store/index.js';
+import { summarizePopulation } from '../store/summary.js';
 import { readRun } from '../worker/worker.js';
 import { utilization } from '../worker/reports.js';
 import { CliError, parse } from './args.js';
@@ -14,33 +14,13 @@ const HELP = `usage: evonas status <experiment> [--json]
 The population now: alive and dead, trained and failed individuals, the best
 by validation accuracy, the run's start and deadline.`;
 
-export interface Summary {
-  alive: number;
-  dead: number;
-  trained: number;
-  failed: number;
-  best?: Individual;
-}
-
-export async function summarize(store: PopulationStore): Promise<Summary> {
-  const all = await store.list();
-  const trained = all.filter((i) => i.fitness !== null);
-  return {
-    alive: all.filter((i) => i.state === 'alive').length,
-    dead: all.filter((i) => i.state === 'dead').length,
-    trained: trained.length,
-    failed: all.filter((i) => i.failure !== undefined).length,
-    best: trained.reduce<Individual | undefined>((b, i) => (!b || i.fitness! > b.fitness! ? i : b), undefined),
-  };
-}
-
 export async function run(argv: string[]): Promise<number> {
   const p = parse(argv, { json: { type: 'boolean' } }, HELP, true);
   if (!p) return 0;
   if (p.positionals.length !== 1) throw new CliError(`expected one experiment folder\n\n${HELP}`);
   const dir = resolve(p.positionals[0]!);
   const config = readConfig(dir);
-  const s = await summarize(new FileStore(dir));
+  const s = await summarizePopulation(new FileStore(dir));
   const runState = readRun(dir);
   const best = s.best && { id: s.best.id, validationAccuracy: s.best.fitness, stepsTrained: s.best.stepsTrained, state: s.best.state };
   const u = utilization(dir);

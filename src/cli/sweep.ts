@@ -10,7 +10,8 @@ import { FileStore } from '../store/index.js';
 import { readRun } from '../worker/worker.js';
 import { CliError, intOption, parse, str } from './args.js';
 import type { Parsed } from './args.js';
-import { configFromFlags, EVOLVE_OPTIONS, parseDuration } from './evolve.js';
+import { parseDuration } from '../util/duration.js';
+import { configFromFlags, EVOLVE_OPTIONS } from './evolve-options.js';
 import { Progress } from './progress.js';
 
 const HELP = `usage: evonas sweep --seeds 1,2,3 --out <sweep> --data <cache> [evolve options]

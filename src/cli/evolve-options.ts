@@ -1,0 +1,89 @@
+/**
+ * evolve's flags and how they become an experiment's configuration: shared by
+ * the evolve and sweep commands (a helper like args.ts, not a command).
+ */
+import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { readManifest } from '../data/manifest.js';
+import { validateConfig } from '../evolution/config.js';
+import type { ExperimentConfig } from '../evolution/config.js';
+import { parseDuration } from '../util/duration.js';
+import { CliError, intOption, str } from './args.js';
+import type { ParseOptions, Parsed } from './args.js';
+
+/** evolve's flags (the sweep validates the evolve options it passes on with them). */
+export const EVOLVE_OPTIONS = {
+  data: { type: 'string' },
+  out: { type: 'string' },
+  resume: { type: 'string' },
+  config: { type: 'string' },
+  algorithm: { type: 'string' },
+  space: { type: 'string' },
+  generations: { type: 'string' },
+  epochs: { type: 'string' },
+  population: { type: 'string' },
+  workers: { type: 'string' },
+  steps: { type: 'string' },
+  batch: { type: 'string' },
+  threads: { type: 'string' },
+  precision: { type: 'string' },
+  'no-inheritance': { type: 'boolean' },
+  'time-budget': { type: 'string' },
+  'max-children': { type: 'string' },
+  stagnation: { type: 'string' },
+  'stagnation-remedy': { type: 'string' },
+  seed: { type: 'string' },
+} satisfies ParseOptions;
+
+/**
+ * The experiment that the flags describe, validated (its dataset included)
+ * but not written.
+ * @throws {CliError} naming the flag, field or file at fault.
+ */
+export function configFromFlags(p: Parsed): ExperimentConfig {
+  const data = str(p, 'data');
+  if (!data) throw new CliError('--data <cache> is required (or --resume <experiment>); see evonas evolve --help');
+  const file = str(p, 'config');
+  let base: Record<string, unknown> = {};
+  if (file) {
+    try {
+      base = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new CliError(`${file}: ${(e as Error).message}`, 1);
+    }
+  }
+  const flags: Record<string, unknown> = { format: 'evonas.experiment', version: 1, data: resolve(data) };
+  const intFlag = (flag: string, field: string, min: number) => {
+    if (str(p, flag) !== undefined) flags[field] = intOption(str(p, flag), `--${flag}`, 0, min);
+  };
+  intFlag('population', 'population', 2);
+  intFlag('workers', 'workers', 1);
+  intFlag('steps', 'stepsPerChild', 1);
+  intFlag('batch', 'batchSize', 1);
+  intFlag('threads', 'threadsPerWorker', 1);
+  intFlag('seed', 'seed', 0);
+  if (str(p, 'space')) flags.space = str(p, 'space');
+  if (str(p, 'algorithm')) flags.algorithm = str(p, 'algorithm');
+  intFlag('generations', 'generations', 0);
+  if (str(p, 'epochs') !== undefined) {
+    const e = Number(str(p, 'epochs'));
+    if (!(e > 0)) throw new CliError(`Expected a number > 0 for --epochs but received "${str(p, 'epochs')}"`);
+    flags.epochs = e;
+  }
+  if (str(p, 'precision')) flags.precision = str(p, 'precision');
+  if (p.values['no-inheritance']) flags.inheritance = false;
+  if (str(p, 'stagnation') !== undefined) {
+    flags.stagnation = { window: parseDuration(str(p, 'stagnation'), 0, '--stagnation') / 1000, remedy: str(p, 'stagnation-remedy') ?? 'both' };
+  } else if (str(p, 'stagnation-remedy') !== undefined) {
+    throw new CliError('--stagnation-remedy needs --stagnation <window>, e.g. --stagnation 4m');
+  }
+  let config: ExperimentConfig;
+  try {
+    config = validateConfig({ ...base, ...flags });
+  } catch (e) {
+    throw new CliError(`bad configuration: ${(e as Error).message}`, 1);
+  }
+  readManifest(config.data); // a clear error now rather than in every worker
+  return config;
+}
+
