@@ -1,2 +1,43 @@
+/**
+ * evonas as a library: everything the `evonas` command does is a call here
+ * (the command parses flags, calls one of these and prints).
+ */
 export * from './net/index.js';
 export * from './engine/index.js';
+
+/** Errors: every one evonas raises on purpose has a stable `code` and a `path` to what was at fault. */
+export { EvonasError } from './util/errors.js';
+
+/** Datasets: import a source (CIFAR-10 binary, folders, archives) into a cache, and open a cache's splits. */
+export { importDataset } from './data/import.js';
+export type { ImportOptions } from './data/import.js';
+export { openDataset } from './data/dataset.js';
+export { readManifest } from './data/manifest.js';
+export type { Manifest } from './data/manifest.js';
+
+/** Experiments: the configuration, the search spaces, the algorithms' pieces. */
+export { DEFAULTS, ConfigError, readConfig, validateConfig } from './evolution/config.js';
+export type { ExperimentConfig } from './evolution/config.js';
+export { spaceOf, SPACE_REGISTRY } from './spaces/index.js';
+export type { SearchSpace } from './spaces/index.js';
+export { detectStagnation, StagnationLog } from './evolution/stagnation.js';
+export type { StagnationEvent, StagnationPolicy } from './evolution/stagnation.js';
+
+/** Running: the supervisor (evonas evolve), one worker (evonas worker), the population now (evonas status). */
+export { evolve, seedPopulation, startRun, supervise } from './worker/supervisor.js';
+export type { EvolveOptions, SuperviseOptions, SuperviseResult } from './worker/supervisor.js';
+export { runWorker } from './worker/worker.js';
+export type { WorkerOptions } from './worker/worker.js';
+export { FileStore } from './store/index.js';
+export type { Individual, PopulationStore } from './store/index.js';
+export { summarizePopulation } from './store/summary.js';
+export type { PopulationSummary } from './store/summary.js';
+
+/** Results: the report (evonas report), sweeps over seeds, comparisons, ONNX export. */
+export { buildReport } from './report/build.js';
+export type { ReportOptions, Summary as ReportSummary } from './report/build.js';
+export { reportSweep, spread } from './report/sweep.js';
+export type { SweepSummary } from './report/sweep.js';
+export { compareExperiments } from './report/compare.js';
+export { exportOnnx } from './export/onnx.js';
+export type { OnnxMember, OnnxOptions } from './export/onnx.js';

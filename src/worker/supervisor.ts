@@ -1,0 +1,187 @@
+/**
+ * The supervisor: runs an experiment's workers as child processes, restarts
+ * any that die, reports progress, and stops them at the deadline, at a child
+ * budget, when a generational run's last generation is complete, or when
+ * asked (children in flight are dropped, never half-written). `evonas
+ * evolve` is this plus flags and printing.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, EXPERIMENT_FILE, readConfig, validateConfig, writeConfig } from '../evolution/config.js';
+import type { ExperimentConfig } from '../evolution/config.js';
+import { formatStatsRow, STATS_HEADER } from '../evolution/generational.js';
+import type { GenerationStats } from '../evolution/generational.js';
+import { describeEvent, StagnationLog } from '../evolution/stagnation.js';
+import { spaceOf } from '../spaces/index.js';
+import { FileStore, GenerationFiles, newRecord } from '../store/index.js';
+import { summarizePopulation } from '../store/summary.js';
+import type { PopulationSummary } from '../store/summary.js';
+import { existsSync, mkdirSync } from 'node:fs';
+import { readRun, RUN_FILE, writeRun } from './worker.js';
+import type { RunState } from './worker.js';
+import { utilization } from './reports.js';
+import type { Individual } from '../store/index.js';
+
+const EVONAS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'evonas');
+
+/** Seeds a new experiment's population (steady-state spaces; a generational space's workers make generation 0). */
+export async function seedPopulation(dir: string, config: ExperimentConfig): Promise<void> {
+  const store = new FileStore(dir);
+  for (const dna of spaceOf(config.space).initialPopulation(config.population)) await store.put(newRecord({ worker: 'evolve', space: config.space, dna }));
+}
+
+/**
+ * Sets the run's limits from now: a deadline `budgetMs` away and, optionally,
+ * a child budget. A resumed run keeps its start (schedules count from it).
+ */
+export function startRun(dir: string, budgetMs: number, maxChildren?: number): RunState {
+  const startedAt = existsSync(join(dir, RUN_FILE)) ? readRun(dir).startedAt : new Date().toISOString();
+  const r: RunState = { startedAt, deadline: new Date(Date.now() + budgetMs).toISOString(), ...(maxChildren ? { maxChildren } : {}) };
+  writeRun(dir, r);
+  return r;
+}
+
+export interface SuperviseOptions {
+  /** Stops the workers early (Ctrl-C). */
+  signal?: AbortSignal;
+  /** A one-line state, every 2 seconds: alive, children, best, rate, time left. */
+  onProgress?: (line: string) => void;
+  /** Lines worth keeping: a restarted worker, a stagnation event, a generation's statistics, the stop. */
+  onLog?: (line: string) => void;
+  /** Each individual once, soon after it is evaluated (checked every 2 seconds, and once more at the end). */
+  onIndividual?: (individual: Individual) => void;
+}
+
+export interface SuperviseResult {
+  /** Children the workers trained (their reports; a generational run's from the store). */
+  children: number;
+  alive: number;
+  best?: Individual;
+}
+
+/** Runs `config.workers` workers on the experiment in `dir` until its run's deadline (startRun sets it), then stops them. */
+export async function supervise(dir: string, o: SuperviseOptions = {}): Promise<SuperviseResult> {
+  const config = readConfig(dir);
+  const deadline = Date.parse(readRun(dir).deadline);
+  const store = new FileStore(dir);
+  const log = o.onLog ?? (() => {});
+  let stopping = false;
+  /** Workers that ended on their own (a generational run's last generation is complete, or the child budget is met). */
+  let finished = 0;
+  const workers = new Map<number, ChildProcess>();
+  const exited: Promise<void>[] = [];
+  const start = (id: number) => {
+    const child = spawn(process.execPath, [EVONAS, 'worker', dir, '--id', String(id)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (d) => (err = (err + d).slice(-2000)));
+    workers.set(id, child);
+    exited.push(
+      new Promise((res) =>
+        child.on('exit', (code, signal) => {
+          workers.delete(id);
+          if (code === 0) finished++;
+          else if (!stopping && Date.now() < deadline) {
+            log(`worker ${id} exited (${signal ?? `code ${code}`}); restarting it${err ? `\n${err.trim().split('\n').slice(-3).join('\n')}` : ''}`);
+            setTimeout(() => !stopping && start(id), 1000);
+          }
+          res();
+        }),
+      ),
+    );
+  };
+  for (let i = 0; i < config.workers; i++) start(i);
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    if (finished < config.workers) log('stopping: workers drop their children in flight');
+    for (const w of workers.values()) w.kill('SIGTERM');
+  };
+  o.signal?.addEventListener('abort', stop, { once: true });
+  if (o.signal?.aborted) stop();
+  try {
+    const runStart = Date.now();
+    const generations = spaceOf(config.space).generational ? new GenerationFiles(dir) : undefined;
+    /** Children so far: a generational run's are in the store; otherwise the workers' reports count them. */
+    const counted = (s: PopulationSummary) => (generations ? s.trained + s.failed : utilization(dir).children);
+    const before = counted(await summarizePopulation(store));
+    let printed = generations ? generations.stats().length : 0;
+    const flushGenerations = () => {
+      if (!generations) return;
+      const rows = generations.stats<GenerationStats>();
+      for (; printed < rows.length; printed++) log(formatStatsRow(rows[printed]!));
+    };
+    const stagnation = new StagnationLog(dir);
+    let eventsShown = stagnation.list().length;
+    const seen = new Set<string>();
+    const announce = async () => {
+      if (!o.onIndividual) return;
+      for (const i of await store.list()) {
+        if (i.fitness === null || seen.has(i.id)) continue;
+        seen.add(i.id);
+        o.onIndividual(i);
+      }
+    };
+    if (generations) log(STATS_HEADER);
+    while (!stopping && Date.now() < deadline && finished < config.workers) {
+      await new Promise((r) => setTimeout(r, 2000));
+      flushGenerations();
+      for (const e of stagnation.list().slice(eventsShown)) {
+        log(describeEvent(e));
+        eventsShown++;
+      }
+      await announce();
+      const s = await summarizePopulation(store);
+      const children = counted(s);
+      const perHour = ((children - before) / Math.max(1, Date.now() - runStart)) * 3_600_000;
+      const where = generations ? `generation ${generations.latest()}/${config.generations}  ` : '';
+      o.onProgress?.(
+        `${where}alive ${s.alive}  children ${children}  best validation ${s.best ? s.best.fitness!.toFixed(4) : '-'}  ${perHour.toFixed(0)} children/h  ${Math.max(0, Math.round((deadline - Date.now()) / 1000))} s left`,
+      );
+    }
+    stop();
+    // Workers get 30 s to stop before SIGKILL; the timer must not hold the process open.
+    await Promise.race([Promise.all(exited), new Promise((r) => setTimeout(r, 30_000).unref())]);
+    for (const w of workers.values()) w.kill('SIGKILL');
+    flushGenerations();
+    await announce();
+  } catch (e) {
+    stop(); // never leave workers running behind a failed supervisor
+    throw e;
+  } finally {
+    o.signal?.removeEventListener('abort', stop);
+  }
+  const s = await summarizePopulation(store);
+  return { children: utilization(dir).children, alive: s.alive, ...(s.best ? { best: s.best } : {}) };
+}
+
+export interface EvolveOptions extends SuperviseOptions {
+  /** A new experiment's settings (validated; `data` required); omit to resume the one in `dir`. */
+  config?: unknown;
+  /** Wall-clock budget from now, in milliseconds. */
+  budgetMs: number;
+  /** Also stop once the store holds this many children. */
+  maxChildren?: number;
+}
+
+/**
+ * Starts an evolution in `dir` (with `config`) or resumes the one there,
+ * runs its workers for `budgetMs` and returns what they made: the library
+ * form of `evonas evolve`.
+ * @throws {ConfigError} naming the field when `config` is invalid; nothing is written then.
+ */
+export async function evolve(dir: string, o: EvolveOptions): Promise<SuperviseResult> {
+  if (o.config !== undefined) {
+    if (existsSync(join(dir, EXPERIMENT_FILE))) throw new ConfigError(dir, 'already holds an experiment; resume it by leaving out config');
+    const config = validateConfig(o.config);
+    mkdirSync(dir, { recursive: true });
+    writeConfig(dir, config);
+    await seedPopulation(dir, config);
+  } else {
+    readConfig(dir); // a clear error when there is no experiment
+  }
+  startRun(dir, o.budgetMs, o.maxChildren);
+  return supervise(dir, o);
+}
+
