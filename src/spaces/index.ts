@@ -6,7 +6,9 @@
  */
 import type { NetIR } from '../net/ir.js';
 import type { IOSpec } from '../net/presets.js';
-import { compileDNA, initialDNA, renderDNA, validateDNA } from './graph/index.js';
+import { compileDNA, inheritance, initialDNA, mutate, renderDNA, validateDNA } from './graph/index.js';
+import type { MutationWeights } from './graph/index.js';
+import type { Rng } from '../util/rng.js';
 import { compileStages, formatBits, GENETIC_CNN_BASE, hashStagesDNA, renderStages, validateStagesDNA } from './stages/index.js';
 import type { StagesBase } from './stages/index.js';
 
@@ -32,6 +34,14 @@ export interface SearchSpace {
   describe(dna: unknown): Record<string, string>;
   /** The population evolve seeds (steady-state spaces); a generational space's workers make generation 0. */
   initialPopulation(size: number): unknown[];
+  /**
+   * Steady-state spaces: a child of `dna` by `k` mutations (drawn with
+   * `weights` by name where given), the records the lineage shows, and how
+   * much of the parent's weights it may inherit.
+   */
+  mutate?(dna: unknown, rng: Rng, o: { k: number; weights?: Record<string, number> }): { dna: unknown; records: unknown[]; inherit: 'all' | 'matching' | 'none' };
+  /** The learning rate a DNA carries, where the space evolves it (else the experiment's). */
+  learningRate?(dna: unknown): number;
 }
 
 const graph: SearchSpace = {
@@ -44,6 +54,11 @@ const graph: SearchSpace = {
   render: (dna, io, title) => renderDNA(validateDNA(dna), io, title),
   describe: () => ({}),
   initialPopulation: (size) => Array.from({ length: size }, () => initialDNA()),
+  mutate(dna, rng, o) {
+    const child = mutate(validateDNA(dna), rng, { k: o.k, weights: o.weights as MutationWeights | undefined });
+    return { ...child, inherit: inheritance(child.records) };
+  },
+  learningRate: (dna) => validateDNA(dna).learningRate,
 };
 
 const stages: SearchSpace = {

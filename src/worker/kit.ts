@@ -1,0 +1,149 @@
+/**
+ * What every worker driver shares: the experiment, its data in native
+ * memory, the store, leases, the worker's random stream, the schedule with
+ * any stagnation remedies, and storing a trained child. A driver (one per
+ * kind of space: steady-state or generational) decides what to train next.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { openDataset } from '../data/dataset.js';
+import { createDataset } from '../engine/dataset.js';
+import type { EngineDataset } from '../engine/dataset.js';
+import type { Net } from '../engine/net.js';
+import { encodeSafetensors } from '../engine/safetensors.js';
+import { readConfig } from '../evolution/config.js';
+import type { ExperimentConfig } from '../evolution/config.js';
+import type { Schedule } from '../evolution/schedule.js';
+import { detectStagnation, StagnationLog, withRemedies } from '../evolution/stagnation.js';
+import { evalFlopsPerBatch, trainFlopsPerStep } from '../net/analyze.js';
+import type { IOSpec } from '../net/presets.js';
+import { FileStore, LeaseClaims, newIndividualId, TimedStore } from '../store/index.js';
+import type { Individual, IndividualRecord } from '../store/index.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { createRng } from '../util/rng.js';
+import type { Rng } from '../util/rng.js';
+import { readRun } from './run-state.js';
+
+/** A claim not refreshed for this long belongs to a dead worker (EVONAS_LEASE_MS overrides, for tests). */
+export const LEASE_MS = Number(process.env.EVONAS_LEASE_MS ?? 60_000);
+
+export interface WorkerKit {
+  dir: string;
+  config: ExperimentConfig;
+  io: IOSpec;
+  train: EngineDataset;
+  validation: EngineDataset;
+  store: TimedStore;
+  leases: LeaseClaims;
+  /** `w<id>-<pid>`: the worker's name in records and claims. */
+  name: string;
+  rng: Rng;
+  /** When the experiment started (ms since the epoch): schedules count from it. */
+  started: number;
+  signal?: AbortSignal;
+  /** The schedule now: the configured one plus the remedies of any stagnation events. */
+  schedule(): Schedule;
+  /** Marks a child's start; @returns the seconds the worker was idle before it. */
+  beginChild(): number;
+  /** Marks a child's end (stored, dropped or failed). */
+  endChild(): void;
+  /**
+   * Evaluates a child trained since `t.t0` (when training went well) and
+   * stores it as a new individual with `fields` (parentage, mutations, generation).
+   */
+  storeChild(
+    net: Net,
+    dna: unknown,
+    r: { ok: boolean; failure?: string; steps: number },
+    t: { t0: number; idle: number; store: number; stepsBefore: number },
+    fields: Pick<IndividualRecord, 'parent' | 'mutations'> & Partial<IndividualRecord>,
+  ): Promise<void>;
+  /** Records a stagnation event when the experiment's policy says so (whichever worker sees it first). */
+  watchStagnation(all: Individual[]): void;
+  /** Writes this worker's time split (for status and the store benchmark). */
+  report(): void;
+  dispose(): void;
+}
+
+export function makeKit(dir: string, id: number, signal?: AbortSignal): WorkerKit {
+  const config = readConfig(dir);
+  const data = openDataset(config.data);
+  const m = data.manifest;
+  const t = data.train();
+  const v = data.validation();
+  const train = createDataset({ images: t.images, labels: t.labels, height: t.height, width: t.width, channels: t.channels });
+  const validation = createDataset({ images: v.images, labels: v.labels, height: v.height, width: v.width, channels: v.channels, ...m.stats });
+  const store = new TimedStore(new FileStore(dir));
+  const name = `w${id}-${process.pid}`;
+  const wallStart = Date.now();
+  const totals = { train: 0, evaluate: 0, children: 0 };
+  mkdirSync(join(dir, 'workers'), { recursive: true });
+  const started = Date.parse(readRun(dir).startedAt);
+  let idleSince = Date.now();
+  const stagnation = new StagnationLog(dir);
+  let events = { list: stagnation.list(), read: Date.now() };
+  return {
+    dir,
+    config,
+    io: { ...m.shape, classes: m.classes.length },
+    train,
+    validation,
+    store,
+    leases: new LeaseClaims(join(dir, 'leases')),
+    name,
+    // The experiment's seed and the worker's number alone: a run repeats (the process id would not).
+    rng: createRng(config.seed).fork(`worker-${id}`),
+    started,
+    ...(signal ? { signal } : {}),
+    schedule() {
+      if (Date.now() - events.read > 2000) events = { list: stagnation.list(), read: Date.now() };
+      return withRemedies(config.schedule, events.list);
+    },
+    beginChild: () => (Date.now() - idleSince) / 1000,
+    endChild() {
+      idleSince = Date.now();
+    },
+    async storeChild(net, dna, r, tm, fields) {
+      const t1 = Date.now();
+      const evaluation = r.ok ? await net.evaluate(validation) : undefined;
+      const t2 = Date.now();
+      totals.train += (t1 - tm.t0) / 1000;
+      totals.evaluate += (t2 - t1) / 1000;
+      const record: IndividualRecord = {
+        ...fields,
+        id: newIndividualId(),
+        worker: name,
+        bornAt: new Date().toISOString(),
+        space: config.space,
+        dna,
+        fitness: evaluation ? evaluation.accuracy : null,
+        ...(r.ok ? {} : { failure: r.failure }),
+        stepsTrained: tm.stepsBefore + r.steps,
+        trainFlops: trainFlopsPerStep(net.analysis, config.batchSize) * r.steps,
+        validationFlops: r.ok ? evalFlopsPerBatch(net.analysis, validation.count) : 0,
+        // store: reading the parent's weights (the child's own write cannot time itself)
+        timing: { train: (t1 - tm.t0) / 1000, evaluate: (t2 - t1) / 1000, store: tm.store, idle: tm.idle },
+        hasWeights: r.ok,
+      };
+      await store.put(record, r.ok ? encodeSafetensors(net.weights(), { dna: JSON.stringify(dna) }) : undefined);
+      totals.children++;
+    },
+    watchStagnation(all) {
+      if (!config.stagnation) return;
+      const list = stagnation.list();
+      const e = detectStagnation(config.stagnation, all, started, (Date.now() - started) / 1000, list);
+      if (e) stagnation.record(e); // false: another worker recorded it first
+      events = { list: stagnation.list(), read: Date.now() };
+    },
+    report() {
+      writeFileAtomic(
+        join(dir, 'workers', `${name}.json`),
+        JSON.stringify({ worker: name, startedAt: new Date(wallStart).toISOString(), wall: (Date.now() - wallStart) / 1000, ...totals, store: store.seconds }) + '\n',
+      );
+    },
+    dispose() {
+      train.dispose();
+      validation.dispose();
+    },
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * The driver of steady-state spaces (Large-Scale Evolution's graph space):
+ * one algorithm step over the shared population (tournament, aging or
+ * random search), the child made by the space's own mutation and trained
+ * from its parent's weights where the mutation allows.
+ */
+import { compile } from '../engine/net.js';
+import { decodeSafetensors } from '../engine/safetensors.js';
+import { algorithm } from '../evolution/algorithms.js';
+import type { AlgorithmName } from '../evolution/algorithms.js';
+import { mutationsPerChild, resetSinceBirth } from '../evolution/schedule.js';
+import type { StepContext, StepOutcome } from '../evolution/types.js';
+import { spaceOf } from '../spaces/index.js';
+import { ConflictError } from '../store/index.js';
+import type { Individual } from '../store/index.js';
+import { LEASE_MS } from './kit.js';
+import type { WorkerKit } from './kit.js';
+
+export function steadyStateDriver(kit: WorkerKit): () => Promise<StepOutcome> {
+  const { config, store, rng, leases, name, started } = kit;
+  const space = spaceOf(config.space);
+  const mutateChild = space.mutate;
+  if (!mutateChild) throw new RangeError(`the ${space.name} space has no mutation: it cannot run a steady-state algorithm`);
+
+  /** Trains `dna` (from `weights` when given) and stores the result as a new individual. @returns false when stopped first (nothing stored). */
+  const breed = async (dna: unknown, parent: Individual, records: unknown[], weights: Uint8Array | undefined, steps0: number, storeSeconds: number): Promise<boolean> => {
+    const t0 = Date.now();
+    const idle = kit.beginChild();
+    const net = compile(space.compile(dna, kit.io, config), { threads: config.threadsPerWorker, precision: config.precision, seed: rng.int(2 ** 31) });
+    try {
+      if (weights) net.setWeights(decodeSafetensors(weights, `weights of ${parent.id}`).tensors);
+      const r = await net.train({
+        data: kit.train,
+        steps: config.stepsPerChild,
+        batchSize: config.batchSize,
+        learningRate: space.learningRate?.(dna) ?? config.learningRate,
+        momentum: config.momentum,
+        weightDecay: config.weightDecay,
+        seed: rng.int(2 ** 31),
+        signal: kit.signal,
+      });
+      if (r.cancelled) return false; // stopping: the child is dropped
+      await kit.storeChild(net, dna, r, { t0, idle, store: storeSeconds, stepsBefore: steps0 }, { parent: parent.id, mutations: records });
+      return true;
+    } finally {
+      net.dispose();
+      kit.endChild();
+    }
+  };
+
+  const alg = algorithm(config.algorithm as AlgorithmName, { sampleSize: config.sampleSize });
+  const ctx: StepContext = {
+    store,
+    rng,
+    populationSize: config.population,
+    worker: name,
+    async reproduce(parent) {
+      const elapsed = (Date.now() - started) / 1000;
+      const child = mutateChild(space.validate(parent.dna), rng, {
+        k: mutationsPerChild(kit.schedule(), elapsed),
+        ...(Object.keys(config.mutationWeights).length ? { weights: config.mutationWeights } : {}),
+      });
+      let inherit = config.inheritance ? child.inherit : 'none';
+      // A step in flight across a reset: the child starts from scratch too.
+      if (resetSinceBirth(kit.schedule(), (Date.parse(parent.bornAt) - started) / 1000, elapsed)) inherit = 'none';
+      // Take what the child needs before anything else: the parent may die and be collected meanwhile.
+      const t = Date.now();
+      const weights = inherit !== 'none' && parent.hasWeights ? await store.readWeights(parent.id) : undefined;
+      await breed(child.dna, parent, child.records, weights, weights ? parent.stepsTrained : 0, (Date.now() - t) / 1000);
+    },
+    // An initial individual, or one alive at a weight reset, is trained from
+    // scratch by exactly one worker (a lease on its id); it retires only once
+    // its trained copy is stored, so a stopped worker loses nothing.
+    async trainInitial(individual) {
+      const key = `train-${individual.id}`;
+      if (!leases.claim(key, name, LEASE_MS)) throw new ConflictError(`${individual.id} is being trained by another worker`);
+      const beat = setInterval(() => leases.heartbeat(key), LEASE_MS / 8);
+      try {
+        const reason: Record<string, number> = individual.fitness === null ? { initialTraining: 1 } : { weightReset: 1 };
+        const initial = [{ type: 'identity', targets: [], detail: reason, inherit: 'none' }];
+        if (!(await breed(space.validate(individual.dna), individual, initial, undefined, 0, 0))) return leases.release(key, name);
+        leases.done(key);
+        await store.kill(individual.id, name);
+      } catch (e) {
+        leases.release(key, name);
+        throw e;
+      } finally {
+        clearInterval(beat);
+      }
+    },
+    // Alive at the latest weight reset: its fitness belongs to weights that are gone.
+    stale(individual) {
+      const elapsed = (Date.now() - started) / 1000;
+      const resets = (kit.schedule().weightResets ?? []).filter((r) => r <= elapsed);
+      return resets.length > 0 && Date.parse(individual.bornAt) < started + 1000 * Math.max(...resets);
+    },
+  };
+  return () => alg.step(ctx);
+}
