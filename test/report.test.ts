@@ -17,7 +17,7 @@ import { bands } from '../src/report/compare.js';
 import { bestSoFar, lineage, majorityVote } from '../src/report/curves.js';
 import { compileDNA, initialDNA } from '../src/spaces/graph/index.js';
 import { FileStore, newRecord } from '../src/store/index.js';
-import { writeRun } from '../src/worker/worker.js';
+import { writeRun } from '../src/store/run-state.js';
 import { learnableCifar10Folder } from './support/formats.js';
 
 const root = mkdtempSync(join(tmpdir(), 'evonas-report-'));

@@ -5,7 +5,7 @@ import { spaceOf } from '../spaces/index.js';
 import { formatStatsRow, STATS_HEADER } from '../evolution/generational.js';
 import type { GenerationStats } from '../evolution/generational.js';
 import { summarizePopulation } from '../store/summary.js';
-import { readRun } from '../worker/worker.js';
+import { readRun } from '../store/run-state.js';
 import { utilization } from '../worker/reports.js';
 import { CliError, parse } from './args.js';
 

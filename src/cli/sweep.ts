@@ -7,7 +7,7 @@ import { buildReport } from '../report/build.js';
 import { formatSpread, isSweep, readSweep, reportSweep, writeSweep } from '../report/sweep.js';
 import type { SweepManifest, SweepRun } from '../report/sweep.js';
 import { FileStore } from '../store/index.js';
-import { readRun } from '../worker/worker.js';
+import { readRun } from '../store/run-state.js';
 import { CliError, intOption, parse, str } from './args.js';
 import type { Parsed } from './args.js';
 import { parseDuration } from '../util/duration.js';

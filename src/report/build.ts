@@ -15,7 +15,7 @@ import { compileIndividual, spaceOf } from '../spaces/index.js';
 import { GenerationFiles } from '../store/index.js';
 import type { Individual } from '../store/index.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { readRun } from '../worker/worker.js';
+import { readRun } from '../store/run-state.js';
 import { utilization } from '../worker/reports.js';
 import { bestSoFarSpec, figure1Spec, generationsSpec, render } from './charts.js';
 import { StagnationLog } from '../evolution/stagnation.js';

@@ -18,7 +18,7 @@ import { spaceOf } from '../spaces/index.js';
 import { FileStore, GenerationFiles } from '../store/index.js';
 import type { Individual } from '../store/index.js';
 import { openDataset } from '../data/dataset.js';
-import { readRun } from '../worker/worker.js';
+import { readRun } from '../store/run-state.js';
 
 export interface Dashboard {
   url: string;

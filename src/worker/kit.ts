@@ -22,7 +22,7 @@ import type { Individual, IndividualRecord } from '../store/index.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { createRng } from '../util/rng.js';
 import type { Rng } from '../util/rng.js';
-import { readRun } from './run-state.js';
+import { readRun } from '../store/run-state.js';
 
 /** A claim not refreshed for this long belongs to a dead worker (EVONAS_LEASE_MS overrides, for tests). */
 export const LEASE_MS = Number(process.env.EVONAS_LEASE_MS ?? 60_000);

@@ -19,8 +19,8 @@ import { FileStore, GenerationFiles, newRecord } from '../store/index.js';
 import { summarizePopulation } from '../store/summary.js';
 import type { PopulationSummary } from '../store/summary.js';
 import { existsSync, mkdirSync } from 'node:fs';
-import { readRun, RUN_FILE, writeRun } from './worker.js';
-import type { RunState } from './worker.js';
+import { readRun, RUN_FILE, writeRun } from '../store/run-state.js';
+import type { RunState } from '../store/run-state.js';
 import { utilization } from './reports.js';
 import type { Individual } from '../store/index.js';
 

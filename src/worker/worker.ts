@@ -10,11 +10,8 @@ import { spaceOf } from '../spaces/index.js';
 import { ConflictError, historyKeepers } from '../store/index.js';
 import { generationalDriver } from './generational-driver.js';
 import { makeKit } from './kit.js';
-import { readRun } from './run-state.js';
+import { readRun } from '../store/run-state.js';
 import { steadyStateDriver } from './steady-state.js';
-
-export { readRun, RUN_FILE, writeRun } from './run-state.js';
-export type { RunState } from './run-state.js';
 
 export interface WorkerOptions {
   dir: string;
