@@ -1,0 +1,132 @@
+/**
+ * Genetic CNN's transfer experiment: a structure found by a stages run,
+ * trained again from scratch and wider, on the training split with the
+ * paper's stepped schedule, then evaluated on validation and, once, on test.
+ * Writes <experiment>/retrain/<id>-w<widths>-e<E>/{weights.safetensors,result.json}.
+ */
+import { availableParallelism } from 'node:os';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { openDataset } from '../data/dataset.js';
+import { createDataset } from '../engine/dataset.js';
+import { fit } from '../engine/fit.js';
+import type { FitProgress } from '../engine/fit.js';
+import { compile } from '../engine/net.js';
+import { saveSafetensors } from '../engine/safetensors.js';
+import { compileStages, formatBits, validateStagesDNA } from '../spaces/stages/index.js';
+import { EvonasError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { openExperiment, rankByValidation, testSplit } from './models.js';
+
+export interface RetrainOptions {
+  /** The individual (default: the best by validation accuracy). */
+  id?: string;
+  /** Channels per stage (paper: 64, 128, 256). */
+  widths: number[];
+  /** Units of the first fully connected layer (paper: 1024). */
+  fc?: number;
+  /** Epochs (paper: 240); fractions allowed. */
+  epochs: number;
+  /** Base learning rate of the stepped schedule (paper: 0.01). */
+  learningRate?: number;
+  /** Default: the experiment's. */
+  batchSize?: number;
+  /** Default: all cores. */
+  threads?: number;
+  seed?: number;
+  signal?: AbortSignal;
+  /** Once the network is built, before training: what will be trained. */
+  onStart?: (o: { id: string; bits: string; params: number; steps: number; batchSize: number }) => void;
+  onProgress?: (p: FitProgress) => void;
+}
+
+export interface RetrainResult {
+  id: string;
+  bits: string;
+  widths: number[];
+  fc: number;
+  epochs: number;
+  steps: number;
+  seconds: number;
+  params: number;
+  validationAccuracy: number;
+  testAccuracy: number;
+  searchValidationAccuracy: number | null;
+  /** The folder written. */
+  out: string;
+}
+
+/**
+ * @returns the result, or undefined when `signal` stopped it (nothing written).
+ * @throws {EvonasError} ERR_INPUT naming the experiment, individual or setting at fault.
+ */
+export async function retrain(dir: string, o: RetrainOptions): Promise<RetrainResult | undefined> {
+  const x = openExperiment(dir);
+  if (x.config.space !== 'stages') throw new EvonasError('ERR_INPUT', `${x.dir} searched the ${x.config.space} space; retrain takes a stages (Genetic CNN) experiment`, ['space']);
+  const all = await x.store.list();
+  const chosen = o.id === undefined || o.id === 'best' ? (rankByValidation(all)[0] ?? all.find((i) => i.fitness !== null)) : all.find((i) => i.id === o.id);
+  if (!chosen) throw new EvonasError('ERR_INPUT', o.id === undefined || o.id === 'best' ? `${x.dir}: no trained individual yet` : `${x.dir}: no individual "${o.id}"`, ['id']);
+  const dna = validateStagesDNA(chosen.dna);
+  if (o.widths.length !== dna.nodes.length || !o.widths.every((w) => Number.isInteger(w) && w >= 1)) {
+    throw new EvonasError('ERR_INPUT', `widths: expected ${dna.nodes.length} whole numbers >= 1 (one per stage) but received ${o.widths.join(',')}`, ['widths']);
+  }
+  if (!(o.epochs > 0)) throw new EvonasError('ERR_INPUT', `epochs: expected a number > 0 but received ${o.epochs}`, ['epochs']);
+  const fc = o.fc ?? 1024;
+  const batchSize = o.batchSize ?? x.config.batchSize;
+  const seed = o.seed ?? 0;
+  const base = { ...x.config.stages, widths: o.widths, fc };
+  const net = compile(compileStages(dna, x.io, base), { threads: o.threads ?? availableParallelism(), seed });
+  const data = openDataset(x.config.data);
+  const t = data.train();
+  const v = data.validation();
+  const train = createDataset({ images: t.images, labels: t.labels, height: t.height, width: t.width, channels: t.channels });
+  const validation = createDataset({ images: v.images, labels: v.labels, height: v.height, width: v.width, channels: v.channels, ...x.stats });
+  try {
+    const steps = Math.ceil((o.epochs * train.count) / batchSize);
+    o.onStart?.({ id: chosen.id, bits: formatBits(dna), params: net.analysis.params, steps, batchSize });
+    const r = await fit(net, {
+      data: train,
+      validation,
+      steps,
+      batchSize,
+      learningRate: o.learningRate ?? 0.01,
+      schedule: 'stepped',
+      momentum: x.config.momentum,
+      weightDecay: x.config.weightDecay,
+      seed,
+      evalEvery: Math.max(200, Math.ceil(steps / 8)),
+      ...(o.signal ? { signal: o.signal } : {}),
+      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    });
+    if (!r.ok) throw new EvonasError('ERR_TRAINING', `training failed: ${r.failure}`);
+    if (r.cancelled) return undefined;
+    const val = r.validation ?? (await net.evaluate(validation));
+    const test = testSplit(x).data;
+    const te = await net.evaluate(test);
+    test.dispose();
+    const out = join(x.dir, 'retrain', `${chosen.id}-w${o.widths.join('-')}-e${o.epochs}`);
+    mkdirSync(out, { recursive: true });
+    saveSafetensors(join(out, 'weights.safetensors'), net.weights(), { dna: JSON.stringify(dna), stages: JSON.stringify(base) });
+    const result: RetrainResult = {
+      id: chosen.id,
+      bits: formatBits(dna),
+      widths: o.widths,
+      fc,
+      epochs: o.epochs,
+      steps: r.steps,
+      seconds: r.seconds,
+      params: net.analysis.params,
+      validationAccuracy: val.accuracy,
+      testAccuracy: te.accuracy,
+      searchValidationAccuracy: chosen.fitness,
+      out,
+    };
+    const { out: _out, ...file } = result;
+    writeFileAtomic(join(out, 'result.json'), JSON.stringify(file, null, 2) + '\n');
+    return result;
+  } finally {
+    net.dispose();
+    train.dispose();
+    validation.dispose();
+  }
+}
