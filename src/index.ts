@@ -39,6 +39,8 @@ export type { ReportOptions, Summary as ReportSummary } from './report/build.js'
 export { reportSweep, spread } from './report/sweep.js';
 export type { SweepSummary } from './report/sweep.js';
 export { compareExperiments } from './report/compare.js';
+export { trainBaseline } from './report/baseline.js';
+export type { BaselineOptions, BaselineResult } from './report/baseline.js';
 export { retrain } from './report/retrain.js';
 export type { RetrainOptions, RetrainResult } from './report/retrain.js';
 export { exportOnnx } from './export/onnx.js';

@@ -1,17 +1,11 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { openDataset } from '../data/dataset.js';
-import type { SplitData } from '../data/dataset.js';
-import { loadTestSplit } from '../data/test-split.js';
-import { createDataset } from '../engine/dataset.js';
-import { fit } from '../engine/fit.js';
-import { compile } from '../engine/net.js';
 import type { Precision } from '../engine/net.js';
-import { saveSafetensors } from '../engine/safetensors.js';
 import type { NetIR } from '../net/ir.js';
 import { PRESETS } from '../net/presets.js';
-import { writeFileAtomic } from '../util/fs.js';
+import type { IOSpec } from '../net/presets.js';
+import { trainBaseline } from '../report/baseline.js';
 import { CliError, intOption, numberOption, parse, str } from './args.js';
 import { Progress } from './progress.js';
 
@@ -30,10 +24,6 @@ baseline beside evolution, and a check that the engine and data work.
   --seed N            (default 0)
   --test              also evaluate the test split once at the end
   --out DIR           write weights.safetensors and result.json there`;
-
-function engineData(split: SplitData, stats?: { mean: number[]; std: number[] }) {
-  return createDataset({ images: split.images, labels: split.labels, height: split.height, width: split.width, channels: split.channels, ...stats });
-}
 
 export async function run(argv: string[]): Promise<number> {
   const p = parse(
@@ -65,85 +55,57 @@ export async function run(argv: string[]): Promise<number> {
   const threads = intOption(str(p, 'threads'), '--threads', availableParallelism(), 1, 1024);
   const seed = intOption(str(p, 'seed'), '--seed', 0, 0, 2 ** 32 - 1);
 
-  const data = openDataset(dataDir);
-  const m = data.manifest;
-  const io = { ...m.shape, classes: m.classes.length };
   const netName = str(p, 'net') ?? 'resnet20';
-  let ir: NetIR;
-  if (PRESETS[netName]) ir = PRESETS[netName]!(io);
+  let net: (io: IOSpec) => NetIR;
+  if (PRESETS[netName]) net = PRESETS[netName]!;
   else {
+    let ir: NetIR;
     try {
       ir = JSON.parse(readFileSync(netName, 'utf8')) as NetIR;
     } catch (e) {
       throw new CliError(`--net: "${netName}" is neither a preset (${Object.keys(PRESETS).join(', ')}) nor a readable NetIR file (${(e as Error).message})`);
     }
+    net = () => ir;
   }
-  const net = compile(ir, { threads, precision, seed });
-  const train = engineData(data.train());
-  const validation = engineData(data.validation(), m.stats);
-  console.log(
-    `training ${netName} (${(net.analysis.params / 1e6).toFixed(2)}M parameters, ${(net.analysis.trainFlopsPerImage / 1e6).toFixed(0)} MFLOPs per training image) ` +
-      `on ${m.name}: ${train.count} images, ${steps} steps of ${batchSize}, ${precision}, ${threads} threads`,
-  );
   const progress = new Progress();
   const ac = new AbortController();
   const onSigint = () => ac.abort();
   process.once('SIGINT', onSigint);
   const t0 = Date.now();
-  const r = await fit(net, {
-    data: train,
-    validation,
+  const outDir = str(p, 'out');
+  const evalEvery = Math.max(500, Math.floor(steps / 8));
+  const r = await trainBaseline({
+    data: dataDir,
+    net,
+    netName,
     steps,
     batchSize,
     learningRate,
-    schedule: 'cosine',
-    warmupSteps: Math.min(200, Math.floor(steps / 10)),
     weightDecay,
+    precision,
+    threads,
     seed,
-    evalEvery: Math.max(500, Math.floor(steps / 8)),
+    test: p.values.test === true,
+    ...(outDir ? { out: outDir } : {}),
     signal: ac.signal,
+    onStart: (s) =>
+      console.log(
+        `training ${netName} (${(s.params / 1e6).toFixed(2)}M parameters, ${(s.trainFlopsPerImage / 1e6).toFixed(0)} MFLOPs per training image) ` +
+          `on ${s.dataset}: ${s.images} images, ${s.steps} steps of ${s.batchSize}, ${s.precision}, ${s.threads} threads`,
+      ),
     onProgress: (q) => {
-      const eta = ((Date.now() - t0) / q.step) * (q.steps - q.step) / 1000;
+      const eta = (((Date.now() - t0) / q.step) * (q.steps - q.step)) / 1000;
       const line = `step ${q.step}/${q.steps}  loss ${q.loss.toFixed(3)}  train acc ${q.accuracy.toFixed(3)}  lr ${q.learningRate.toFixed(4)}  ${q.imagesPerSecond.toFixed(0)} img/s  eta ${eta.toFixed(0)} s` +
         (q.validation ? `  val acc ${q.validation.accuracy.toFixed(4)}` : '');
-      if (q.validation && q.step % Math.max(500, Math.floor(steps / 8)) < 200) progress.log(line);
+      if (q.validation && q.step % evalEvery < 200) progress.log(line);
       else progress.update(line);
     },
   }).finally(() => {
     progress.done();
     process.off('SIGINT', onSigint);
   });
-  if (!r.ok) {
-    console.error(`evonas train: training failed: ${r.failure}`);
-    return 1;
-  }
-  const result: Record<string, unknown> = {
-    net: netName,
-    dataset: m.name,
-    steps: r.steps,
-    cancelled: r.cancelled,
-    seconds: r.seconds,
-    validationAccuracy: r.validation?.accuracy ?? (await net.evaluate(validation)).accuracy,
-    params: net.analysis.params,
-    trainFlops: net.analysis.trainFlopsPerImage * batchSize * r.steps,
-  };
-  console.log(`${r.cancelled ? 'stopped' : 'done'} after ${r.steps} steps in ${r.seconds.toFixed(0)} s: validation accuracy ${(result.validationAccuracy as number).toFixed(4)}`);
-  if (p.values.test) {
-    const test = engineData(loadTestSplit(dataDir), m.stats);
-    const t = await net.evaluate(test);
-    result.testAccuracy = t.accuracy;
-    console.log(`test accuracy ${t.accuracy.toFixed(4)} (${t.count} images)`);
-    test.dispose();
-  }
-  const outDir = str(p, 'out');
-  if (outDir) {
-    mkdirSync(outDir, { recursive: true });
-    saveSafetensors(join(outDir, 'weights.safetensors'), net.weights(), { netir: JSON.stringify(ir), classes: JSON.stringify(m.classes), mean: JSON.stringify(m.stats.mean), std: JSON.stringify(m.stats.std) });
-    writeFileAtomic(join(outDir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
-    console.log(`wrote ${join(outDir, 'weights.safetensors')} and result.json`);
-  }
-  net.dispose();
-  train.dispose();
-  validation.dispose();
+  console.log(`${r.cancelled ? 'stopped' : 'done'} after ${r.steps} steps in ${r.seconds.toFixed(0)} s: validation accuracy ${r.validationAccuracy.toFixed(4)}`);
+  if (r.testAccuracy !== undefined) console.log(`test accuracy ${r.testAccuracy.toFixed(4)} (${r.testImages} images)`);
+  if (outDir) console.log(`wrote ${join(outDir, 'weights.safetensors')} and result.json`);
   return r.cancelled ? 130 : 0;
 }
