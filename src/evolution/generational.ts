@@ -9,7 +9,7 @@
 import type { Rng } from '../util/rng.js';
 import { createRng } from '../util/rng.js';
 import type { IndividualRecord, PopulationStore } from '../store/types.js';
-import type { GenerationFiles } from '../store/generations.js';
+import type { GenerationLog } from '../store/types.js';
 import type { StepOutcome } from './types.js';
 import { crossover, formatBits, hashStagesDNA, mutateBits, randomStagesDNA, roulette, validateStagesDNA, zeroDNA } from '../spaces/stages/index.js';
 import type { StagesDNA } from '../spaces/stages/index.js';
@@ -173,7 +173,7 @@ export const STATS_HEADER = 'Gen    Max %   Min %   Avg %   Med %  Std-D  Best i
 
 export interface GenerationalContext {
   store: PopulationStore;
-  files: GenerationFiles;
+  files: GenerationLog;
   settings: GenerationalSettings;
   worker: string;
   rng: Rng;

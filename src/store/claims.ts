@@ -16,6 +16,7 @@
 import { mkdirSync, readdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { createFileExclusive } from '../util/fs.js';
+import type { Leases } from './types.js';
 
 const code = (e: unknown) => (e as NodeJS.ErrnoException).code;
 
@@ -24,7 +25,7 @@ interface Claim {
   released?: boolean;
 }
 
-export class LeaseClaims {
+export class LeaseClaims implements Leases {
   /** The claim number this process holds, by key. */
   private readonly held = new Map<string, number>();
 

@@ -14,8 +14,9 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createFileExclusive, writeFileAtomic } from '../util/fs.js';
 import { LeaseClaims } from './claims.js';
+import type { GenerationLog } from './types.js';
 
-export class GenerationFiles {
+export class GenerationFiles implements GenerationLog {
   readonly root: string;
 
   constructor(dir: string) {

@@ -99,3 +99,41 @@ export function historyKeepers(individuals: Pick<IndividualRecord, 'id' | 'bornA
   for (const i of individuals.filter((x) => x.fitness !== null).sort((a, b) => f(b) - f(a) || (a.id < b.id ? -1 : 1)).slice(0, top)) keep.add(i.id);
   return keep;
 }
+
+/**
+ * Leases on keys (who trains a generational slot, who trains an initial
+ * individual): a claim is held until it is released or goes unrefreshed for
+ * its lease; exactly one worker takes a free key. The filesystem backend is
+ * LeaseClaims; another backend implements this.
+ */
+export interface Leases {
+  /** Takes `key` when it is free, released, or held past `leaseMs` without a heartbeat. @returns whether this worker holds it now. */
+  claim(key: string, worker: string, leaseMs: number): boolean;
+  /** Whether this process's claim on `key` is still the current one. */
+  holds(key: string): boolean;
+  /** Keeps this process's claim fresh while its work runs. */
+  heartbeat(key: string): void;
+  /** Gives `key` back so another may claim it at once; never another worker's claim. */
+  release(key: string, worker: string): void;
+  /** Forgets this process's claim without releasing it: the work is done and its result marks it. */
+  done(key: string): void;
+}
+
+/**
+ * A generational run's shared state beside the population: each generation's
+ * plan (created once), claims on its slots, and its statistics once
+ * complete. The filesystem backend is GenerationFiles.
+ */
+export interface GenerationLog {
+  /** The highest generation with a plan, or -1. */
+  latest(): number;
+  readPlan<T>(t: number): T;
+  /** Writes generation t's plan unless one exists. @returns whether this call created it. */
+  createPlan(t: number, plan: unknown): boolean;
+  claim(t: number, slot: number, worker: string, leaseMs: number): boolean;
+  heartbeat(t: number, slot: number): void;
+  release(t: number, slot: number, worker: string): void;
+  writeStats(t: number, stats: unknown): void;
+  /** Every generation's statistics, in order. */
+  stats<T>(): T[];
+}

@@ -18,7 +18,7 @@ import { detectStagnation, StagnationLog, withRemedies } from '../evolution/stag
 import { evalFlopsPerBatch, trainFlopsPerStep } from '../net/analyze.js';
 import type { IOSpec } from '../net/presets.js';
 import { FileStore, LeaseClaims, newIndividualId, TimedStore } from '../store/index.js';
-import type { Individual, IndividualRecord } from '../store/index.js';
+import type { Individual, IndividualRecord, Leases } from '../store/index.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { createRng } from '../util/rng.js';
 import type { Rng } from '../util/rng.js';
@@ -34,7 +34,7 @@ export interface WorkerKit {
   train: EngineDataset;
   validation: EngineDataset;
   store: TimedStore;
-  leases: LeaseClaims;
+  leases: Leases;
   /** `w<id>-<pid>`: the worker's name in records and claims. */
   name: string;
   rng: Rng;

@@ -1,0 +1,77 @@
+// The contract every backend of Leases and GenerationLog keeps (the
+// filesystem's today): what the workers rely on to share out slots and
+// initial trainings without a lock server. Two instances are two workers.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { GenerationFiles, LeaseClaims } from '../src/store/index.js';
+import type { GenerationLog, Leases } from '../src/store/index.js';
+
+const root = mkdtempSync(join(tmpdir(), 'evonas-leases-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const backends: Record<string, { leases: (dir: string) => Leases; generations: (dir: string) => GenerationLog }> = {
+  filesystem: { leases: (dir) => new LeaseClaims(dir), generations: (dir) => new GenerationFiles(dir) },
+};
+
+for (const [name, make] of Object.entries(backends)) {
+  describe(`leases contract: ${name}`, () => {
+    it('one holder at a time; a release or an expired lease frees the key for exactly the next claimant', async () => {
+      const dir = join(root, `${name}-leases`);
+      const [a, b, c] = [make.leases(dir), make.leases(dir), make.leases(dir)];
+      assert.equal(a.claim('k', 'a', 60_000), true);
+      assert.equal(b.claim('k', 'b', 60_000), false, 'held');
+      assert.equal(a.holds('k'), true);
+      b.release('k', 'b'); // not b's: nothing happens
+      assert.equal(c.claim('k', 'c', 60_000), false);
+      a.release('k', 'a');
+      assert.equal(a.holds('k'), false);
+      assert.equal(b.claim('k', 'b', 60_000), true, 'released: free at once');
+      assert.equal(c.claim('k', 'c', 60_000), false, 'and taken by one');
+      await sleep(120);
+      assert.equal(c.claim('k', 'c', 100), true, "b's lease ran out without a heartbeat");
+      assert.equal(b.holds('k'), false, 'the old holder learns it lost the key');
+      b.release('k', 'b');
+      assert.equal(c.holds('k'), true, "a stale holder's release never removes the new claim");
+    });
+
+    it('a heartbeat keeps a claim; done forgets it without freeing the key', async () => {
+      const dir = join(root, `${name}-beat`);
+      const [a, b] = [make.leases(dir), make.leases(dir)];
+      assert.equal(a.claim('k', 'a', 150), true);
+      for (let i = 0; i < 4; i++) {
+        await sleep(60);
+        a.heartbeat('k');
+        assert.equal(b.claim('k', 'b', 150), false, `fresh after ${60 * (i + 1)} ms`);
+      }
+      a.done('k');
+      assert.equal(b.claim('k', 'b', 150), false, 'done is not a release');
+      a.release('k', 'a'); // forgotten: nothing to release
+      assert.equal(b.claim('k', 'b', 150), false);
+    });
+  });
+
+  describe(`generation log contract: ${name}`, () => {
+    it('plans are created once; latest, slot claims and statistics in order', () => {
+      const dir = join(root, `${name}-gens`);
+      const [g, h] = [make.generations(dir), make.generations(dir)];
+      assert.equal(g.latest(), -1);
+      assert.equal(g.createPlan(0, { slots: 2 }), true);
+      assert.equal(h.createPlan(0, { slots: 3 }), false, 'a second plan for generation 0 is refused');
+      assert.deepEqual(h.readPlan(0), { slots: 2 });
+      assert.equal(h.createPlan(1, { slots: 2 }), true);
+      assert.equal(g.latest(), 1);
+      assert.equal(g.claim(1, 0, 'g', 60_000), true);
+      assert.equal(h.claim(1, 0, 'h', 60_000), false);
+      assert.equal(h.claim(1, 1, 'h', 60_000), true, 'slots are separate keys');
+      g.release(1, 0, 'g');
+      assert.equal(h.claim(1, 0, 'h', 60_000), true);
+      h.writeStats(1, { t: 1 });
+      g.writeStats(0, { t: 0 });
+      assert.deepEqual(g.stats(), [{ t: 0 }, { t: 1 }]);
+    });
+  });
+}
