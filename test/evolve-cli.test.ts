@@ -3,7 +3,7 @@
 // restarts, the store staying clean throughout.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -71,6 +71,22 @@ describe('evonas evolve', () => {
     };
     const a = await history('repeat-a');
     assert.deepEqual(await history('repeat-b'), a);
+  });
+
+  it('--print-config prints the effective configuration and writes nothing; a bad nested key is refused by path', async () => {
+    const out = join(root, 'printed');
+    const r = await runCli(['evolve', '--data', cache, '--out', out, '--population', '12', '--stagnation', '4m', '--print-config']);
+    assert.equal(r.code, 0, r.stderr);
+    const c = JSON.parse(r.stdout);
+    assert.equal(c.population, 12);
+    assert.deepEqual(c.stagnation, { window: 240, remedy: 'both' });
+    assert.equal(c.algorithm, 'tournament');
+    assert.equal(existsSync(out), false);
+    const file = join(root, 'bad-nested.json');
+    writeFileSync(file, JSON.stringify({ genetic: { pm: 0.5 } }));
+    const bad = await runCli(['evolve', '--data', cache, '--config', file, '--print-config']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /bad configuration: genetic\.pm: unknown field \(known: pM, qM, pC, qC, initialization\)/);
   });
 
   it('refuses a bad configuration naming the field', async () => {

@@ -32,6 +32,7 @@ export const EVOLVE_OPTIONS = {
   'max-children': { type: 'string' },
   stagnation: { type: 'string' },
   'stagnation-remedy': { type: 'string' },
+  'print-config': { type: 'boolean' },
   seed: { type: 'string' },
 } satisfies ParseOptions;
 

@@ -19,6 +19,8 @@ the time budget or on Ctrl-C (children in flight are dropped, never
 half-written). Add workers from another shell with "evonas worker <experiment>".
 
   --config FILE        experiment settings (JSON); flags override it
+  --print-config       print the effective configuration (defaults, file and
+                       flags together, validated) and exit, writing nothing
   --space S            graph (Large-Scale Evolution, default) or stages (Genetic CNN)
   --algorithm A        graph: tournament (the paper, default), aging, random;
                        stages: generational (the paper, default), random
@@ -67,6 +69,11 @@ export async function run(argv: string[]): Promise<number> {
   const maxChildren = str(p, 'max-children') === undefined ? undefined : intOption(str(p, 'max-children'), '--max-children', 0, 1);
   let dir: string;
   let config: ExperimentConfig;
+  if (p.values['print-config']) {
+    const config = str(p, 'resume') ? readConfig(resolve(str(p, 'resume')!)) : configFromFlags(p);
+    console.log(JSON.stringify(config, null, 2));
+    return 0;
+  }
   const resume = str(p, 'resume');
   if (resume) {
     dir = resolve(resume);

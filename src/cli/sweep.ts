@@ -42,7 +42,7 @@ const OPTIONS = { ...EVOLVE_OPTIONS, seeds: { type: 'string' }, parallel: { type
 function evolveArgs(p: Parsed): string[] {
   const out: string[] = [];
   for (const [name, spec] of Object.entries(EVOLVE_OPTIONS)) {
-    if (['out', 'resume', 'seed', 'time-budget'].includes(name)) continue;
+    if (['out', 'resume', 'seed', 'time-budget', 'print-config'].includes(name)) continue;
     const v = p.values[name];
     if (v === undefined || v === false) continue;
     if (spec.type === 'boolean') out.push(`--${name}`);
