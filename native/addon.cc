@@ -53,27 +53,32 @@ auto guarded(Napi::Env env, F&& fn) -> decltype(fn()) {
   }
 }
 
-double num(const Napi::Object& o, const char* key, double fallback) {
+// Field readers. TypeScript (src/engine, the op table) owns every default and
+// sends every field; a missing or mistyped one is a bug there, refused here.
+Napi::Value field(const Napi::Object& o, const char* key) {
   auto v = o.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return fallback;
+  if (v.IsUndefined() || v.IsNull()) throw std::invalid_argument(std::string("field ") + key + " is required");
+  return v;
+}
+
+double num(const Napi::Object& o, const char* key) {
+  auto v = field(o, key);
   if (!v.IsNumber()) throw std::invalid_argument(std::string("field ") + key + " must be a number");
   return v.As<Napi::Number>().DoubleValue();
 }
 
-int64_t integer(const Napi::Object& o, const char* key, int64_t fallback) {
-  return static_cast<int64_t>(num(o, key, static_cast<double>(fallback)));
+int64_t integer(const Napi::Object& o, const char* key) { return static_cast<int64_t>(num(o, key)); }
+
+bool flag(const Napi::Object& o, const char* key) {
+  auto v = field(o, key);
+  if (!v.IsBoolean()) throw std::invalid_argument(std::string("field ") + key + " must be true or false");
+  return v.As<Napi::Boolean>().Value();
 }
 
-bool flag(const Napi::Object& o, const char* key, bool fallback) {
-  auto v = o.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return fallback;
-  return v.ToBoolean().Value();
-}
-
-std::string str(const Napi::Object& o, const char* key, const std::string& fallback) {
-  auto v = o.Get(key);
-  if (v.IsUndefined() || v.IsNull()) return fallback;
-  return v.ToString().Utf8Value();
+std::string str(const Napi::Object& o, const char* key) {
+  auto v = field(o, key);
+  if (!v.IsString()) throw std::invalid_argument(std::string("field ") + key + " must be a string");
+  return v.As<Napi::String>().Utf8Value();
 }
 
 Op parseOp(const std::string& s) {
@@ -85,6 +90,37 @@ Op parseOp(const std::string& s) {
     if (s == name) return op;
   }
   throw std::invalid_argument("unknown op " + s);
+}
+
+// The fields each op's entry in the op table sends (src/net/ops.ts, native()).
+void readOpFields(const Napi::Object& o, Node& n) {
+  switch (n.op) {
+    case Op::Conv:
+    case Op::MaxPool:
+    case Op::AvgPool:
+      n.kh = integer(o, "kh");
+      n.kw = integer(o, "kw");
+      n.sh = integer(o, "sh");
+      n.sw = integer(o, "sw");
+      n.ph = integer(o, "ph");
+      n.pw = integer(o, "pw");
+      if (n.kh <= 0 || n.kw <= 0 || n.sh <= 0 || n.sw <= 0 || n.ph < 0 || n.pw < 0) throw std::invalid_argument("node " + n.id + ": bad window");
+      if (n.op == Op::Conv) n.bias = flag(o, "bias");
+      break;
+    case Op::BatchNorm:
+      n.eps = num(o, "eps");
+      n.momentum = num(o, "momentum");
+      break;
+    case Op::Dense:
+      n.inFeatures = integer(o, "inFeatures");
+      n.bias = flag(o, "bias");
+      break;
+    case Op::Dropout:
+      n.rate = num(o, "rate");
+      break;
+    default:
+      break;
+  }
 }
 
 // ---------------------------------------------------------------- Dataset
@@ -339,42 +375,33 @@ class NetWrap : public Napi::ObjectWrap<NetWrap> {
       auto spec = info[0].As<Napi::Object>();
       auto opts = info[1].As<Napi::Object>();
       auto input = spec.Get("input").As<Napi::Object>();
-      const int64_t c = integer(input, "c", 0), h = integer(input, "h", 0), w = integer(input, "w", 0);
-      const int64_t classes = integer(spec, "classes", 0);
+      const int64_t c = integer(input, "c"), h = integer(input, "h"), w = integer(input, "w");
+      const int64_t classes = integer(spec, "classes");
       if (c <= 0 || h <= 0 || w <= 0 || classes <= 0) throw std::invalid_argument("bad input shape or classes");
       auto arr = spec.Get("nodes").As<Napi::Array>();
       std::vector<Node> nodes;
       for (uint32_t i = 0; i < arr.Length(); ++i) {
         auto o = arr.Get(i).As<Napi::Object>();
         Node n;
-        n.id = str(o, "id", "");
-        n.op = parseOp(str(o, "op", ""));
-        auto ins = o.Get("inputs").As<Napi::Array>();
+        n.id = str(o, "id");
+        n.op = parseOp(str(o, "op"));
+        auto ins = field(o, "inputs").As<Napi::Array>();
         for (uint32_t k = 0; k < ins.Length(); ++k) n.inputs.push_back(ins.Get(k).As<Napi::Number>().Int32Value());
-        n.c = integer(o, "c", 0);
-        n.h = integer(o, "h", 0);
-        n.w = integer(o, "w", 0);
-        n.kh = integer(o, "kh", 1);
-        n.kw = integer(o, "kw", 1);
-        n.sh = integer(o, "sh", 1);
-        n.sw = integer(o, "sw", 1);
-        n.ph = integer(o, "ph", 0);
-        n.pw = integer(o, "pw", 0);
-        n.inFeatures = integer(o, "inFeatures", 0);
-        n.bias = flag(o, "bias", false);
-        n.eps = num(o, "eps", 1e-5);
-        n.momentum = num(o, "momentum", 0.1);
-        n.rate = num(o, "rate", 0.0);
+        n.c = integer(o, "c");
+        n.h = integer(o, "h");
+        n.w = integer(o, "w");
+        readOpFields(o, n);
         nodes.push_back(std::move(n));
       }
       Options o;
-      o.threads = static_cast<int>(integer(opts, "threads", 1));
-      const std::string precision = str(opts, "precision", "fp32");
+      o.threads = static_cast<int>(integer(opts, "threads"));
+      const std::string precision = str(opts, "precision");
+      if (precision != "fp32" && precision != "bf16" && precision != "fp64") throw std::invalid_argument("unknown precision " + precision);
       o.bf16 = precision == "bf16";
       o.fp64 = precision == "fp64";
-      o.channelsLast = flag(opts, "channelsLast", true);
-      o.seed = static_cast<uint64_t>(num(opts, "seed", 0));
-      const std::string device = str(opts, "device", "cpu");
+      o.channelsLast = flag(opts, "channelsLast");
+      o.seed = static_cast<uint64_t>(num(opts, "seed"));
+      const std::string device = str(opts, "device");
       if (device != "cpu") {
         if (device.rfind("cuda", 0) == 0 && !torch::cuda::is_available())
           throw std::invalid_argument("device " + device + " requested but this libtorch has no CUDA device");
@@ -402,16 +429,16 @@ class NetWrap : public Napi::ObjectWrap<NetWrap> {
       auto data = unwrapData(env, info[0]);
       auto o = info[1].As<Napi::Object>();
       TrainSpec s;
-      s.steps = integer(o, "steps", 0);
-      s.batchSize = integer(o, "batchSize", 50);
-      s.learningRate = num(o, "learningRate", 0.1);
-      s.momentum = num(o, "momentum", 0.9);
-      s.weightDecay = num(o, "weightDecay", 1e-4);
-      s.augment = flag(o, "augment", true);
-      s.pad = integer(o, "pad", 4);
-      s.seed = static_cast<uint64_t>(num(o, "seed", 0));
-      s.startStep = integer(o, "startStep", 0);
-      s.progressEvery = integer(o, "progressEvery", 0);
+      s.steps = integer(o, "steps");
+      s.batchSize = integer(o, "batchSize");
+      s.learningRate = num(o, "learningRate");
+      s.momentum = num(o, "momentum");
+      s.weightDecay = num(o, "weightDecay");
+      s.augment = flag(o, "augment");
+      s.pad = integer(o, "pad");
+      s.seed = static_cast<uint64_t>(num(o, "seed"));
+      s.startStep = integer(o, "startStep");
+      s.progressEvery = integer(o, "progressEvery");
       if (s.steps < 0 || s.batchSize <= 0 || s.startStep < 0) throw std::invalid_argument("steps and startStep must be >= 0 and batchSize > 0");
       model->cancel = false;  // here, not on the engine thread: a cancel() right after train() must stick
       return schedule(env, active_, info[2], [model, data, s](const ProgressSink& sink) {
@@ -437,7 +464,8 @@ class NetWrap : public Napi::ObjectWrap<NetWrap> {
       auto model = live();
       idle();
       auto data = unwrapData(env, info[0]);
-      const int64_t batch = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int64Value() : 500;
+      if (info.Length() < 2 || !info[1].IsNumber()) throw std::invalid_argument("batchSize (a number) is required");
+      const int64_t batch = info[1].As<Napi::Number>().Int64Value();
       if (batch <= 0) throw std::invalid_argument("batchSize must be > 0");
       if (logits) {
         return schedule(env, active_, env.Undefined(), [model, data, batch](const ProgressSink&) {
@@ -487,7 +515,8 @@ class NetWrap : public Napi::ObjectWrap<NetWrap> {
       auto model = live();
       idle();
       auto data = unwrapData(env, info[0]);
-      const uint64_t seed = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int64Value() : 0;
+      if (info.Length() < 2 || !info[1].IsNumber()) throw std::invalid_argument("seed (a number) is required");
+      const uint64_t seed = info[1].As<Napi::Number>().Int64Value();
       auto [loss, grads] = model->gradients(*data, seed);
       auto o = Napi::Object::New(env);
       o.Set("loss", loss);
@@ -527,7 +556,7 @@ class NetWrap : public Napi::ObjectWrap<NetWrap> {
       auto skipped = Napi::Array::New(env);
       for (uint32_t i = 0; i < arr.Length(); ++i) {
         auto o = arr.Get(i).As<Napi::Object>();
-        const std::string name = str(o, "name", "");
+        const std::string name = str(o, "name");
         auto shapeArr = o.Get("shape").As<Napi::Array>();
         std::vector<int64_t> shape;
         int64_t numel = 1;

@@ -69,18 +69,12 @@ RunScope::~RunScope() {
 Model::Model(std::vector<Node> nodes, int64_t inC, int64_t inH, int64_t inW, int64_t classes, Options options)
     : nodes_(std::move(nodes)), inC_(inC), inH_(inH), inW_(inW), classes_(classes), options_(options) {
   torch::NoGradGuard noGrad;
-  const auto dtype = options_.fp64 ? torch::kDouble : torch::kFloat;
   const auto n = nodes_.size();
   weight_.resize(n);
   bias_.resize(n);
   runMean_.resize(n);
   runVar_.resize(n);
   lastUse_.assign(n + 1, -1);
-  inplaceRelu_.assign(n, false);
-  reluAfter_.assign(n, false);
-  addReluAfter_.assign(n, false);
-  inplaceAdd_.assign(n, false);
-  reluAfterPool_.assign(n, false);
   std::vector<int> uses(n + 1, 0);
   std::vector<int64_t> channels(n + 1, 0);
   channels[0] = inC_;
@@ -93,52 +87,79 @@ Model::Model(std::vector<Node> nodes, int64_t inC, int64_t inH, int64_t inW, int
       uses[v]++;
     }
     channels[i + 1] = node.c;
-    const int64_t cin = channels[node.inputs[0]];
-    auto gen = [&](const std::string& name) { return makeGenerator(nameSeed(options_.seed, name)); };
-    switch (node.op) {
-      case Op::Conv: {
-        const std::string wn = node.id + ".weight";
-        auto g = gen(wn);
-        const double fanIn = static_cast<double>(cin * node.kh * node.kw);
-        auto w = torch::empty({node.c, cin, node.kh, node.kw}, torch::dtype(dtype));
-        w.normal_(0.0, std::sqrt(2.0 / fanIn), g);  // He et al. initialisation for ReLU networks
-        addParam(wn, w, true);
-        weight_[i] = byName_[wn];
-        if (node.bias) {
-          addParam(node.id + ".bias", torch::zeros({node.c}, torch::dtype(dtype)), true);
-          bias_[i] = byName_[node.id + ".bias"];
-        }
-        break;
-      }
-      case Op::Dense: {
-        const std::string wn = node.id + ".weight";
-        auto g = gen(wn);
-        const double bound = 1.0 / std::sqrt(static_cast<double>(node.inFeatures));
-        auto w = torch::empty({node.c, node.inFeatures}, torch::dtype(dtype));
-        w.uniform_(-bound, bound, g);
-        addParam(wn, w, true);
-        weight_[i] = byName_[wn];
-        if (node.bias) {
-          addParam(node.id + ".bias", torch::zeros({node.c}, torch::dtype(dtype)), true);
-          bias_[i] = byName_[node.id + ".bias"];
-        }
-        break;
-      }
-      case Op::BatchNorm: {
-        addParam(node.id + ".weight", torch::ones({node.c}, torch::dtype(dtype)), true);
-        addParam(node.id + ".bias", torch::zeros({node.c}, torch::dtype(dtype)), true);
-        addParam(node.id + ".running_mean", torch::zeros({node.c}, torch::dtype(dtype)), false);
-        addParam(node.id + ".running_var", torch::ones({node.c}, torch::dtype(dtype)), false);
-        weight_[i] = byName_[node.id + ".weight"];
-        bias_[i] = byName_[node.id + ".bias"];
-        runMean_[i] = byName_[node.id + ".running_mean"];
-        runVar_[i] = byName_[node.id + ".running_var"];
-        break;
-      }
-      default:
-        break;
+    createTensors(i, channels[node.inputs[0]]);
+  }
+  planFusion(uses);
+  if (options_.channelsLast) {
+    for (size_t i = 0; i < n; ++i) {
+      if (nodes_[i].op == Op::Conv) weight_[i].set_data(weight_[i].contiguous(at::MemoryFormat::ChannelsLast));
     }
   }
+  if (options_.device != torch::kCPU) {
+    for (auto& [name, t] : params_) t.set_data(t.to(options_.device));
+    for (auto& [name, t] : buffers_) t.set_data(t.to(options_.device));
+  }
+  for (auto& [name, t] : params_) t.set_requires_grad(true);
+  momentum_.resize(params_.size());
+}
+
+// Node i's parameters and buffers, initialised from the seed and their names.
+void Model::createTensors(size_t i, int64_t cin) {
+  const Node& node = nodes_[i];
+  const auto dtype = options_.fp64 ? torch::kDouble : torch::kFloat;
+  auto gen = [&](const std::string& name) { return makeGenerator(nameSeed(options_.seed, name)); };
+  auto withBias = [&] {
+    if (!node.bias) return;
+    addParam(node.id + ".bias", torch::zeros({node.c}, torch::dtype(dtype)), true);
+    bias_[i] = byName_[node.id + ".bias"];
+  };
+  switch (node.op) {
+    case Op::Conv: {
+      const std::string wn = node.id + ".weight";
+      auto g = gen(wn);
+      const double fanIn = static_cast<double>(cin * node.kh * node.kw);
+      auto w = torch::empty({node.c, cin, node.kh, node.kw}, torch::dtype(dtype));
+      w.normal_(0.0, std::sqrt(2.0 / fanIn), g);  // He et al. initialisation for ReLU networks
+      addParam(wn, w, true);
+      weight_[i] = byName_[wn];
+      withBias();
+      break;
+    }
+    case Op::Dense: {
+      const std::string wn = node.id + ".weight";
+      auto g = gen(wn);
+      const double bound = 1.0 / std::sqrt(static_cast<double>(node.inFeatures));
+      auto w = torch::empty({node.c, node.inFeatures}, torch::dtype(dtype));
+      w.uniform_(-bound, bound, g);
+      addParam(wn, w, true);
+      weight_[i] = byName_[wn];
+      withBias();
+      break;
+    }
+    case Op::BatchNorm:
+      addParam(node.id + ".weight", torch::ones({node.c}, torch::dtype(dtype)), true);
+      addParam(node.id + ".bias", torch::zeros({node.c}, torch::dtype(dtype)), true);
+      addParam(node.id + ".running_mean", torch::zeros({node.c}, torch::dtype(dtype)), false);
+      addParam(node.id + ".running_var", torch::ones({node.c}, torch::dtype(dtype)), false);
+      weight_[i] = byName_[node.id + ".weight"];
+      bias_[i] = byName_[node.id + ".bias"];
+      runMean_[i] = byName_[node.id + ".running_mean"];
+      runVar_[i] = byName_[node.id + ".running_var"];
+      break;
+    default:
+      break;
+  }
+}
+
+// Which nodes may work in place or fuse with a neighbour, from who reads what
+// (`uses[v]`: how many nodes read value v; value 0 is the input).
+void Model::planFusion(const std::vector<int>& uses) {
+  const auto n = nodes_.size();
+  inplaceRelu_.assign(n, false);
+  reluAfter_.assign(n, false);
+  addReluAfter_.assign(n, false);
+  inplaceAdd_.assign(n, false);
+  reluAfterPool_.assign(n, false);
   // ReLU may overwrite its input when nothing else reads it and the producer's
   // backward does not need its own output (ReLU's does).
   for (size_t i = 0; i < n; ++i) {
@@ -181,17 +202,6 @@ Model::Model(std::vector<Node> nodes, int64_t inC, int64_t inH, int64_t inW, int
     if (add.op != Op::Add || add.inputs[0] == 0 || uses[add.inputs[0]] != 1) continue;
     if (nodes_[add.inputs[0] - 1].op == Op::BatchNorm) addReluAfter_[add.inputs[0] - 1] = true;
   }
-  if (options_.channelsLast) {
-    for (size_t i = 0; i < n; ++i) {
-      if (nodes_[i].op == Op::Conv) weight_[i].set_data(weight_[i].contiguous(at::MemoryFormat::ChannelsLast));
-    }
-  }
-  if (options_.device != torch::kCPU) {
-    for (auto& [name, t] : params_) t.set_data(t.to(options_.device));
-    for (auto& [name, t] : buffers_) t.set_data(t.to(options_.device));
-  }
-  for (auto& [name, t] : params_) t.set_requires_grad(true);
-  momentum_.resize(params_.size());
 }
 
 void Model::addParam(const std::string& name, torch::Tensor t, bool trainable) {

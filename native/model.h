@@ -24,10 +24,11 @@ struct Node {
   Op op = Op::Relu;
   std::vector<int> inputs;
   int64_t c = 0, h = 0, w = 0;  // output shape; h = w = 0 for a flat output
+  // Set from JavaScript for the ops that have them (src/net/ops.ts owns the defaults); neutral otherwise.
   int64_t kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0;
-  int64_t inFeatures = 0;  // dense: flattened input size; conv: input channels
+  int64_t inFeatures = 0;  // dense: flattened input size
   bool bias = false;
-  double eps = 1e-5, momentum = 0.1, rate = 0.0;
+  double eps = 0, momentum = 0, rate = 0;
 };
 
 struct Options {
@@ -48,14 +49,15 @@ struct Data {
   std::vector<double> mean, std;  // per channel, in units of pixel/255
 };
 
+// Every field is set from JavaScript (src/engine/net.ts owns the defaults).
 struct TrainSpec {
   int64_t steps = 0;
-  int64_t batchSize = 50;
-  double learningRate = 0.1;
-  double momentum = 0.9;
-  double weightDecay = 1e-4;
-  bool augment = true;
-  int64_t pad = 4;
+  int64_t batchSize = 0;
+  double learningRate = 0;
+  double momentum = 0;
+  double weightDecay = 0;
+  bool augment = false;
+  int64_t pad = 0;
   uint64_t seed = 0;
   // Steps of the same schedule (same seed and batch size) already run: the
   // batch order resumes there. Each epoch is one permutation of the data,
@@ -107,7 +109,7 @@ class Model {
 
   // Parameters then buffers, in node order, as contiguous CPU tensors.
   std::vector<std::pair<std::string, torch::Tensor>> namedTensors() const;
-  // Copies `value` into the tensor called `name`; false when missing or shaped differently.
+  // Copies `value` into the tensor called `name`; "" when done, else why not ("missing" or "shape").
   std::string setTensor(const std::string& name, const torch::Tensor& value);
 
   const Options& options() const { return options_; }
@@ -120,6 +122,8 @@ class Model {
 
  private:
   void addParam(const std::string& name, torch::Tensor t, bool trainable);
+  void createTensors(size_t i, int64_t inputChannels);
+  void planFusion(const std::vector<int>& uses);
   void sgdStep(double lr, double momentum, double weightDecay);
   void checkData(const Data& data, bool needLabels) const;
   torch::Tensor resolve(torch::Tensor t, const Node& add) const;

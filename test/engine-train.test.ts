@@ -122,6 +122,19 @@ describe('training', () => {
     data.dispose();
   });
 
+  it('the addon takes no defaults: a missing field is refused by name (TypeScript owns every default)', () => {
+    const Native = loadNative().Net;
+    const options = { threads: 1, precision: 'fp32', channelsLast: true, seed: 0, device: 'cpu' };
+    const conv = { id: 'c', op: 'conv2d', inputs: [0], c: 4, h: 8, w: 8, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, bias: false };
+    const spec = (node: object) => ({ input: { c: 3, h: 8, w: 8 }, classes: 3, nodes: [node] });
+    assert.doesNotThrow(() => new Native(spec(conv), options));
+    const { kh: _kh, ...noKernel } = conv;
+    assert.throws(() => new Native(spec(noKernel), options), /field kh is required/);
+    const { precision: _p, ...noPrecision } = options;
+    assert.throws(() => new Native(spec(conv), noPrecision), /field precision is required/);
+    assert.throws(() => new Native(spec({ ...conv, bias: 0 }), options), /field bias must be true or false/);
+  });
+
   it('a schedule run in chunks keeps one batch order: every image once per epoch, as one long run', async () => {
     const data = quadrants(40); // 5 steps of 8 per epoch; chunks of 3 straddle epochs
     const run = async (chunked: boolean) => {
