@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { DatasetError, readManifest } from './manifest.js';
 import type { Manifest, SplitName } from './manifest.js';
 import { readNpy } from './npy.js';
+import { createDataset } from '../engine/dataset.js';
+import type { EngineDataset } from '../engine/dataset.js';
 
 export interface SplitData {
   /** uint8 pixels, NHWC. */
@@ -52,4 +54,9 @@ export class SearchData {
 /** @throws {DatasetError} when `dir` is not a valid cache. */
 export function openDataset(dir: string): SearchData {
   return new SearchData(dir);
+}
+
+/** A split in native memory for the engine; `stats` (the training split's) standardize it, else its own are computed. */
+export function engineDataset(split: SplitData, stats?: { mean: number[]; std: number[] }): EngineDataset {
+  return createDataset({ images: split.images, labels: split.labels, height: split.height, width: split.width, channels: split.channels, ...stats });
 }

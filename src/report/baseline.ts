@@ -7,10 +7,8 @@
 import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { openDataset } from '../data/dataset.js';
-import type { SplitData } from '../data/dataset.js';
+import { engineDataset, openDataset } from '../data/dataset.js';
 import { loadTestSplit } from '../data/test-split.js';
-import { createDataset } from '../engine/dataset.js';
 import { fit } from '../engine/fit.js';
 import type { FitProgress } from '../engine/fit.js';
 import { compile } from '../engine/net.js';
@@ -59,9 +57,6 @@ export interface BaselineResult {
   trainFlops: number;
 }
 
-const engineData = (split: SplitData, stats?: { mean: number[]; std: number[] }) =>
-  createDataset({ images: split.images, labels: split.labels, height: split.height, width: split.width, channels: split.channels, ...stats });
-
 /** @throws {EvonasError} ERR_TRAINING when training diverges (a non-finite loss). */
 export async function trainBaseline(o: BaselineOptions): Promise<BaselineResult> {
   const data = openDataset(o.data);
@@ -72,8 +67,8 @@ export async function trainBaseline(o: BaselineOptions): Promise<BaselineResult>
   const precision = o.precision ?? 'fp32';
   const threads = o.threads ?? availableParallelism();
   const net = compile(ir, { threads, precision, seed: o.seed ?? 0 });
-  const train = engineData(data.train());
-  const validation = engineData(data.validation(), m.stats);
+  const train = engineDataset(data.train());
+  const validation = engineDataset(data.validation(), m.stats);
   try {
     o.onStart?.({ params: net.analysis.params, trainFlopsPerImage: net.analysis.trainFlopsPerImage, dataset: m.name, images: train.count, steps, batchSize, precision, threads });
     const r = await fit(net, {
@@ -102,7 +97,7 @@ export async function trainBaseline(o: BaselineOptions): Promise<BaselineResult>
       trainFlops: net.analysis.trainFlopsPerImage * batchSize * r.steps,
     };
     if (o.test) {
-      const test = engineData(loadTestSplit(o.data), m.stats);
+      const test = engineDataset(loadTestSplit(o.data), m.stats);
       const t = await net.evaluate(test);
       result.testAccuracy = t.accuracy;
       result.testImages = t.count;

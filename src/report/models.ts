@@ -3,9 +3,8 @@
  * trained weights, chosen by validation accuracy only, and evaluated on the
  * test split (the only place besides the report that reads it).
  */
-import { openDataset } from '../data/dataset.js';
+import { engineDataset, openDataset } from '../data/dataset.js';
 import { loadTestSplit } from '../data/test-split.js';
-import { createDataset } from '../engine/dataset.js';
 import type { EngineDataset } from '../engine/dataset.js';
 import { compile } from '../engine/net.js';
 import type { Net } from '../engine/net.js';
@@ -61,5 +60,5 @@ export async function loadNet(x: Experiment, i: Individual, o: { threads?: numbe
 /** The test split as an engine dataset (standardized with the training statistics) and its labels, read once. */
 export function testSplit(x: Experiment): { data: EngineDataset; labels: Int32Array } {
   const t = loadTestSplit(x.config.data);
-  return { data: createDataset({ images: t.images, labels: t.labels, height: t.height, width: t.width, channels: t.channels, ...x.stats }), labels: Int32Array.from(t.labels) };
+  return { data: engineDataset(t, x.stats), labels: Int32Array.from(t.labels) };
 }

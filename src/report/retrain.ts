@@ -7,8 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { openDataset } from '../data/dataset.js';
-import { createDataset } from '../engine/dataset.js';
+import { engineDataset, openDataset } from '../data/dataset.js';
 import { fit } from '../engine/fit.js';
 import type { FitProgress } from '../engine/fit.js';
 import { compile } from '../engine/net.js';
@@ -77,10 +76,8 @@ export async function retrain(dir: string, o: RetrainOptions): Promise<RetrainRe
   const base = { ...x.config.stages, widths: o.widths, fc };
   const net = compile(compileStages(dna, x.io, base), { threads: o.threads ?? availableParallelism(), seed });
   const data = openDataset(x.config.data);
-  const t = data.train();
-  const v = data.validation();
-  const train = createDataset({ images: t.images, labels: t.labels, height: t.height, width: t.width, channels: t.channels });
-  const validation = createDataset({ images: v.images, labels: v.labels, height: v.height, width: v.width, channels: v.channels, ...x.stats });
+  const train = engineDataset(data.train());
+  const validation = engineDataset(data.validation(), x.stats);
   try {
     const steps = Math.ceil((o.epochs * train.count) / batchSize);
     o.onStart?.({ id: chosen.id, bits: formatBits(dna), params: net.analysis.params, steps, batchSize });

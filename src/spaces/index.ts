@@ -79,9 +79,6 @@ export const SPACE_REGISTRY = new Map<string, SearchSpace>([
   [stages.name, stages],
 ]);
 
-export const SPACES = ['graph', 'stages'] as const;
-export type SpaceName = (typeof SPACES)[number];
-
 /** @throws {RangeError} naming the known spaces when `name` is none of them. */
 export function spaceOf(name: string): SearchSpace {
   const s = SPACE_REGISTRY.get(name);

@@ -10,7 +10,11 @@ export interface PopulationSummary {
 }
 
 export async function summarizePopulation(store: PopulationStore): Promise<PopulationSummary> {
-  const all = await store.list();
+  return summarize(await store.list());
+}
+
+/** The same, over individuals already listed. */
+export function summarize(all: Individual[]): PopulationSummary {
   const trained = all.filter((i) => i.fitness !== null);
   return {
     alive: all.filter((i) => i.state === 'alive').length,

@@ -6,8 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { openDataset } from '../data/dataset.js';
-import { createDataset } from '../engine/dataset.js';
+import { engineDataset, openDataset } from '../data/dataset.js';
 import type { EngineDataset } from '../engine/dataset.js';
 import type { Net } from '../engine/net.js';
 import { encodeSafetensors } from '../engine/safetensors.js';
@@ -69,10 +68,8 @@ export function makeKit(dir: string, id: number, signal?: AbortSignal): WorkerKi
   const config = readConfig(dir);
   const data = openDataset(config.data);
   const m = data.manifest;
-  const t = data.train();
-  const v = data.validation();
-  const train = createDataset({ images: t.images, labels: t.labels, height: t.height, width: t.width, channels: t.channels });
-  const validation = createDataset({ images: v.images, labels: v.labels, height: v.height, width: v.width, channels: v.channels, ...m.stats });
+  const train = engineDataset(data.train());
+  const validation = engineDataset(data.validation(), m.stats);
   const store = new TimedStore(new FileStore(dir));
   const name = `w${id}-${process.pid}`;
   const wallStart = Date.now();

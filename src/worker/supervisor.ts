@@ -16,7 +16,7 @@ import type { GenerationStats } from '../evolution/generational.js';
 import { describeEvent, StagnationLog } from '../evolution/stagnation.js';
 import { spaceOf } from '../spaces/index.js';
 import { FileStore, GenerationFiles, newRecord } from '../store/index.js';
-import { summarizePopulation } from '../store/summary.js';
+import { summarize, summarizePopulation } from '../store/summary.js';
 import type { PopulationSummary } from '../store/summary.js';
 import { existsSync, mkdirSync } from 'node:fs';
 import { readRun, RUN_FILE, writeRun } from '../store/run-state.js';
@@ -100,6 +100,7 @@ export async function supervise(dir: string, o: SuperviseOptions = {}): Promise<
   };
   o.signal?.addEventListener('abort', stop, { once: true });
   if (o.signal?.aborted) stop();
+  let final: Individual[] = [];
   try {
     const runStart = Date.now();
     const generations = spaceOf(config.space).generational ? new GenerationFiles(dir) : undefined;
@@ -115,9 +116,9 @@ export async function supervise(dir: string, o: SuperviseOptions = {}): Promise<
     const stagnation = new StagnationLog(dir);
     let eventsShown = stagnation.list().length;
     const seen = new Set<string>();
-    const announce = async () => {
+    const announce = (all: Individual[]) => {
       if (!o.onIndividual) return;
-      for (const i of await store.list()) {
+      for (const i of all) {
         if (i.fitness === null || seen.has(i.id)) continue;
         seen.add(i.id);
         o.onIndividual(i);
@@ -131,8 +132,10 @@ export async function supervise(dir: string, o: SuperviseOptions = {}): Promise<
         log(describeEvent(e));
         eventsShown++;
       }
-      await announce();
-      const s = await summarizePopulation(store);
+      // One listing per tick serves the callback and the progress line.
+      const all = await store.list();
+      announce(all);
+      const s = summarize(all);
       const children = counted(s);
       const perHour = ((children - before) / Math.max(1, Date.now() - runStart)) * 3_600_000;
       const where = generations ? `generation ${generations.latest()}/${config.generations}  ` : '';
@@ -145,14 +148,15 @@ export async function supervise(dir: string, o: SuperviseOptions = {}): Promise<
     await Promise.race([Promise.all(exited), new Promise((r) => setTimeout(r, 30_000).unref())]);
     for (const w of workers.values()) w.kill('SIGKILL');
     flushGenerations();
-    await announce();
+    final = await store.list();
+    announce(final);
   } catch (e) {
     stop(); // never leave workers running behind a failed supervisor
     throw e;
   } finally {
     o.signal?.removeEventListener('abort', stop);
   }
-  const s = await summarizePopulation(store);
+  const s = summarize(final);
   return { children: utilization(dir).children, alive: s.alive, ...(s.best ? { best: s.best } : {}) };
 }
 
