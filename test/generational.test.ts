@@ -182,10 +182,10 @@ describe('the experiment configuration', () => {
     assert.deepEqual(c.stages.nodes, [3, 4, 5]);
     assert.throws(() => validateConfig({ ...base, space: 'stages', genetic: { qM: 1.5 } }), /genetic\.qM: expected a probability in \[0, 1\] but found 1\.5/);
     assert.throws(() => validateConfig({ ...base, space: 'stages', stages: { widths: [8, 8] } }), /stages\.widths: expected one width per stage \(3\) but found 2/);
-    assert.throws(() => validateConfig({ ...base, space: 'stages', epochs: 0 }), /epochs: expected a number > 0 or null/);
+    assert.throws(() => validateConfig({ ...base, space: 'stages', epochs: 0 }), /epochs: expected a number > 0 but found 0/);
     assert.throws(() => validateConfig({ ...base, space: 'graph', algorithm: 'generational' }), /algorithm: the graph space takes tournament, aging, random/);
     assert.throws(() => validateConfig({ ...base, mutationWeights: { 'insert-attention': 1 } }), /mutationWeights\.insert-attention: unknown mutation/);
-    assert.throws(() => validateConfig({ ...base, mutationWeights: { identity: -1 } }), /mutationWeights\.identity: expected a weight >= 0/);
+    assert.throws(() => validateConfig({ ...base, mutationWeights: { identity: -1 } }), /mutationWeights\.identity: expected a number >= 0 but found -1/);
     // Nested keys are refused by path, never ignored (a misspelt pM would silently keep the default).
     assert.throws(() => validateConfig({ ...base, space: 'stages', genetic: { pm: 0.5 } }), /genetic\.pm: unknown field \(known: pM, qM, pC, qC, initialization\)/);
     assert.throws(() => validateConfig({ ...base, space: 'stages', stages: { node: [3] } }), /stages\.node: unknown field/);

@@ -55,11 +55,11 @@ describe('stagnation', () => {
   });
 
   it('refuses a bad policy naming the field', () => {
-    assert.throws(() => validateStagnation({ window: 0, remedy: 'both' }), /window: expected seconds > 0 but found 0/);
+    assert.throws(() => validateStagnation({ window: 0, remedy: 'both' }), /window: expected a number > 0 but found 0/);
     assert.throws(() => validateStagnation({ window: 5, remedy: 'pray' as never }), /remedy: expected one of mutation-rate, weight-reset, both but found "pray"/);
     assert.throws(() => validateStagnation({ window: 5, remedy: 'both', k: 1 }), /k: expected a whole number >= 2/);
-    assert.throws(() => validateConfig({ data: '/d', stagnation: { window: 5, remedy: 'x' } }), /stagnation: remedy/);
-    assert.throws(() => validateConfig({ data: '/d', stagnation: { window: 5, remedy: 'both', windw: 3 } }), /stagnation: windw: unknown field/);
+    assert.throws(() => validateConfig({ data: '/d', stagnation: { window: 5, remedy: 'x' } }), /stagnation\.remedy: expected one of mutation-rate, weight-reset, both but found "x"/);
+    assert.throws(() => validateConfig({ data: '/d', stagnation: { window: 5, remedy: 'both', windw: 3 } }), /stagnation\.windw: unknown field \(known: window, remedy, k, duration\)/);
     assert.throws(() => validateConfig({ data: '/d', space: 'stages', algorithm: 'generational', stagnation: { window: 5, remedy: 'both' } }), /stagnation: applies to steady-state spaces only \(the stages space is generational/);
     assert.equal(validateConfig({ data: '/d' }).stagnation, null, 'off unless asked for');
   });

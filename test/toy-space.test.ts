@@ -29,6 +29,7 @@ const toyDNA = (dna: unknown): ToyDNA => {
 };
 const toy: SearchSpace = {
   name: 'toy',
+  title: 'a one-convolution test space',
   algorithms: ['aging', 'tournament'],
   generational: false,
   validate: toyDNA,

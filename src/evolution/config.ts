@@ -6,72 +6,19 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/fs.js';
+import { z } from 'zod';
 import type { AlgorithmName } from './algorithms.js';
-import { validateSchedule } from './schedule.js';
-import { validateStagnation } from './stagnation.js';
-import type { StagnationPolicy } from './stagnation.js';
+import { ScheduleSchema } from './schedule.js';
 import type { Schedule } from './schedule.js';
-import { GENETIC_CNN_BASE } from '../spaces/stages/compile.js';
+import { StagnationSchema } from './stagnation.js';
+import { GeneticSchema, StagesSettingsSchema } from '../spaces/stages/settings.js';
 import { MUTATIONS } from '../spaces/graph/mutations.js';
-import { SPACE_REGISTRY, spaceOf } from '../spaces/index.js';
-import type { StagesBase } from '../spaces/stages/compile.js';
+import { DEFAULT_SPACE, SPACE_REGISTRY, spaceOf } from '../spaces/index.js';
 import { EvonasError, pathOf } from '../util/errors.js';
+import { atLeast, dotted, oneOf, parseWith, strict, whole } from '../util/schema.js';
+import type { Path } from '../util/schema.js';
 
 export const EXPERIMENT_FILE = 'experiment.json';
-
-export interface ExperimentConfig {
-  format: 'evonas.experiment';
-  version: 1;
-  /** Dataset cache folder. */
-  data: string;
-  /** graph: Large-Scale Evolution's DNA; stages: Genetic CNN's binary encoding. */
-  space: 'graph' | 'stages';
-  /** graph: tournament, aging or random; stages: generational or random. */
-  algorithm: AlgorithmName | 'generational';
-  /** Paper: 1,000. Scaled to 10 for a 2-core machine (two workers): selection must act within minutes. */
-  population: number;
-  /** Paper: population / 4. Scaled to 2 (one per core). */
-  workers: number;
-  /** Intra-op threads per worker. */
-  threadsPerWorker: number;
-  /** Paper: 25,600 per child. Scaled to 400 (weights are inherited, so training accumulates). */
-  stepsPerChild: number;
-  /** Paper: 50. */
-  batchSize: number;
-  /** Paper: 0.9 and 0.0001. */
-  momentum: number;
-  weightDecay: number;
-  /** Aging evolution's sample size. */
-  sampleSize: number;
-  /** False for the paper's no-inheritance control. */
-  inheritance: boolean;
-  precision: 'fp32' | 'bf16';
-  seed: number;
-  schedule: Schedule;
-  /** Notice a trapped population and apply the paper's remedies by itself (null: never; see stagnation.ts). */
-  stagnation: StagnationPolicy | null;
-  /** Mutation weights by name (uniform when empty; the default favours growth, see SCALED_MUTATION_WEIGHTS). */
-  mutationWeights: Record<string, number>;
-  /** Stages space: generations T after the initial one (paper 50). */
-  generations: number;
-  /** Stages space: train each individual this many epochs instead of stepsPerChild (null: use stepsPerChild). */
-  epochs: number | null;
-  /** Stages space: the base learning rate of the paper's stepped schedule (paper 0.01). */
-  learningRate: number;
-  /** Stages space: Genetic CNN's operator settings (paper's CIFAR-10 values). */
-  genetic: GeneticSettings;
-  /** Stages space: the network around the encoded stages (paper's CIFAR-10 LeNet base). */
-  stages: { nodes: number[] } & StagesBase;
-}
-
-export interface GeneticSettings {
-  pM: number;
-  qM: number;
-  pC: number;
-  qC: number;
-  /** Generation 0: Bernoulli(0.5) bits, or all zeros (the paper's section 4.1.2). */
-  initialization: 'random' | 'zeros';
-}
 
 /**
  * Mutation probabilities. The paper picks uniformly among its eleven; on a
@@ -99,127 +46,80 @@ export const SCALED_MUTATION_WEIGHTS: Record<string, number> = {
 /** A raised mutation rate (3 per child) for the first 3 minutes, while networks are trivial and cheap (the paper's section 5 schedule, scaled). */
 export const SCALED_SCHEDULE: Schedule = { mutationRate: [{ from: 0, to: 180, k: 3 }] };
 
-export const DEFAULTS: Omit<ExperimentConfig, 'data'> = {
-  format: 'evonas.experiment',
-  version: 1,
-  space: 'graph',
-  algorithm: 'tournament',
-  population: 10,
-  workers: 2,
-  threadsPerWorker: 1,
-  stepsPerChild: 400,
-  batchSize: 50,
-  momentum: 0.9,
-  weightDecay: 1e-4,
-  sampleSize: 5,
-  inheritance: true,
-  precision: 'fp32',
-  seed: 0,
-  schedule: SCALED_SCHEDULE,
-  stagnation: null,
-  mutationWeights: SCALED_MUTATION_WEIGHTS,
-  generations: 50,
-  epochs: null,
-  learningRate: 0.01,
-  genetic: { pM: 0.8, qM: 0.05, pC: 0.2, qC: 0.2, initialization: 'random' },
-  stages: { nodes: [3, 4, 5], ...GENETIC_CNN_BASE },
+const experiment = {
+  format: z.literal('evonas.experiment', { error: 'not an evonas experiment' }).default('evonas.experiment'),
+  version: z.literal(1, { error: 'an experiment of another evonas version (this one reads version 1)' }).default(1),
+  data: z.string({ error: 'expected the path of a dataset cache' }).min(1, { error: 'expected the path of a dataset cache' }).describe('Dataset cache folder (evonas data import makes one).'),
+  space: z.string({ error: 'expected the name of a search space' }).default(DEFAULT_SPACE).describe(`The search space: ${[...SPACE_REGISTRY.values()].map((s) => `${s.name} (${s.title})`).join('; ')}.`),
+  algorithm: z.string({ error: 'expected the name of an algorithm' }).optional().describe(`The algorithm, among those its space takes (${[...SPACE_REGISTRY.values()].map((s) => `${s.name}: ${s.algorithms.join(', ')}`).join('; ')}); default: the space's first.`),
+  population: whole(2).default(10).describe('Population set-point. Paper: 1,000; scaled to 10 for a 2-core machine, where selection must act within minutes.'),
+  workers: whole(1, 1024).default(2).describe('Worker processes. Paper: population / 4; scaled to 2, one per core.'),
+  threadsPerWorker: whole(1, 1024).default(1).describe('Intra-op threads per worker.'),
+  stepsPerChild: whole(1).default(400).describe('Training steps per child. Paper: 25,600; scaled to 400 (weights are inherited, so training accumulates).'),
+  batchSize: whole(1, 65536).default(50).describe('Images per training step. Paper: 50.'),
+  momentum: atLeast(0).default(0.9).describe('SGD momentum. Paper: 0.9.'),
+  weightDecay: atLeast(0).default(1e-4).describe('Paper: 0.0001.'),
+  sampleSize: whole(1).default(5).describe("Aging evolution's sample size."),
+  inheritance: z.boolean({ error: 'expected true or false' }).default(true).describe("Children inherit their parent's weights where shapes match; false is the paper's no-inheritance control (every child trains from scratch)."),
+  precision: oneOf(['fp32', 'bf16']).default('fp32').describe('Training precision: fp32, or bf16 where the CPU computes it natively (evonas info says).'),
+  seed: whole(0, 2 ** 32 - 1).default(0).describe('Seeds every random choice: with one worker and one thread, two runs make the same individuals.'),
+  schedule: ScheduleSchema.default(SCALED_SCHEDULE).describe("Raised mutation rates and population-wide weight resets at set times (the paper's section 5). Default: 3 mutations per child for the first 3 minutes."),
+  stagnation: StagnationSchema.nullable().default(null).describe("Notice a trapped population and apply the paper's remedies by itself (null: never). Steady-state spaces only."),
+  mutationWeights: z
+    .record(z.string(), atLeast(0), { error: 'expected an object of mutation names to weights' })
+    .superRefine((w, ctx) => {
+      for (const k of Object.keys(w)) if (!(MUTATIONS as readonly string[]).includes(k)) ctx.addIssue({ code: 'custom', path: [k], message: `unknown mutation (known: ${MUTATIONS.join(', ')})` });
+    })
+    .default(SCALED_MUTATION_WEIGHTS)
+    .describe('Mutation weights by name (uniform when empty: the paper). The default favours growth.'),
+  generations: whole(0).default(50).describe('Generational spaces: generations T after the initial one (paper 50).'),
+  epochs: atLeast(0, true).nullable().default(null).describe('Generational spaces: train each individual this many epochs instead of stepsPerChild (null: use stepsPerChild).'),
+  learningRate: atLeast(0, true).default(0.01).describe("Stages space: the base learning rate of the paper's stepped schedule (paper 0.01)."),
+  genetic: GeneticSchema.prefault({}).describe("Stages space: Genetic CNN's operator settings (the paper's CIFAR-10 values)."),
+  stages: StagesSettingsSchema.prefault({}).describe("Stages space: nodes per stage and the network around them (the paper's CIFAR-10 LeNet base)."),
 };
 
-export class ConfigError extends EvonasError {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super('ERR_CONFIG', `${field}: ${message}`, pathOf(field));
-  }
-}
-
-function int(c: Record<string, unknown>, field: string, min: number, max = Number.MAX_SAFE_INTEGER): void {
-  const v = c[field];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new ConfigError(field, `expected a whole number from ${min} to ${max} but found ${JSON.stringify(v)}`);
-  }
-}
-
-/** A nested object's keys must be among `known`'s: a misspelt one is refused with its path, never ignored. */
-function refuseUnknown(value: unknown, known: object, path: string): void {
-  if (value === undefined) return;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(path, `expected an object but found ${JSON.stringify(value)}`);
-  const names = Object.keys(known);
-  for (const k of Object.keys(value)) if (!names.includes(k)) throw new ConfigError(`${path}.${k}`, `unknown field (known: ${names.join(', ')})`);
-}
-
-/** @throws {ConfigError} naming the field and the reason. */
-export function validateConfig(raw: unknown): ExperimentConfig {
-  if (typeof raw !== 'object' || raw === null) throw new ConfigError('(config)', 'expected an object');
-  const known = new Set([...Object.keys(DEFAULTS), 'data']);
-  for (const k of Object.keys(raw)) if (!known.has(k)) throw new ConfigError(k, `unknown field (known: ${[...known].sort().join(', ')})`);
-  const c = { ...DEFAULTS, ...(raw as object) } as ExperimentConfig & Record<string, unknown>;
-  // Each space's own algorithm by default: the paper's tournament, or Genetic CNN's generations.
-  if (typeof c.space !== 'string' || !SPACE_REGISTRY.has(c.space)) throw new ConfigError('space', `expected one of ${[...SPACE_REGISTRY.keys()].map((k) => JSON.stringify(k)).join(', ')} but found ${JSON.stringify(c.space)}`);
-  const space = spaceOf(c.space);
-  if ((raw as Record<string, unknown>).algorithm === undefined) c.algorithm = space.algorithms[0] as ExperimentConfig['algorithm'];
-  if (c.format !== 'evonas.experiment' || c.version !== 1) throw new ConfigError('format', 'not an evonas experiment (version 1)');
-  if (typeof c.data !== 'string' || c.data === '') throw new ConfigError('data', 'expected the path of a dataset cache');
-  const allowed = space.algorithms;
-  if (!allowed.includes(c.algorithm)) throw new ConfigError('algorithm', `the ${c.space} space takes ${allowed.join(', ')} but found ${JSON.stringify(c.algorithm)}`);
-  int(c, 'population', 2);
-  int(c, 'workers', 1, 1024);
-  int(c, 'threadsPerWorker', 1, 1024);
-  int(c, 'stepsPerChild', 1);
-  int(c, 'batchSize', 1, 65536);
-  int(c, 'sampleSize', 1);
-  int(c, 'seed', 0, 2 ** 32 - 1);
-  for (const f of ['momentum', 'weightDecay'] as const) {
-    if (typeof c[f] !== 'number' || !(c[f] >= 0)) throw new ConfigError(f, `expected a number >= 0 but found ${JSON.stringify(c[f])}`);
-  }
-  if (typeof c.mutationWeights !== 'object' || c.mutationWeights === null) throw new ConfigError('mutationWeights', 'expected an object of mutation names to weights');
-  for (const [k, v] of Object.entries(c.mutationWeights)) {
-    if (!(MUTATIONS as readonly string[]).includes(k)) throw new ConfigError(`mutationWeights.${k}`, `unknown mutation (known: ${MUTATIONS.join(', ')})`);
-    if (typeof v !== 'number' || !(v >= 0)) throw new ConfigError(`mutationWeights.${k}`, `expected a weight >= 0 but found ${JSON.stringify(v)}`);
-  }
-  int(c, 'generations', 0);
-  if (c.epochs !== null && !(typeof c.epochs === 'number' && c.epochs > 0)) throw new ConfigError('epochs', `expected a number > 0 or null but found ${JSON.stringify(c.epochs)}`);
-  if (typeof c.learningRate !== 'number' || !(c.learningRate > 0)) throw new ConfigError('learningRate', `expected a number > 0 but found ${JSON.stringify(c.learningRate)}`);
-  refuseUnknown(c.genetic, DEFAULTS.genetic, 'genetic');
-  refuseUnknown(c.stages, DEFAULTS.stages, 'stages');
-  refuseUnknown(c.schedule, { mutationRate: 0, weightResets: 0 }, 'schedule');
-  for (const [i, p] of ((c.schedule as Schedule | undefined)?.mutationRate ?? []).entries()) refuseUnknown(p, { from: 0, to: 0, k: 0 }, `schedule.mutationRate[${i}]`);
-  c.genetic = { ...DEFAULTS.genetic, ...(c.genetic as object) };
-  for (const f of ['pM', 'qM', 'pC', 'qC'] as const) {
-    const v = c.genetic[f];
-    if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new ConfigError(`genetic.${f}`, `expected a probability in [0, 1] but found ${JSON.stringify(v)}`);
-  }
-  if (c.genetic.initialization !== 'random' && c.genetic.initialization !== 'zeros') {
-    throw new ConfigError('genetic.initialization', `expected "random" or "zeros" but found ${JSON.stringify(c.genetic.initialization)}`);
-  }
-  c.stages = { ...DEFAULTS.stages, ...(c.stages as object) };
-  for (const f of ['nodes', 'widths'] as const) {
-    const v = c.stages[f];
-    if (!Array.isArray(v) || v.length === 0 || !v.every((x) => Number.isInteger(x) && x >= 1)) throw new ConfigError(`stages.${f}`, `expected a list of whole numbers >= 1 but found ${JSON.stringify(v)}`);
-  }
-  if (c.stages.widths.length !== c.stages.nodes.length) {
-    throw new ConfigError('stages.widths', `expected one width per stage (${c.stages.nodes.length}) but found ${c.stages.widths.length}`);
-  }
-  if (!(Number.isInteger(c.stages.kernel) && c.stages.kernel >= 1 && c.stages.kernel % 2 === 1)) throw new ConfigError('stages.kernel', `expected an odd whole number but found ${JSON.stringify(c.stages.kernel)}`);
-  if (!(Number.isInteger(c.stages.fc) && c.stages.fc >= 1)) throw new ConfigError('stages.fc', `expected a whole number >= 1 but found ${JSON.stringify(c.stages.fc)}`);
-  if (typeof c.stages.dropout !== 'number' || !(c.stages.dropout >= 0 && c.stages.dropout < 1)) throw new ConfigError('stages.dropout', `expected a number in [0, 1) but found ${JSON.stringify(c.stages.dropout)}`);
-  if (typeof c.inheritance !== 'boolean') throw new ConfigError('inheritance', 'expected true or false');
-  if (c.precision !== 'fp32' && c.precision !== 'bf16') throw new ConfigError('precision', `expected fp32 or bf16 but found ${JSON.stringify(c.precision)}`);
-  try {
-    validateSchedule(c.schedule);
-  } catch (e) {
-    throw new ConfigError('schedule', (e as Error).message);
-  }
-  if (c.stagnation !== null) {
-    if (space.generational) throw new ConfigError('stagnation', `applies to steady-state spaces only (the ${c.space} space is generational: it has no population to free)`);
-    try {
-      validateStagnation(c.stagnation);
-    } catch (e) {
-      throw new ConfigError('stagnation', (e as Error).message);
+/**
+ * experiment.json, declared once: its type, its defaults, its checks and the
+ * words of its refusals come from here, and so does its JSON Schema
+ * (evonas schema). The space and the algorithm are checked against the
+ * registry of search spaces, so adding a space adds its algorithms here.
+ */
+export const ExperimentSchema = strict(experiment)
+  .superRefine((c, ctx) => {
+    const space = SPACE_REGISTRY.get(c.space);
+    if (!space) {
+      ctx.addIssue({ code: 'custom', path: ['space'], message: `expected one of ${[...SPACE_REGISTRY.keys()].join(', ')} but found ${JSON.stringify(c.space)}` });
+      return;
     }
+    if (c.algorithm !== undefined && !space.algorithms.includes(c.algorithm)) {
+      ctx.addIssue({ code: 'custom', path: ['algorithm'], message: `the ${c.space} space takes ${space.algorithms.join(', ')} but found ${JSON.stringify(c.algorithm)}` });
+    }
+    if (c.stagnation !== null && space.generational) {
+      ctx.addIssue({ code: 'custom', path: ['stagnation'], message: `applies to steady-state spaces only (the ${c.space} space is generational: it has no population to free)` });
+    }
+  })
+  // Each space's own algorithm by default (the paper's tournament, Genetic CNN's generations), kept in the file's key order.
+  .transform(({ format, version, data, space, algorithm, ...rest }) => ({ format, version, data, space, algorithm: (algorithm ?? spaceOf(space).algorithms[0]!) as AlgorithmName | 'generational', ...rest }));
+
+export type ExperimentConfig = z.output<typeof ExperimentSchema>;
+
+export const DEFAULTS: Omit<ExperimentConfig, 'data'> = (({ data: _, ...rest }) => rest)(ExperimentSchema.parse({ data: '-' }));
+
+export class ConfigError extends EvonasError {
+  /** The field at fault, dotted: 'genetic.pM'. */
+  readonly field: string;
+  constructor(field: string | Path, message: string) {
+    const name = typeof field === 'string' ? field : dotted(field);
+    super('ERR_CONFIG', message.startsWith(`${name}: `) ? message : `${name}: ${message}`, typeof field === 'string' ? pathOf(field) : field);
+    this.field = name;
   }
-  return c;
+}
+
+/** @throws {ConfigError} naming the field (its path) and the reason, one line per fault. */
+export function validateConfig(raw: unknown): ExperimentConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('(config)', 'expected an object');
+  return parseWith(ExperimentSchema, raw, (path, message) => new ConfigError(path, message));
 }
 
 export function readConfig(dir: string): ExperimentConfig {

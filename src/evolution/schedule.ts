@@ -4,23 +4,26 @@
  * population-wide weight resets at set times. Both are functions of time
  * since the experiment started, so workers need no coordination.
  */
-export interface Schedule {
-  /** During [from, to) seconds, each child gets k mutations instead of one. */
-  mutationRate?: { from: number; to: number; k: number }[];
-  /** At each of these times (seconds), every individual's weights are reset. */
-  weightResets?: number[];
-}
+import { z } from 'zod';
+import { atLeast, parseWith, strict, whole } from '../util/schema.js';
 
-/** @throws {RangeError} naming the field when a schedule is malformed. */
-export function validateSchedule(s: Schedule): Schedule {
-  (s.mutationRate ?? []).forEach((p, i) => {
-    if (!(p.from >= 0 && p.to > p.from)) throw new RangeError(`schedule.mutationRate[${i}]: expected 0 <= from < to but received from ${p.from}, to ${p.to}`);
-    if (!Number.isInteger(p.k) || p.k < 1) throw new RangeError(`schedule.mutationRate[${i}].k: expected a whole number >= 1 but received ${p.k}`);
-  });
-  (s.weightResets ?? []).forEach((t, i) => {
-    if (!(t >= 0)) throw new RangeError(`schedule.weightResets[${i}]: expected a time >= 0 but received ${t}`);
-  });
-  return s;
+/** The schedule's layout: every period and reset checked, every unknown key refused by its path. */
+export const ScheduleSchema = strict({
+  mutationRate: z
+    .array(
+      strict({ from: atLeast(0), to: atLeast(0), k: whole(1) }).refine((p) => p.to > p.from, { error: (iss) => `expected 0 <= from < to but found from ${(iss.input as { from: number }).from}, to ${(iss.input as { to: number }).to}` }),
+      { error: 'expected a list of {from, to, k}' },
+    )
+    .optional()
+    .describe('During [from, to) seconds since the start, each child gets k mutations instead of one.'),
+  weightResets: z.array(atLeast(0), { error: 'expected a list of times in seconds' }).optional().describe("At each of these times (seconds since the start), every individual's weights are reset."),
+});
+
+export type Schedule = z.output<typeof ScheduleSchema>;
+
+/** @throws {RangeError} naming the field (schedule.mutationRate[0].k) when a schedule is malformed. */
+export function validateSchedule(s: unknown): Schedule {
+  return parseWith(ScheduleSchema, s, (_, message) => new RangeError(message), ['schedule']);
 }
 
 /** Mutations per child at `elapsed` seconds. */

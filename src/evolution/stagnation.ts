@@ -14,20 +14,21 @@ import { bestSoFar } from './selection.js';
 import type { Born } from './selection.js';
 import { createFileExclusive } from '../util/fs.js';
 import type { Schedule } from './schedule.js';
+import type { z } from 'zod';
+import { atLeast, oneOf, parseWith, strict, whole } from '../util/schema.js';
 
-export type Remedy = 'mutation-rate' | 'weight-reset' | 'both';
-export const REMEDIES: Remedy[] = ['mutation-rate', 'weight-reset', 'both'];
+export const REMEDIES = ['mutation-rate', 'weight-reset', 'both'] as const;
+export type Remedy = (typeof REMEDIES)[number];
 
-export interface StagnationPolicy {
-  /** Seconds without a new best by validation accuracy that count as stagnation (and that each remedy gets to work). */
-  window: number;
-  /** The paper's remedies: raise the mutation rate for a while, reset every individual's weights, or both. */
-  remedy: Remedy;
-  /** Mutations per child while the rate is raised (default 5). */
-  k?: number;
-  /** Seconds the raised rate lasts (default half the window). */
-  duration?: number;
-}
+/** A stagnation policy's layout (experiment.json's "stagnation"). */
+export const StagnationSchema = strict({
+  window: atLeast(0, true).describe('Seconds without a new best by validation accuracy that count as stagnation (and that each remedy gets to work).'),
+  remedy: oneOf(REMEDIES).describe("The paper's remedies: raise the mutation rate for a while, reset every individual's weights, or both."),
+  k: whole(2).optional().describe('Mutations per child while the rate is raised (default 5).'),
+  duration: atLeast(0, true).optional().describe('Seconds the raised rate lasts (default half the window).'),
+});
+
+export type StagnationPolicy = z.output<typeof StagnationSchema>;
 
 export interface StagnationEvent {
   /** 0, 1, ...: one file each, created once by whichever worker saw it first. */
@@ -42,16 +43,9 @@ export interface StagnationEvent {
   weightReset?: number;
 }
 
-/** @throws {RangeError} naming the field when the policy is malformed. */
-export function validateStagnation(s: StagnationPolicy): StagnationPolicy {
-  if (typeof s !== 'object' || s === null) throw new RangeError(`expected an object with window and remedy but found ${JSON.stringify(s)}`);
-  const unknown = Object.keys(s).find((k) => !['window', 'remedy', 'k', 'duration'].includes(k));
-  if (unknown) throw new RangeError(`${unknown}: unknown field (expected window, remedy, k, duration)`);
-  if (!(typeof s.window === 'number' && s.window > 0)) throw new RangeError(`window: expected seconds > 0 but found ${JSON.stringify(s.window)}`);
-  if (!REMEDIES.includes(s.remedy)) throw new RangeError(`remedy: expected one of ${REMEDIES.join(', ')} but found ${JSON.stringify(s.remedy)}`);
-  if (s.k !== undefined && !(Number.isInteger(s.k) && s.k >= 2)) throw new RangeError(`k: expected a whole number >= 2 but found ${JSON.stringify(s.k)}`);
-  if (s.duration !== undefined && !(typeof s.duration === 'number' && s.duration > 0)) throw new RangeError(`duration: expected seconds > 0 but found ${JSON.stringify(s.duration)}`);
-  return s;
+/** @throws {RangeError} naming the field (window: ...) when the policy is malformed. */
+export function validateStagnation(s: unknown): StagnationPolicy {
+  return parseWith(StagnationSchema, s, (_, message) => new RangeError(message));
 }
 
 /**

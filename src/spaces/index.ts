@@ -19,6 +19,8 @@ export interface SpaceSettings {
 
 export interface SearchSpace {
   name: string;
+  /** What it is, for help and the schema: "Large-Scale Evolution's graph DNA". */
+  title: string;
   /** The algorithms this space runs (names from src/evolution), its default first. */
   algorithms: readonly string[];
   /** Generational: workers plan generations (generation files and statistics); otherwise a steady-state population seeded by evolve. */
@@ -46,6 +48,7 @@ export interface SearchSpace {
 
 const graph: SearchSpace = {
   name: 'graph',
+  title: "Large-Scale Evolution's graph DNA",
   algorithms: ['tournament', 'aging', 'random'],
   generational: false,
   validate: validateDNA,
@@ -63,6 +66,7 @@ const graph: SearchSpace = {
 
 const stages: SearchSpace = {
   name: 'stages',
+  title: "Genetic CNN's binary stage encoding",
   algorithms: ['generational', 'random'],
   generational: true,
   validate: validateStagesDNA,
@@ -78,6 +82,9 @@ export const SPACE_REGISTRY = new Map<string, SearchSpace>([
   [graph.name, graph],
   [stages.name, stages],
 ]);
+
+/** The space an experiment searches when it names none: the paper's. */
+export const DEFAULT_SPACE = graph.name;
 
 /** @throws {RangeError} naming the known spaces when `name` is none of them. */
 export function spaceOf(name: string): SearchSpace {
