@@ -1,7 +1,9 @@
 /** The dataset cache's manifest: what a cache folder holds, in one small JSON file. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { EvonasError } from '../util/errors.js';
+import { oneOf, parseWith, strict, whole } from '../util/schema.js';
 
 export const DATASET_FORMAT = 'evonas.dataset';
 export const DATASET_VERSION = 1;
@@ -10,28 +12,34 @@ export const MANIFEST = 'manifest.json';
 export type SplitName = 'train' | 'validation' | 'test';
 export const SPLITS: SplitName[] = ['train', 'validation', 'test'];
 
-export interface SplitInfo {
-  count: number;
-  /** Images per class, in class order. */
-  perClass: number[];
-  images: string;
-  labels: string;
-}
+const split = strict({
+  count: whole(0).describe('Images in the split.'),
+  perClass: z.array(whole(0), { error: 'expected a list of counts' }).describe('Images per class, in class order.'),
+  images: z.string({ error: 'expected a file name' }).describe('The images file (uint8 NHWC .npy), beside the manifest.'),
+  labels: z.string({ error: 'expected a file name' }).describe('The labels file (uint8 .npy).'),
+});
 
-export interface Manifest {
-  format: typeof DATASET_FORMAT;
-  version: typeof DATASET_VERSION;
-  name: string;
-  classes: string[];
-  shape: { height: number; width: number; channels: number };
-  splits: Record<SplitName, SplitInfo>;
-  /** How the validation split was made. */
-  validation: { source: 'held-out' | 'given'; seed?: number; stratified?: boolean; heldOut?: number };
-  /** Per-channel mean and standard deviation of the training split, in units of pixel/255. */
-  stats: { mean: number[]; std: number[] };
-  source: { path: string; kind: string; sha256: string };
-  createdAt: string;
-}
+/** manifest.json, declared once: its type and its checks (evonas schema manifest gives its JSON Schema). */
+export const ManifestSchema = strict({
+  format: z.literal(DATASET_FORMAT, { error: `expected "${DATASET_FORMAT}"` }),
+  version: z.literal(DATASET_VERSION, { error: `expected ${DATASET_VERSION} (re-import with this evonas)` }),
+  name: z.string({ error: 'expected a name' }),
+  classes: z.array(z.string(), { error: 'expected a non-empty list' }).min(1, { error: 'expected a non-empty list' }),
+  shape: strict({ height: whole(1), width: whole(1), channels: whole(1) }),
+  splits: strict({ train: split, validation: split, test: split }),
+  validation: strict({
+    source: oneOf(['held-out', 'given']),
+    seed: whole(0).optional(),
+    stratified: z.boolean().optional(),
+    heldOut: whole(0).optional(),
+  }).describe('How the validation split was made.'),
+  stats: strict({ mean: z.array(z.number()), std: z.array(z.number()) }).describe('Per-channel mean and standard deviation of the training split, in units of pixel/255.'),
+  source: strict({ path: z.string(), kind: z.string(), sha256: z.string() }),
+  createdAt: z.string(),
+});
+
+export type Manifest = z.output<typeof ManifestSchema>;
+export type SplitInfo = Manifest['splits'][SplitName];
 
 export class DatasetError extends EvonasError {}
 
@@ -46,19 +54,5 @@ export function readManifest(dir: string): Manifest {
     if (err.code === 'ENOENT') throw new DatasetError('ERR_DATASET_MISSING', `${dir} is not an evonas dataset: ${path} does not exist`);
     throw new DatasetError('ERR_DATASET_MANIFEST', `${path}: ${err.message}`);
   }
-  const m = raw as Manifest;
-  const bad = (field: string, why: string): never => {
-    throw new DatasetError('ERR_DATASET_MANIFEST', `${path}: ${field}: ${why}`);
-  };
-  if (m?.format !== DATASET_FORMAT) bad('format', `expected "${DATASET_FORMAT}" but found ${JSON.stringify(m?.format)}`);
-  if (m.version !== DATASET_VERSION) bad('version', `expected ${DATASET_VERSION} but found ${JSON.stringify(m.version)} (re-import with this evonas)`);
-  if (!Array.isArray(m.classes) || m.classes.length === 0) bad('classes', 'expected a non-empty list');
-  for (const k of ['height', 'width', 'channels'] as const) {
-    if (!Number.isInteger(m.shape?.[k]) || m.shape[k] <= 0) bad(`shape.${k}`, 'expected a positive integer');
-  }
-  for (const s of SPLITS) {
-    const info = m.splits?.[s];
-    if (!info || !Number.isInteger(info.count) || typeof info.images !== 'string') bad(`splits.${s}`, 'missing or malformed');
-  }
-  return m;
+  return parseWith(ManifestSchema, raw, (at, message) => new DatasetError('ERR_DATASET_MANIFEST', `${path}: ${message}`, at));
 }
