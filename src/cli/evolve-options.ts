@@ -8,6 +8,7 @@ import { readManifest } from '../data/manifest.js';
 import { validateConfig } from '../evolution/config.js';
 import type { ExperimentConfig } from '../evolution/config.js';
 import { parseDuration } from '../util/duration.js';
+import { FILE_SCHEMAS } from '../util/json-schemas.js';
 import { CliError, intOption, str } from './args.js';
 import type { ParseOptions, Parsed } from './args.js';
 
@@ -35,6 +36,48 @@ export const EVOLVE_OPTIONS = {
   'print-config': { type: 'boolean' },
   seed: { type: 'string' },
 } satisfies ParseOptions;
+
+/** The flags that set one field of experiment.json: their help comes from the field's declaration. */
+const FIELD_FLAGS: { flag: string; arg: string; field: keyof ExperimentConfig }[] = [
+  { flag: 'space', arg: 'S', field: 'space' },
+  { flag: 'algorithm', arg: 'A', field: 'algorithm' },
+  { flag: 'population', arg: 'N', field: 'population' },
+  { flag: 'workers', arg: 'W', field: 'workers' },
+  { flag: 'steps', arg: 'S', field: 'stepsPerChild' },
+  { flag: 'batch', arg: 'N', field: 'batchSize' },
+  { flag: 'threads', arg: 'N', field: 'threadsPerWorker' },
+  { flag: 'precision', arg: 'P', field: 'precision' },
+  { flag: 'no-inheritance', arg: '', field: 'inheritance' },
+  { flag: 'generations', arg: 'T', field: 'generations' },
+  { flag: 'epochs', arg: 'E', field: 'epochs' },
+  { flag: 'seed', arg: 'K', field: 'seed' },
+];
+
+/** Word-wraps `text` to `width` columns, every line after the first indented by `indent`. */
+function wrap(text: string, indent: number, first: number, width = 79): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    const room = (lines.length ? width - indent : width - first) - line.length;
+    if (line && word.length + 1 > room) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  lines.push(line);
+  return lines.join(`\n${' '.repeat(indent)}`);
+}
+
+/** The help of the flags that set experiment.json's fields, made from the schema (its descriptions and defaults). */
+export function fieldFlagsHelp(): string {
+  const props = (FILE_SCHEMAS.experiment!().properties ?? {}) as Record<string, { description?: string; default?: unknown }>;
+  return FIELD_FLAGS.map(({ flag, arg, field }) => {
+    const head = `  --${flag}${arg ? ` ${arg}` : ''}`.padEnd(23);
+    const p = props[field] ?? {};
+    const text = `${p.description ?? ''}${p.default !== undefined && p.default !== null && flag !== 'no-inheritance' ? ` Default ${JSON.stringify(p.default)}.` : ''} (${field})`;
+    return head + wrap(text, 23, 23);
+  }).join('\n');
+}
 
 /**
  * The experiment that the flags describe, validated (its dataset included)

@@ -1,12 +1,12 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DEFAULTS, EXPERIMENT_FILE, readConfig, writeConfig } from '../evolution/config.js';
+import { EXPERIMENT_FILE, readConfig, writeConfig } from '../evolution/config.js';
 import type { ExperimentConfig } from '../evolution/config.js';
 import { spaceOf } from '../spaces/index.js';
 import { seedPopulation, startRun, supervise } from '../worker/supervisor.js';
 import { CliError, intOption, parse, str } from './args.js';
 import { parseDuration } from '../util/duration.js';
-import { configFromFlags, EVOLVE_OPTIONS } from './evolve-options.js';
+import { configFromFlags, EVOLVE_OPTIONS, fieldFlagsHelp } from './evolve-options.js';
 import type { Parsed } from './args.js';
 import { Progress } from './progress.js';
 
@@ -21,18 +21,7 @@ half-written). Add workers from another shell with "evonas worker <experiment>".
   --config FILE        experiment settings (JSON); flags override it
   --print-config       print the effective configuration (defaults, file and
                        flags together, validated) and exit, writing nothing
-  --space S            graph (Large-Scale Evolution, default) or stages (Genetic CNN)
-  --algorithm A        graph: tournament (the paper, default), aging, random;
-                       stages: generational (the paper, default), random
-  --population N       set-point (paper 1000; default ${DEFAULTS.population}, scaled for 2 cores)
-  --workers W          worker processes (paper population/4; default ${DEFAULTS.workers}, one per core)
-  --steps S            training steps per child (paper 25600; default ${DEFAULTS.stepsPerChild}: weights are inherited)
-  --batch N            (paper and default ${DEFAULTS.batchSize})
-  --threads N          intra-op threads per worker (default ${DEFAULTS.threadsPerWorker})
-  --precision P        fp32 or bf16 (default fp32)
-  --no-inheritance     the paper's control: every child trains from scratch
-  --generations T      stages: generations after the initial one (paper and default ${DEFAULTS.generations})
-  --epochs E           stages: train each individual E epochs (paper 240) instead of --steps
+${fieldFlagsHelp()}
   --time-budget T      e.g. 90s, 30m, 2h (default 30m)
   --max-children N     also stop once the store holds N children (a budget
                        that repeats: with 1 worker, 1 thread and a seed, two
@@ -49,7 +38,7 @@ the experiment: mutation weights that favour growth (insert-convolution and
 alter-channels 3, identity 2, reset-weights 0.2, others 0.5-1) and 3 mutations
 per child for the first 3 minutes. For the paper's uniform choice put
 "mutationWeights": {} and "schedule": {} in --config.
-  --seed K             (default 0)`;
+`;
 
 function create(p: Parsed): { dir: string; config: ExperimentConfig } {
   const out = str(p, 'out');

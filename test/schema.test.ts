@@ -1,0 +1,97 @@
+// One declaration per file: the JSON Schema `evonas schema` prints agrees
+// with the checks evonas runs (ajv, an independent validator, accepts what
+// evonas accepts and refuses what it refuses), and a dataset manifest is
+// refused by the path of its bad field.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { DEFAULTS, validateConfig } from '../src/evolution/config.js';
+import { DatasetError, readManifest } from '../src/data/manifest.js';
+import { runCli } from './support/cli.js';
+
+const root = mkdtempSync(join(tmpdir(), 'evonas-schema-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+const schemaOf = async (name: string) => {
+  const r = await runCli(['schema', name]);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as Record<string, any>;
+};
+
+describe('evonas schema', () => {
+  it("prints experiment.json's JSON Schema, which agrees with evonas's own checks", async () => {
+    const s = await schemaOf('experiment');
+    assert.equal(s.$schema, 'https://json-schema.org/draft/2020-12/schema');
+    assert.equal(s.additionalProperties, false);
+    assert.equal(s.properties.genetic.additionalProperties, false, 'nested objects are strict too');
+    assert.equal(s.properties.population.default, DEFAULTS.population);
+    assert.deepEqual(s.required, ['data']);
+    const check = new Ajv2020({ strict: false }).compile(s);
+    const configs: [unknown, boolean][] = [
+      [{ data: '/d' }, true],
+      [{ ...DEFAULTS, data: '/d' }, true],
+      [{ data: '/d', space: 'stages', genetic: { pM: 0.5 }, stages: { nodes: [3, 4], widths: [8, 16] } }, true],
+      [{ data: '/d', genetic: { pm: 0.5 } }, false],
+      [{ data: '/d', population: 1 }, false],
+      [{ data: '/d', schedule: { mutationRate: [{ from: 0, to: 9, k: 0 }] } }, false],
+      [{ data: '/d', precision: 'fp16' }, false],
+      [{ population: 10 }, false],
+    ];
+    for (const [c, ok] of configs) {
+      let ours = true;
+      try {
+        validateConfig(c);
+      } catch {
+        ours = false;
+      }
+      assert.equal(ours, ok, `evonas on ${JSON.stringify(c)}`);
+      assert.equal(check(c), ok, `the JSON Schema on ${JSON.stringify(c)}: ${JSON.stringify(check.errors)}`);
+    }
+  });
+
+  it("prints a dataset manifest's, and refuses an unknown name", async () => {
+    const s = await schemaOf('manifest');
+    assert.equal(s.properties.splits.properties.train.additionalProperties, false);
+    const r = await runCli(['schema', 'population']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /expected one of experiment, manifest but found "population"/);
+  });
+});
+
+describe('the dataset manifest', () => {
+  const good = {
+    format: 'evonas.dataset',
+    version: 1,
+    name: 'tiny',
+    classes: ['a', 'b'],
+    shape: { height: 4, width: 4, channels: 3 },
+    splits: Object.fromEntries(['train', 'validation', 'test'].map((n) => [n, { count: 2, perClass: [1, 1], images: `${n}-images.npy`, labels: `${n}-labels.npy` }])),
+    validation: { source: 'held-out', seed: 0, stratified: true, heldOut: 2 },
+    stats: { mean: [0.5, 0.5, 0.5], std: [0.2, 0.2, 0.2] },
+    source: { path: '/x', kind: 'folders', sha256: 'ab' },
+    createdAt: '2026-11-23T00:00:00.000Z',
+  };
+  const write = (name: string, m: unknown) => {
+    const dir = join(root, name);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m));
+    return dir;
+  };
+
+  it('reads a good one and refuses a bad field by its path', () => {
+    assert.equal(readManifest(write('good', good)).name, 'tiny');
+    const cases: [unknown, RegExp, (string | number)[]][] = [
+      [{ ...good, shape: { ...good.shape, width: 0 } }, /manifest\.json: shape\.width: expected a whole number >= 1 but found 0/, ['shape', 'width']],
+      [{ ...good, splits: { ...good.splits, test: { ...good.splits.test, extra: 1 } } }, /splits\.test\.extra: unknown field \(known: count, perClass, images, labels\)/, ['splits', 'test', 'extra']],
+      [{ ...good, version: 2 }, /version: expected 1 \(re-import with this evonas\) but found 2/, ['version']],
+    ];
+    for (const [i, [m, message, path]] of cases.entries()) {
+      const dir = write(`bad-${i}`, m);
+      assert.throws(() => readManifest(dir), (e: unknown) => e instanceof DatasetError && e.code === 'ERR_DATASET_MANIFEST' && message.test(e.message) && JSON.stringify(e.path) === JSON.stringify(path));
+      assert.deepEqual(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')), m, 'nothing rewritten');
+    }
+  });
+});
