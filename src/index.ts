@@ -16,7 +16,8 @@ export { readManifest } from './data/manifest.js';
 export type { Manifest } from './data/manifest.js';
 
 /** Experiments: the configuration, the search spaces, the algorithms' pieces. */
-export { DEFAULTS, ConfigError, readConfig, validateConfig } from './evolution/config.js';
+export { DEFAULTS, ConfigError, ExperimentSchema, readConfig, validateConfig } from './evolution/config.js';
+export { FILE_SCHEMAS } from './util/json-schemas.js';
 export type { ExperimentConfig } from './evolution/config.js';
 export { spaceOf, SPACE_REGISTRY } from './spaces/index.js';
 export type { SearchSpace } from './spaces/index.js';
@@ -26,15 +27,18 @@ export type { StagnationEvent, StagnationPolicy } from './evolution/stagnation.j
 /** Running: the supervisor (evonas evolve), one worker (evonas worker), the population now (evonas status). */
 export { evolve, seedPopulation, startRun, supervise } from './worker/supervisor.js';
 export type { EvolveOptions, SuperviseOptions, SuperviseResult } from './worker/supervisor.js';
-export { runWorker } from './worker/worker.js';
+/** One worker joining an experiment (evonas worker): trains children until the run's deadline or `signal`. */
+export { runWorker as startWorker, runWorker } from './worker/worker.js';
 export type { WorkerOptions } from './worker/worker.js';
+export { status } from './worker/status.js';
+export type { ExperimentStatus } from './worker/status.js';
 export { FileStore } from './store/index.js';
 export type { Individual, PopulationStore } from './store/index.js';
 export { summarizePopulation } from './store/summary.js';
 export type { PopulationSummary } from './store/summary.js';
 
-/** Results: the report (evonas report), sweeps over seeds, comparisons, ONNX export. */
-export { buildReport } from './report/build.js';
+/** Results: the report (evonas report), sweeps over seeds, comparisons, export (evonas export) and prediction (evonas predict). */
+export { buildReport as report, buildReport } from './report/build.js';
 export type { ReportOptions, Summary as ReportSummary } from './report/build.js';
 export { reportSweep, spread } from './report/sweep.js';
 export type { SweepSummary } from './report/sweep.js';
@@ -43,5 +47,9 @@ export { trainBaseline } from './report/baseline.js';
 export type { BaselineOptions, BaselineResult } from './report/baseline.js';
 export { retrain } from './report/retrain.js';
 export type { RetrainOptions, RetrainResult } from './report/retrain.js';
+export { exportModel } from './export/model.js';
+export type { ExportOptions, ExportResult } from './export/model.js';
+export { collectImages, predict } from './report/predict.js';
+export type { Prediction } from './report/predict.js';
 export { exportOnnx } from './export/onnx.js';
 export type { OnnxMember, OnnxOptions } from './export/onnx.js';

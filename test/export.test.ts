@@ -227,7 +227,7 @@ describe('evonas export and predict', () => {
     const bad: [string[], RegExp][] = [
       [['export', exp, '--format', 'onnx', '--out', join(root, 'x.onnx'), '--id', 'nobody'], /no individual "nobody"/],
       [['export', exp, '--format', 'pmml', '--out', join(root, 'x.onnx')], /--format must be onnx or safetensors but received "pmml"/],
-      [['export', exp, '--ensemble', '999', '--format', 'onnx', '--out', join(root, 'x.onnx')], /fewer than --ensemble 999/],
+      [['export', exp, '--ensemble', '999', '--format', 'onnx', '--out', join(root, 'x.onnx')], /fewer than an ensemble of 999/],
       [['export', exp, '--ensemble', '2', '--format', 'safetensors', '--out', join(root, 'x.onnx')], /--ensemble exports ONNX only/],
     ];
     for (const [args, message] of bad) {

@@ -2,13 +2,13 @@
 // its own callback; evolve() refuses a bad configuration before writing.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { ConfigError, evolve, importDataset } from '../src/index.js';
-import { cifar10Folder } from './support/formats.js';
+import { collectImages, ConfigError, evolve, exportModel, importDataset, predict, status } from '../src/index.js';
+import { cifar10Folder, png } from './support/formats.js';
 
 const root = mkdtempSync(join(tmpdir(), 'evonas-library-'));
 const cache = join(root, 'cache');
@@ -40,5 +40,29 @@ describe('the library', () => {
     await assert.rejects(evolve(join(root, 'none'), { budgetMs: 1000 }), /no experiment here/);
     const again = await evolve(join(root, 'example'), { budgetMs: 2000 });
     assert.ok(again.children > 0);
+  });
+
+  it('gives the status, exports the best and predicts with it, in process, as the commands do', async () => {
+    const dir = join(root, 'example');
+    const s = await status(dir);
+    assert.ok(s.trained >= 1 && s.best, JSON.stringify(s));
+    assert.equal(s.algorithm, 'tournament');
+    const out = join(root, 'best.onnx');
+    const e = await exportModel(dir, { format: 'onnx', out });
+    assert.equal(e.individuals[0]!.id, s.best.id, 'the best by validation');
+    assert.equal(statSync(out).size, e.bytes);
+    await assert.rejects(exportModel(dir, { format: 'onnx', out: join(root, 'x.onnx'), id: 'nobody' }), (err: unknown) => err instanceof Error && (err as { code?: string }).code === 'ERR_INPUT' && /no individual "nobody"/.test(err.message));
+    assert.equal(existsSync(join(root, 'x.onnx')), false);
+    const images = join(root, 'images');
+    mkdirSync(images);
+    for (const r of [0, 1, 2]) writeFileSync(join(images, `${r}.png`), await png(r, 32, 32, 3));
+    const files = collectImages([images]);
+    assert.equal(files.length, 3);
+    const engine = await predict(dir, files, { top: 10 });
+    const onnx = await predict(out, files, { top: 10 });
+    for (const [i, p] of engine.entries()) {
+      assert.equal(p.predictions.length, 10);
+      for (const q of p.predictions) assert.ok(Math.abs(q.probability - onnx[i]!.predictions.find((o) => o.class === q.class)!.probability) < 1e-4, `${p.file} ${q.class}`);
+    }
   });
 });

@@ -53,9 +53,9 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`evonas ${name}: ${e.message}`);
       return e.exitCode;
     }
-    if (e instanceof EvonasError && e.code === 'ERR_USAGE') {
+    if (e instanceof EvonasError && (e.code === 'ERR_USAGE' || e.code === 'ERR_INPUT')) {
       console.error(`evonas ${name}: ${e.message}`);
-      return 2;
+      return e.code === 'ERR_USAGE' ? 2 : 1;
     }
     const err = e as Error & { code?: string };
     console.error(`evonas ${name}: ${err.code ? `[${err.code}] ` : ''}${err.message ?? String(e)}`);

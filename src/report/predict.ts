@@ -1,0 +1,120 @@
+/**
+ * Prediction as a library call (evonas predict is this plus printing):
+ * classify image files with an experiment's best individual on evonas's
+ * engine, or with a model exported as ONNX on onnxruntime.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { decodeImageAs, isImage } from '../data/sources/images.js';
+import { createDataset } from '../engine/dataset.js';
+import { readOnnxMetadata } from '../export/onnx-read.js';
+import { EvonasError } from '../util/errors.js';
+import { softmax } from './curves.js';
+import { loadNet, openExperiment, rankByValidation } from './models.js';
+
+interface Shape {
+  channels: number;
+  height: number;
+  width: number;
+}
+
+export interface Prediction {
+  file: string;
+  /** The top classes, most probable first (ties keep class order). */
+  predictions: { class: string; probability: number }[];
+}
+
+/**
+ * The image files under `paths` (JPEG, PNG, WebP; folders searched
+ * recursively, in name order).
+ * @throws {EvonasError} ERR_INPUT naming a path that is missing or not an image.
+ */
+export function collectImages(paths: string[]): string[] {
+  const out: string[] = [];
+  const visit = (p: string) => {
+    let s;
+    try {
+      s = statSync(p);
+    } catch {
+      throw new EvonasError('ERR_INPUT', `${p}: no such file or folder`, [p]);
+    }
+    if (s.isDirectory()) {
+      for (const name of readdirSync(p).sort()) {
+        const q = `${p}/${name}`;
+        if (statSync(q).isDirectory() || isImage(q)) visit(q);
+      }
+    } else if (isImage(p)) out.push(p);
+    else throw new EvonasError('ERR_INPUT', `${p}: not an image (expected .jpg, .jpeg, .png or .webp)`, [p]);
+  };
+  paths.forEach(visit);
+  if (out.length === 0) throw new EvonasError('ERR_INPUT', `no images in ${paths.join(', ')}`);
+  return out;
+}
+
+async function decodeAll(files: string[], s: Shape): Promise<Uint8Array> {
+  const size = s.channels * s.height * s.width;
+  const pixels = new Uint8Array(files.length * size);
+  for (let i = 0; i < files.length; i++) pixels.set(await decodeImageAs(files[i]!, readFileSync(files[i]!), s), i * size);
+  return pixels;
+}
+
+/** An experiment's best individual on the engine: probabilities, a row per image. */
+async function viaEngine(dir: string, files: string[]): Promise<{ classes: string[]; probs: ArrayLike<number> }> {
+  const x = openExperiment(dir);
+  const best = rankByValidation(await x.store.list())[0];
+  if (!best) throw new EvonasError('ERR_INPUT', `${dir}: no trained individual with weights yet`);
+  const images = await decodeAll(files, x.io);
+  const data = createDataset({ images, labels: new Int32Array(files.length), height: x.io.height, width: x.io.width, channels: x.io.channels, ...x.stats });
+  const net = await loadNet(x, best);
+  try {
+    const r = await net.predict(data);
+    return { classes: x.classes, probs: softmax(r.logits, r.classes) };
+  } finally {
+    net.dispose();
+    data.dispose();
+  }
+}
+
+/** An exported model on onnxruntime. */
+async function viaOnnx(path: string, files: string[]): Promise<{ classes: string[]; probs: ArrayLike<number> }> {
+  const bytes = readFileSync(path);
+  const meta = readOnnxMetadata(bytes, path);
+  if (!meta.classes || !meta['input.shape']) throw new EvonasError('ERR_INPUT', `${path}: no class names or input shape in its metadata (export it with "evonas export")`, [path]);
+  const classes = JSON.parse(meta.classes) as string[];
+  const [channels, height, width] = JSON.parse(meta['input.shape']) as number[];
+  const s = { channels: channels!, height: height!, width: width! };
+  const hwc = await decodeAll(files, s);
+  // HWC bytes to NCHW floats (0-255; the model standardizes).
+  const nchw = new Float32Array(hwc.length);
+  const plane = s.height * s.width;
+  for (let i = 0; i < files.length; i++) {
+    for (let p = 0; p < plane; p++) for (let c = 0; c < s.channels; c++) nchw[i * plane * s.channels + c * plane + p] = hwc[(i * plane + p) * s.channels + c]!;
+  }
+  const ort = await import('onnxruntime-node');
+  const session = await ort.InferenceSession.create(bytes);
+  const out = await session.run({ image: new ort.Tensor('float32', nchw, [files.length, s.channels, s.height, s.width]) });
+  return { classes, probs: out.probabilities!.data as Float32Array };
+}
+
+/**
+ * Classifies `files` (resized to the model's input where needed) with
+ * `model`: an experiment folder (its best by validation, on the engine) or
+ * an .onnx file made by exportModel. Returns the top `top` classes of each.
+ * @throws {EvonasError} ERR_INPUT naming the model or image at fault.
+ */
+export async function predict(model: string, files: string[], o: { top?: number } = {}): Promise<Prediction[]> {
+  let isDir: boolean;
+  try {
+    isDir = statSync(model).isDirectory();
+  } catch {
+    throw new EvonasError('ERR_INPUT', `${model}: no such model file or experiment folder`, [model]);
+  }
+  const { classes, probs } = isDir ? await viaEngine(model, files) : await viaOnnx(model, files);
+  const top = Math.min(o.top ?? 3, classes.length);
+  return files.map((file, i) => ({
+    file,
+    predictions: classes
+      .map((name, c) => ({ class: name, probability: Number(probs[i * classes.length + c]) }))
+      .sort((a, b) => b.probability - a.probability) // stable: ties keep class order
+      .slice(0, top),
+  }));
+}
