@@ -68,8 +68,8 @@ describe('data import: CIFAR binary', () => {
       assert.deepEqual([...trainIds, ...valIds].sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i));
       // label of record r in batch b (1-based) was (i + b) % 10 with i = r - 20(b-1)
       const labelOf = (r: number) => ((r % 20) + Math.floor(r / 20) + 1) % 10;
-      trainIds.forEach((r, i) => assert.equal(tr.labels[i], labelOf(r)));
-      valIds.forEach((r, i) => assert.equal(va.labels[i], labelOf(r)));
+      trainIds.forEach((r, i) => { assert.equal(tr.labels[i], labelOf(r)); });
+      valIds.forEach((r, i) => { assert.equal(va.labels[i], labelOf(r)); });
       // training order follows the batches' order
       assert.deepEqual(trainIds, [...trainIds].sort((a, b) => a - b));
       // each class loses validation images in proportion (4 per class -> 1 held out)
@@ -178,7 +178,7 @@ describe('data import: IDX (MNIST style)', () => {
       const d = openDataset(out);
       const tr = d.train();
       const exp = expected(Array.from({ length: 30 }, (_, i) => i), 28, 28, 1);
-      recordsOf(tr.images, tr.count, exp).forEach((r, i) => assert.equal(tr.labels[i], r % 10));
+      recordsOf(tr.images, tr.count, exp).forEach((r, i) => { assert.equal(tr.labels[i], r % 10); });
       const te = loadTestSplit(out);
       assert.deepEqual(recordsOf(te.images, te.count, expected(Array.from({ length: 10 }, (_, i) => 100 + i), 28, 28, 1)), Array.from({ length: 10 }, (_, i) => 100 + i));
       assert.deepEqual(Array.from(te.labels), [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
@@ -231,7 +231,7 @@ describe('data import: image folders', () => {
       // records 0-5 zebra, 6-11 cat, 12-17 dog in the order written
       const cls = (r: number) => (r < 6 ? 2 : r < 12 ? 0 : 1);
       const exp = expected(Array.from({ length: 18 }, (_, i) => i), 8, 8, 3);
-      recordsOf(tr.images, tr.count, exp).forEach((r, i) => assert.equal(tr.labels[i], cls(r)));
+      recordsOf(tr.images, tr.count, exp).forEach((r, i) => { assert.equal(tr.labels[i], cls(r)); });
       const te = loadTestSplit(out);
       assert.equal(te.count, 6);
     }

@@ -162,14 +162,14 @@ describe('ONNX export', () => {
         counts[row.indexOf(Math.max(...row))]++;
         const z = row.map((v) => Math.exp(v - Math.max(...row)));
         const s = z.reduce((a, b) => a + b, 0);
-        z.forEach((v, c) => (mean[c] += v / s / members.length));
+        z.forEach((v, c) => { mean[c] += v / s / members.length; });
       }
       const top = Math.max(...counts);
       if (counts.filter((c) => c === top).length > 1) ties++;
       const votes = Array.from(vote.probabilities.subarray(r * 10, r * 10 + 10));
       assert.deepEqual(votes.map((v) => Math.round(v * 4)), counts, `image ${r}: vote counts`);
       assert.equal(votes.indexOf(Math.max(...votes)), counts.indexOf(top), 'ties go to the lowest class index');
-      mean.forEach((v, c) => assert.ok(Math.abs(v - avg.probabilities[r * 10 + c]!) < 1e-5, `image ${r} class ${c}: mean probability`));
+      mean.forEach((v, c) => { assert.ok(Math.abs(v - avg.probabilities[r * 10 + c]!) < 1e-5, `image ${r} class ${c}: mean probability`); });
     }
     assert.ok(ties >= 1, 'the batch exercises at least one tie');
   });

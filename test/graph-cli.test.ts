@@ -24,7 +24,7 @@ describe('evonas dna', () => {
   });
 
   it('render draws every vertex, convolution and skip; PNG output decodes', async () => {
-    let dna;
+    let dna: ReturnType<typeof parseDNA>;
     for (let seed = 0; ; seed++) {
       dna = parseDNA((await runCli(['dna', 'random', '--mutations', '40', '--seed', String(seed)])).stdout);
       if (dna.edges.some((e) => e.skip) && dna.edges.some((e) => e.kind === 'conv')) break;

@@ -241,9 +241,12 @@ describe('DNA files', () => {
     const dna = apply(twoConvs(), 'add-skip').dna;
     const renamed = structuredClone(dna);
     const map = new Map<string, string>();
-    const rename = (id: string) => map.get(id) ?? (map.set(id, `${id[0]}${100 + map.size}`), map.get(id)!);
-    renamed.vertices.forEach((v) => (v.id = rename(v.id)));
-    renamed.edges.reverse().forEach((e) => Object.assign(e, { id: rename(e.id), from: rename(e.from), to: rename(e.to) }));
+    const rename = (id: string) => {
+      if (!map.has(id)) map.set(id, `${id[0]}${100 + map.size}`);
+      return map.get(id)!;
+    };
+    renamed.vertices.forEach((v) => { v.id = rename(v.id); });
+    renamed.edges.reverse().forEach((e) => { Object.assign(e, { id: rename(e.id), from: rename(e.from), to: rename(e.to) }); });
     renamed.nextId = 200;
     validateDNA(renamed);
     assert.equal(hashDNA(renamed), hashDNA(dna));

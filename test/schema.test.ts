@@ -18,6 +18,7 @@ after(() => rmSync(root, { recursive: true, force: true }));
 const schemaOf = async (name: string) => {
   const r = await runCli(['schema', name]);
   assert.equal(r.code, 0, r.stderr);
+  // biome-ignore lint/suspicious/noExplicitAny: a JSON Schema read back, probed field by field
   return JSON.parse(r.stdout) as Record<string, any>;
 };
 

@@ -199,7 +199,7 @@ describe("Genetic CNN's operators", () => {
     assert.equal(counts[1], 0);
     assert.equal(counts[4], 0, 'ties for the worst are both eliminated');
     const w = [0.2, 0, 0.3, 0.1, 0];
-    counts.forEach((c, i) => assert.ok(Math.abs(c / 20_000 - w[i]! / 0.6) < 0.02, `individual ${i}: ${c}`));
+    counts.forEach((c, i) => { assert.ok(Math.abs(c / 20_000 - w[i]! / 0.6) < 0.02, `individual ${i}: ${c}`); });
     assert.deepEqual(new Set(roulette([0.5, 0.5, 0.5], 300, createRng(4))), new Set([0, 1, 2]), 'all equal: uniform');
   });
 

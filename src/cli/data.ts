@@ -90,7 +90,7 @@ function info(dir: string, json: boolean): void {
   console.log(summary(dir, m));
   const width = Math.max(5, ...m.classes.map((c) => c.length));
   console.log(`\n${'class'.padEnd(width)}  ${SPLITS.map((sp) => sp.padStart(12)).join('')}`);
-  m.classes.forEach((c, i) => console.log(`${c.padEnd(width)}  ${SPLITS.map((sp) => String(m.splits[sp].perClass[i]).padStart(12)).join('')}`));
+  m.classes.forEach((c, i) => { console.log(`${c.padEnd(width)}  ${SPLITS.map((sp) => String(m.splits[sp].perClass[i]).padStart(12)).join('')}`); });
   const fmt = (v: number[]) => v.map((x) => x.toFixed(4)).join(', ');
   console.log(`\ntrain mean  ${fmt(m.stats.mean)}\ntrain std   ${fmt(m.stats.std)}`);
   console.log(`validation  ${m.validation.source === 'held-out' ? `held out of train (stratified, seed ${m.validation.seed})` : 'given by the source'}`);

@@ -15,7 +15,7 @@ export function npyHeader(dtype: NpyDtype, shape: number[]): Buffer {
   let dict = `{'descr': '${dtype}', 'fortran_order': False, 'shape': (${dims}), }`;
   const room = NPY_HEADER_BYTES - MAGIC.length - 2 - 1; // the header ends with a newline
   if (dict.length > room) throw new RangeError(`npy header too long for shape (${dims})`);
-  dict = dict.padEnd(room, ' ') + '\n';
+  dict = `${dict.padEnd(room, ' ')}\n`;
   const len = Buffer.alloc(2);
   len.writeUInt16LE(dict.length);
   return Buffer.concat([MAGIC, len, Buffer.from(dict, 'latin1')]);

@@ -161,7 +161,7 @@ export class Staging {
       const take = stratifiedCounts(perClass, o.holdOut);
       const rng = createRng(o.seed);
       const byClass: number[][] = perClass.map(() => []);
-      trainLabels.forEach((l, i) => byClass[l]!.push(i));
+      trainLabels.forEach((l, i) => { byClass[l]!.push(i); });
       byClass.forEach((idx, c) => {
         shuffle(idx, rng.fork(c));
         for (let k = 0; k < take[c]!; k++) held[idx[k]!] = 1;
@@ -224,7 +224,7 @@ export class Staging {
       source: o.source,
       createdAt: new Date().toISOString(),
     };
-    writeFileAtomic(join(this.tmp, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
+    writeFileAtomic(join(this.tmp, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
     rmSync(join(this.tmp, 'parts'), { recursive: true, force: true });
     if (existsSync(this.out)) {
       throw new DatasetError('ERR_DATASET_EXISTS', `${this.out} appeared while importing; the import is left in ${this.tmp}`);

@@ -135,5 +135,5 @@ export function readConfig(dir: string): ExperimentConfig {
 }
 
 export function writeConfig(dir: string, c: ExperimentConfig): void {
-  writeFileAtomic(join(dir, EXPERIMENT_FILE), JSON.stringify(c, null, 2) + '\n');
+  writeFileAtomic(join(dir, EXPERIMENT_FILE), `${JSON.stringify(c, null, 2)}\n`);
 }

@@ -102,6 +102,6 @@ export class StagnationLog {
   /** @returns false when another worker recorded this event's index first. */
   record(e: StagnationEvent): boolean {
     mkdirSync(this.dir, { recursive: true });
-    return createFileExclusive(join(this.dir, `stagnation-${e.index}.json`), JSON.stringify(e, null, 2) + '\n');
+    return createFileExclusive(join(this.dir, `stagnation-${e.index}.json`), `${JSON.stringify(e, null, 2)}\n`);
   }
 }

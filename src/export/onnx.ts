@@ -78,7 +78,7 @@ class Graph {
 function lower(g: Graph, ir: NetIR, weights: WeightMap, input: string, prefix: string): string {
   const a = analyze(ir);
   const shapes = new Map<string, Shape>([[INPUT_ID, a.input]]);
-  ir.nodes.forEach((n, i) => shapes.set(n.id, a.shapes[i]!));
+  ir.nodes.forEach((n, i) => { shapes.set(n.id, a.shapes[i]!); });
   const value = new Map<string, string>([[INPUT_ID, input]]);
   for (const [i, n] of ir.nodes.entries()) {
     const builder: OnnxBuilder = {

@@ -237,7 +237,7 @@ export const OPS: Record<OpName, OpSpec> = {
   add: {
     arity: [2, Infinity],
     shape(_node, inputs) {
-      inputs.forEach((s) => spatial(s, 'add'));
+      inputs.forEach((s) => { spatial(s, 'add'); });
       return inputs[0]!;
     },
     tensors: () => [],
@@ -314,5 +314,5 @@ export const OPS: Record<OpName, OpSpec> = {
 };
 
 export function isOpName(op: unknown): op is OpName {
-  return typeof op === 'string' && Object.prototype.hasOwnProperty.call(OPS, op);
+  return typeof op === 'string' && Object.hasOwn(OPS, op);
 }

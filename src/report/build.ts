@@ -202,7 +202,7 @@ async function writeReport(x: Experiment, all: Individual[], s: Summary): Promis
       ),
     ),
   };
-  if (s.generations?.length) charts['generations'] = await render(generationsSpec(s.generations, 'Validation accuracy per generation'));
+  if (s.generations?.length) charts.generations = await render(generationsSpec(s.generations, 'Validation accuracy per generation'));
   for (const [name, c] of Object.entries(charts)) writeFileSync(join(out, `${name}.png`), c.png);
   const shown = line.filter((i) => i.fitness !== null).slice(-12);
   const diagrams = shown.map((i) => ({
@@ -212,5 +212,5 @@ async function writeReport(x: Experiment, all: Individual[], s: Summary): Promis
   }));
   const table = s.generations ? [`Gen    Max %   Min %   Avg %   Med %  Std-D  Best individual`, ...s.generations.map(formatStatsRow)] : undefined;
   writeFileAtomic(join(out, 'index.html'), reportHtml(s, { charts: Object.fromEntries(Object.entries(charts).map(([k, v]) => [k, v.svg])), diagrams, lineageLength: line.length, generationsTable: table }));
-  writeFileAtomic(join(out, 'summary.json'), JSON.stringify(s, null, 2) + '\n');
+  writeFileAtomic(join(out, 'summary.json'), `${JSON.stringify(s, null, 2)}\n`);
 }

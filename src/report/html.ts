@@ -3,7 +3,7 @@ import type { Summary } from './build.js';
 import { escapeHtml } from '../util/html.js';
 
 export const esc = escapeHtml;
-const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : (100 * x).toFixed(2) + '%');
+const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(2)}%`);
 const big = (x: number) => (x >= 1e15 ? `${(x / 1e15).toFixed(2)} PFLOP` : x >= 1e12 ? `${(x / 1e12).toFixed(2)} TFLOP` : x >= 1e9 ? `${(x / 1e9).toFixed(2)} GFLOP` : `${(x / 1e6).toFixed(2)} MFLOP`);
 
 export const STYLE = `body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;margin:24px auto;max-width:1100px;color:#222}

@@ -4,6 +4,7 @@
  * engine, or with a model exported as ONNX on onnxruntime.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { decodeImageAs, isImage } from '../data/sources/images.js';
 import { createDataset } from '../engine/dataset.js';
 import { readOnnxMetadata } from '../export/onnx-read.js';
@@ -31,7 +32,7 @@ export interface Prediction {
 export function collectImages(paths: string[]): string[] {
   const out: string[] = [];
   const visit = (p: string) => {
-    let s;
+    let s: Stats;
     try {
       s = statSync(p);
     } catch {

@@ -119,7 +119,7 @@ export async function retrain(dir: string, o: RetrainOptions): Promise<RetrainRe
       out,
     };
     const { out: _out, ...file } = result;
-    writeFileAtomic(join(out, 'result.json'), JSON.stringify(file, null, 2) + '\n');
+    writeFileAtomic(join(out, 'result.json'), `${JSON.stringify(file, null, 2)}\n`);
     return result;
   } finally {
     net.dispose();

@@ -66,7 +66,7 @@ export function readSweep(dir: string): SweepManifest {
 }
 
 export function writeSweep(dir: string, m: SweepManifest): void {
-  writeFileAtomic(join(dir, SWEEP_FILE), JSON.stringify(m, null, 2) + '\n');
+  writeFileAtomic(join(dir, SWEEP_FILE), `${JSON.stringify(m, null, 2)}\n`);
 }
 
 export function spread(values: number[]): Spread {
@@ -119,7 +119,7 @@ export async function reportSweep(dir: string, log: (line: string) => void = () 
     log,
     () => summary.sweep,
   );
-  writeFileAtomic(join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  writeFileAtomic(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
   const rows = seeds
     .map((s) => `<tr><td>${s.seed}</td><td class="l">${esc(s.experiment)}</td><td>${pct(s.validationAccuracy)}</td><td>${pct(s.testAccuracy)}</td><td>${pct(s.ensembleTestAccuracy)}</td><td>${s.params.toLocaleString('en')}</td><td>${s.individuals}</td></tr>`)

@@ -45,7 +45,7 @@ export class LeaseClaims implements Leases {
 
   /** Creates claim n on `key` unless it exists. @returns whether this call created it. */
   private create(key: string, n: number, claim: Claim): boolean {
-    return createFileExclusive(join(this.dir(key), String(n)), JSON.stringify({ ...claim, at: new Date().toISOString() }) + '\n');
+    return createFileExclusive(join(this.dir(key), String(n)), `${JSON.stringify({ ...claim, at: new Date().toISOString() })}\n`);
   }
 
   /**

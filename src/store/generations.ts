@@ -41,7 +41,7 @@ export class GenerationFiles implements GenerationLog {
 
   /** Writes generation t's plan unless one exists. @returns whether this call created it. */
   createPlan(t: number, plan: unknown): boolean {
-    return createFileExclusive(join(this.root, `${t}.plan.json`), JSON.stringify(plan) + '\n');
+    return createFileExclusive(join(this.root, `${t}.plan.json`), `${JSON.stringify(plan)}\n`);
   }
 
   private readonly leases: LeaseClaims;
@@ -62,7 +62,7 @@ export class GenerationFiles implements GenerationLog {
   }
 
   writeStats(t: number, stats: unknown): void {
-    writeFileAtomic(join(this.root, `${t}.stats.json`), JSON.stringify(stats) + '\n');
+    writeFileAtomic(join(this.root, `${t}.stats.json`), `${JSON.stringify(stats)}\n`);
   }
 
   /** Every generation's statistics, in order. */

@@ -17,5 +17,5 @@ export function readRun(dir: string): RunState {
 }
 
 export function writeRun(dir: string, r: RunState): void {
-  writeFileAtomic(join(dir, RUN_FILE), JSON.stringify(r, null, 2) + '\n');
+  writeFileAtomic(join(dir, RUN_FILE), `${JSON.stringify(r, null, 2)}\n`);
 }

@@ -135,7 +135,7 @@ export function makeKit(dir: string, id: number, signal?: AbortSignal): WorkerKi
     report() {
       writeFileAtomic(
         join(dir, 'workers', `${name}.json`),
-        JSON.stringify({ worker: name, startedAt: new Date(wallStart).toISOString(), wall: (Date.now() - wallStart) / 1000, ...totals, store: store.seconds }) + '\n',
+        `${JSON.stringify({ worker: name, startedAt: new Date(wallStart).toISOString(), wall: (Date.now() - wallStart) / 1000, ...totals, store: store.seconds })}\n`,
       );
     },
     dispose() {

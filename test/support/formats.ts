@@ -16,7 +16,7 @@ export function cifarRecords(labels: number[][], offset = 0): Buffer {
   const rec = labelBytes + 3072;
   const buf = Buffer.alloc(labels.length * rec);
   labels.forEach((ls, r) => {
-    ls.forEach((l, k) => (buf[r * rec + k] = l));
+    ls.forEach((l, k) => { buf[r * rec + k] = l; });
     for (let c = 0; c < 3; c++) {
       for (let y = 0; y < 32; y++) {
         for (let x = 0; x < 32; x++) buf[r * rec + labelBytes + c * 1024 + y * 32 + x] = pixel(offset + r, y, x, c);
@@ -48,7 +48,7 @@ export async function tarGz(cwd: string, entries: string[], file: string, gzip =
 export function idx(dims: number[], body: Uint8Array, gz: boolean): Buffer {
   const head = Buffer.alloc(4 + 4 * dims.length);
   head.writeUInt32BE(0x0800 + dims.length, 0);
-  dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
+  dims.forEach((d, i) => { head.writeUInt32BE(d, 4 + 4 * i); });
   const raw = Buffer.concat([head, body]);
   return gz ? gzipSync(raw) : raw;
 }

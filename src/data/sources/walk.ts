@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, readdirSync, readFileSync, statSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { Parser } from 'tar';
 import type { ReadEntry } from 'tar';
@@ -27,7 +28,7 @@ export function isArchive(path: string): boolean {
 
 /** @returns the source's sha256 (of the archive bytes, or of every file's path and contents). */
 export async function walkSource(source: string, visit: Visit, onBytes?: (n: number, total: number) => void): Promise<string> {
-  let st;
+  let st: Stats;
   try {
     st = statSync(source);
   } catch {

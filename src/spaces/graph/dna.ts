@@ -183,7 +183,7 @@ export function validateDNA(dna: unknown): GraphDNA {
 
 /** JSON text of a DNA (stable key order). */
 export function serializeDNA(dna: GraphDNA): string {
-  return JSON.stringify(dna, null, 2) + '\n';
+  return `${JSON.stringify(dna, null, 2)}\n`;
 }
 
 /** @throws {DNAError|SyntaxError} */

@@ -193,7 +193,14 @@ export function mutate(dna: GraphDNA, rng: Rng, o: { weights?: MutationWeights; 
     while (!done && pool.length > 0) {
       const total = pool.reduce((a, m) => a + (o.weights?.[m] ?? 1), 0);
       let r = rng.next() * total;
-      const name = pool.find((m) => (r -= o.weights?.[m] ?? 1) < 0) ?? pool[pool.length - 1]!;
+      let name = pool[pool.length - 1]!; // rounding at the very end of the wheel
+      for (const m of pool) {
+        r -= o.weights?.[m] ?? 1;
+        if (r < 0) {
+          name = m;
+          break;
+        }
+      }
       done = applyMutation(current, name, rng);
       if (!done) pool.splice(pool.indexOf(name), 1);
     }

@@ -67,5 +67,5 @@ export function renderDNA(dna: GraphDNA, io: IOSpec, title = ''): string {
     );
   });
   parts.push('</svg>');
-  return parts.join('\n') + '\n';
+  return `${parts.join('\n')}\n`;
 }

@@ -60,7 +60,11 @@ export function roulette(fitness: number[], n: number, rng: Rng): number[] {
   return Array.from({ length: n }, () => {
     if (!(total > 0)) return rng.int(fitness.length);
     let r = rng.next() * total;
-    for (let i = 0; i < w.length; i++) if (w[i]! > 0 && (r -= w[i]!) < 0) return i;
+    for (let i = 0; i < w.length; i++) {
+      if (!(w[i]! > 0)) continue;
+      r -= w[i]!;
+      if (r < 0) return i;
+    }
     let last = w.length - 1;
     while (w[last]! <= 0) last--;
     return last; // rounding at the very end of the wheel
