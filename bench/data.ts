@@ -36,7 +36,7 @@ try {
     best = Math.min(best, Number(process.hrtime.bigint() - t) / 1e9);
     if (tr.count + va.count !== 50000 && source.includes('cifar10')) console.error('unexpected counts', tr.count, va.count);
   }
-  console.log(`load (train + validation, ${((m.splits.train.count + m.splits.validation.count) * 3072 / 1e6).toFixed(0)} MB): ${best.toFixed(3)} s (best of 5)`);
+  console.log(`load (train + validation, ${(((m.splits.train.count + m.splits.validation.count) * 3072) / 1e6).toFixed(0)} MB): ${best.toFixed(3)} s (best of 5)`);
   const py = '/usr/bin/python3';
   if (spawnSync(py, ['-c', 'import numpy']).status === 0) {
     const code = `import numpy as np, time\nb=1e9\nfor _ in range(5):\n t=time.perf_counter(); a=np.load('${out}/train-images.npy'); l=np.load('${out}/train-labels.npy'); v=np.load('${out}/validation-images.npy'); w=np.load('${out}/validation-labels.npy'); b=min(b,time.perf_counter()-t)\nprint(b)`;

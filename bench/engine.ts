@@ -99,19 +99,18 @@ const started = Date.now();
 const info = loadNative().info();
 const precisions: Precision[] = info.bf16Native ? ['fp32', 'bf16'] : ['fp32'];
 const torchVersion = ensurePyTorch();
-console.log(
-  `evonas engine vs PyTorch ${torchVersion} (same libtorch), ${threads} threads, batch ${batch}, ` +
-    `${steps} measured steps after ${warmup} warm-up, best of ${rounds} alternating rounds`,
-);
+console.log(`evonas engine vs PyTorch ${torchVersion} (same libtorch), ${threads} threads, batch ${batch}, ` + `${steps} measured steps after ${warmup} warm-up, best of ${rounds} alternating rounds`);
 console.log('The peer is measured in both memory formats (NCHW and channels_last); the ratio uses its faster one.');
 if (!info.bf16Native) console.log(`bf16 rounds skipped: bf16 is not native here (${info.bf16Missing}); fp32 is the fast path on this CPU.`);
 console.log('');
 const only = process.env.BENCH_NETS?.split(',');
-const nets = ([
-  ['initial (gap→dense)', initialIndividual()],
-  ['small conv', smallConv()],
-  ['resnet-20', resnet20()],
-] as [string, NetIR][]).filter(([name]) => !only || only.some((o) => name.startsWith(o)));
+const nets = (
+  [
+    ['initial (gap→dense)', initialIndividual()],
+    ['small conv', smallConv()],
+    ['resnet-20', resnet20()],
+  ] as [string, NetIR][]
+).filter(([name]) => !only || only.some((o) => name.startsWith(o)));
 const fp32Ratios: number[] = [];
 const pad = (x: string, n: number) => x.padEnd(n);
 console.log(`${pad('network', 22)}${pad('precision', 11)}${pad('evonas img/s', 14)}${pad('pytorch img/s', 15)}${pad('ratio', 8)}evonas GFLOP/s`);
@@ -127,9 +126,7 @@ for (const [name, ir] of nets) {
     const ratio = ours / peer;
     if (precision === 'fp32') fp32Ratios.push(ratio);
     const gflops = ((ours / batch) * flopsPerStep) / 1e9;
-    console.log(
-      `${pad(name, 22)}${pad(precision, 11)}${pad(ours.toFixed(0), 14)}${pad(peer.toFixed(0), 15)}${pad(ratio.toFixed(2), 8)}${gflops.toFixed(2)}`,
-    );
+    console.log(`${pad(name, 22)}${pad(precision, 11)}${pad(ours.toFixed(0), 14)}${pad(peer.toFixed(0), 15)}${pad(ratio.toFixed(2), 8)}${gflops.toFixed(2)}`);
   }
 }
 data.dispose();
@@ -140,7 +137,10 @@ console.log('');
 const units = KERNEL_ISAS.slice(0, KERNEL_ISAS.indexOf(info.kernelIsa) + 1);
 console.log(`fused kernels (forward + backward), best of 5, in use here: ${info.kernelIsa}`);
 console.log(`${pad('shape', 22)}${units.map((u) => pad(`${u} ms`, 14)).join('')}speed-up over baseline`);
-for (const [channels, rows] of [[16, 50 * 32 * 32], [64, 50 * 8 * 8]] as const) {
+for (const [channels, rows] of [
+  [16, 50 * 32 * 32],
+  [64, 50 * 8 * 8],
+] as const) {
   const iterations = 20;
   const best = units.map((u) => {
     let t = Infinity;
@@ -149,6 +149,11 @@ for (const [channels, rows] of [[16, 50 * 32 * 32], [64, 50 * 8 * 8]] as const) 
   });
   console.log(`${pad(`${rows}x${channels}`, 22)}${best.map((b) => pad(b.toFixed(3), 14)).join('')}${(best[0]! / best[best.length - 1]!).toFixed(2)}x`);
 }
-console.log(`CPU: ${[...Object.entries(info.cpu)].filter(([, v]) => v).map(([k]) => k).join(' ')}; ${((Date.now() - started) / 60000).toFixed(1)} minutes in all`);
+console.log(
+  `CPU: ${[...Object.entries(info.cpu)]
+    .filter(([, v]) => v)
+    .map(([k]) => k)
+    .join(' ')}; ${((Date.now() - started) / 60000).toFixed(1)} minutes in all`,
+);
 console.log('');
 console.log(`engine/pytorch min ratio: ${Math.min(...fp32Ratios).toFixed(2)}`);

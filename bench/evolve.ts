@@ -45,7 +45,9 @@ await run(['sweep', '--seeds', seeds, '--data', data, '--out', out, '--time-budg
 const s = JSON.parse(readFileSync(join(out, 'report', 'summary.json'), 'utf8')) as SweepSummary;
 console.log(`\nsweep ${out}`);
 for (const x of s.seeds) {
-  console.log(`seed ${x.seed}: test ${x.testAccuracy.toFixed(4)} (validation ${x.validationAccuracy.toFixed(4)}, ${x.params.toLocaleString('en')} parameters, ${x.individuals} individuals; top-2 ensemble ${x.ensembleTestAccuracy.toFixed(4)})`);
+  console.log(
+    `seed ${x.seed}: test ${x.testAccuracy.toFixed(4)} (validation ${x.validationAccuracy.toFixed(4)}, ${x.params.toLocaleString('en')} parameters, ${x.individuals} individuals; top-2 ensemble ${x.ensembleTestAccuracy.toFixed(4)})`,
+  );
 }
 const t = s.testAccuracy;
 console.log(`test accuracy: mean ${t.mean.toFixed(4)} std ${t.std.toFixed(4)} min ${t.min.toFixed(4)} max ${t.max.toFixed(4)} over ${t.n} seeds, ${budget} each`);

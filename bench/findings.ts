@@ -88,7 +88,7 @@ const FINDINGS: Finding[] = [
   },
   {
     name: 'aging',
-    title: 'Regularized (aging) evolution vs the paper\'s tournament at equal time',
+    title: "Regularized (aging) evolution vs the paper's tournament at equal time",
     budget: `${budget} of wall time per run`,
     arms: [
       { name: 'aging', args: ['--time-budget', budget, '--algorithm', 'aging'] },

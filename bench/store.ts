@@ -48,7 +48,9 @@ try {
     steps += o.born.length + o.killed.length + o.conflicts;
   }
   const check = await store.check();
-  console.log(`fake evaluator, population 1000, 250 concurrent workers: ${steps} tournament steps in ${secs.toFixed(1)} s = ${(steps / secs).toFixed(0)} steps/s; store check: ${check.problems.length} problems`);
+  console.log(
+    `fake evaluator, population 1000, 250 concurrent workers: ${steps} tournament steps in ${secs.toFixed(1)} s = ${(steps / secs).toFixed(0)} steps/s; store check: ${check.problems.length} problems`,
+  );
 
   // 2. A real evolution.
   let data = process.env.BENCH_DATA;
@@ -70,7 +72,9 @@ try {
     inStore += w.store;
     busy += w.train + w.evaluate;
   }
-  console.log(`real evolution on CIFAR-10 for ${seconds} s: workers' wall ${wall.toFixed(0)} s, training and evaluating ${busy.toFixed(0)} s (${((100 * busy) / wall).toFixed(1)}%), in the store ${inStore.toFixed(2)} s`);
+  console.log(
+    `real evolution on CIFAR-10 for ${seconds} s: workers' wall ${wall.toFixed(0)} s, training and evaluating ${busy.toFixed(0)} s (${((100 * busy) / wall).toFixed(1)}%), in the store ${inStore.toFixed(2)} s`,
+  );
   console.log(`store overhead: ${((100 * inStore) / wall).toFixed(2)}%`);
 } finally {
   rmSync(work, { recursive: true, force: true });

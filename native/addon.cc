@@ -9,9 +9,9 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "allocator.h"
 #include "cpu.h"
@@ -82,10 +82,15 @@ std::string str(const Napi::Object& o, const char* key) {
 }
 
 Op parseOp(const std::string& s) {
-  static const std::pair<const char*, Op> table[] = {
-      {"conv2d", Op::Conv},        {"batchnorm", Op::BatchNorm}, {"relu", Op::Relu},
-      {"add", Op::Add},            {"maxpool", Op::MaxPool},     {"avgpool", Op::AvgPool},
-      {"globalavgpool", Op::GlobalAvgPool}, {"dense", Op::Dense}, {"dropout", Op::Dropout}};
+  static const std::pair<const char*, Op> table[] = {{"conv2d", Op::Conv},
+                                                     {"batchnorm", Op::BatchNorm},
+                                                     {"relu", Op::Relu},
+                                                     {"add", Op::Add},
+                                                     {"maxpool", Op::MaxPool},
+                                                     {"avgpool", Op::AvgPool},
+                                                     {"globalavgpool", Op::GlobalAvgPool},
+                                                     {"dense", Op::Dense},
+                                                     {"dropout", Op::Dropout}};
   for (const auto& [name, op] : table) {
     if (s == name) return op;
   }
@@ -104,7 +109,8 @@ void readOpFields(const Napi::Object& o, Node& n) {
       n.sw = integer(o, "sw");
       n.ph = integer(o, "ph");
       n.pw = integer(o, "pw");
-      if (n.kh <= 0 || n.kw <= 0 || n.sh <= 0 || n.sw <= 0 || n.ph < 0 || n.pw < 0) throw std::invalid_argument("node " + n.id + ": bad window");
+      if (n.kh <= 0 || n.kw <= 0 || n.sh <= 0 || n.sw <= 0 || n.ph < 0 || n.pw < 0)
+        throw std::invalid_argument("node " + n.id + ": bad window");
       if (n.op == Op::Conv) n.bias = flag(o, "bias");
       break;
     case Op::BatchNorm:
@@ -128,11 +134,11 @@ void readOpFields(const Napi::Object& o, Node& n) {
 class DatasetWrap : public Napi::ObjectWrap<DatasetWrap> {
  public:
   static Napi::Function Init(Napi::Env env) {
-    return DefineClass(env, "Dataset",
-                       {InstanceAccessor<&DatasetWrap::Mean>("mean"), InstanceAccessor<&DatasetWrap::Std>("std"),
-                        InstanceAccessor<&DatasetWrap::Count>("count"),
-                        InstanceAccessor<&DatasetWrap::MaxLabel>("maxLabel"),
-                        InstanceMethod<&DatasetWrap::Dispose>("dispose")});
+    return DefineClass(
+        env, "Dataset",
+        {InstanceAccessor<&DatasetWrap::Mean>("mean"), InstanceAccessor<&DatasetWrap::Std>("std"),
+         InstanceAccessor<&DatasetWrap::Count>("count"), InstanceAccessor<&DatasetWrap::MaxLabel>("maxLabel"),
+         InstanceMethod<&DatasetWrap::Dispose>("dispose")});
   }
 
   // new Dataset(images: Uint8Array, labels: Int32Array, n, h, w, c, mean?: Float64Array, std?: Float64Array)
@@ -358,12 +364,10 @@ class NetWrap : public Napi::ObjectWrap<NetWrap> {
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "Net",
                        {InstanceMethod<&NetWrap::Train>("train"), InstanceMethod<&NetWrap::Evaluate>("evaluate"),
-                        InstanceMethod<&NetWrap::Predict>("predict"),
-                        InstanceMethod<&NetWrap::Gradients>("gradients"),
+                        InstanceMethod<&NetWrap::Predict>("predict"), InstanceMethod<&NetWrap::Gradients>("gradients"),
                         InstanceMethod<&NetWrap::Weights>("weights"),
-                        InstanceMethod<&NetWrap::SetWeights>("setWeights"),
-                        InstanceMethod<&NetWrap::Cancel>("cancel"), InstanceMethod<&NetWrap::Dispose>("dispose"),
-                        InstanceAccessor<&NetWrap::Active>("active")});
+                        InstanceMethod<&NetWrap::SetWeights>("setWeights"), InstanceMethod<&NetWrap::Cancel>("cancel"),
+                        InstanceMethod<&NetWrap::Dispose>("dispose"), InstanceAccessor<&NetWrap::Active>("active")});
   }
 
   // new Net(spec, options): spec = {input: {c,h,w}, classes, nodes: [...]} from src/engine.
@@ -396,7 +400,8 @@ class NetWrap : public Napi::ObjectWrap<NetWrap> {
       Options o;
       o.threads = static_cast<int>(integer(opts, "threads"));
       const std::string precision = str(opts, "precision");
-      if (precision != "fp32" && precision != "bf16" && precision != "fp64") throw std::invalid_argument("unknown precision " + precision);
+      if (precision != "fp32" && precision != "bf16" && precision != "fp64")
+        throw std::invalid_argument("unknown precision " + precision);
       o.bf16 = precision == "bf16";
       o.fp64 = precision == "fp64";
       o.channelsLast = flag(opts, "channelsLast");
@@ -439,7 +444,8 @@ class NetWrap : public Napi::ObjectWrap<NetWrap> {
       s.seed = static_cast<uint64_t>(num(o, "seed"));
       s.startStep = integer(o, "startStep");
       s.progressEvery = integer(o, "progressEvery");
-      if (s.steps < 0 || s.batchSize <= 0 || s.startStep < 0) throw std::invalid_argument("steps and startStep must be >= 0 and batchSize > 0");
+      if (s.steps < 0 || s.batchSize <= 0 || s.startStep < 0)
+        throw std::invalid_argument("steps and startStep must be >= 0 and batchSize > 0");
       model->cancel = false;  // here, not on the engine thread: a cancel() right after train() must stick
       return schedule(env, active_, info[2], [model, data, s](const ProgressSink& sink) {
         TrainResult r = model->train(*data, s, sink);
@@ -568,11 +574,13 @@ class NetWrap : public Napi::ObjectWrap<NetWrap> {
         torch::Tensor t;
         if (data.IsTypedArray() && data.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array) {
           auto a = data.As<Napi::Float64Array>();
-          if (static_cast<int64_t>(a.ElementLength()) != numel) throw std::invalid_argument(name + ": data length does not match shape");
+          if (static_cast<int64_t>(a.ElementLength()) != numel)
+            throw std::invalid_argument(name + ": data length does not match shape");
           t = torch::from_blob(a.Data(), shape, torch::kDouble).clone();
         } else if (data.IsTypedArray() && data.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array) {
           auto a = data.As<Napi::Float32Array>();
-          if (static_cast<int64_t>(a.ElementLength()) != numel) throw std::invalid_argument(name + ": data length does not match shape");
+          if (static_cast<int64_t>(a.ElementLength()) != numel)
+            throw std::invalid_argument(name + ": data length does not match shape");
           t = torch::from_blob(a.Data(), shape, torch::kFloat).clone();
         } else {
           throw std::invalid_argument(name + ": data must be a Float32Array or Float64Array");
@@ -638,8 +646,8 @@ Napi::Value TimeKernels(const Napi::CallbackInfo& info) {
   const Isa isa = name == "avx512" ? Isa::Avx512 : name == "avx2" ? Isa::Avx2 : Isa::Baseline;
   if (isa > kernelIsa()) throw codedError(env, "ERR_ENGINE_INPUT", "kernels for " + name + " cannot run on this CPU");
   return guarded(env, [&] {
-    return Napi::Number::New(env, timeFusedKernels(isa, info[1].ToNumber().Int64Value(), info[2].ToNumber().Int64Value(),
-                                                   info[3].ToNumber().Int64Value()));
+    return Napi::Number::New(env, timeFusedKernels(isa, info[1].ToNumber().Int64Value(),
+                                                   info[2].ToNumber().Int64Value(), info[3].ToNumber().Int64Value()));
   });
 }
 

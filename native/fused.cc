@@ -10,9 +10,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <string>
-#include <cmath>
 #include <vector>
 
 namespace evonas {
@@ -64,10 +64,10 @@ struct Kernels {
   void (*sgd)(T*, const T*, T*, int64_t, T, T, T, bool);
 };
 
-#define EVONAS_KERNELS(NS)                                                                                       \
-  Kernels<T> {                                                                                                   \
-    &NS::accumulateSq<T>, &NS::scaleShiftAddRelu<T>, &NS::scaleShiftRelu<T>, &NS::accumulateGrad<T>,             \
-        &NS::gradInput<T>, &NS::gradInputRes<T>, &NS::sgdKernel<T>                                               \
+#define EVONAS_KERNELS(NS)                                                                           \
+  Kernels<T> {                                                                                       \
+    &NS::accumulateSq<T>, &NS::scaleShiftAddRelu<T>, &NS::scaleShiftRelu<T>, &NS::accumulateGrad<T>, \
+        &NS::gradInput<T>, &NS::gradInputRes<T>, &NS::sgdKernel<T>                                   \
   }
 
 template <typename T>
@@ -85,7 +85,8 @@ Kernels<T> kernelsFor(Isa isa) {
 // The kernels of `isa` when given (benchmarks), else of this CPU (kernelIsa()).
 template <typename T>
 const Kernels<T>& kernels(Isa isa) {
-  static const Kernels<T> table[] = {kernelsFor<T>(Isa::Baseline), kernelsFor<T>(Isa::Avx2), kernelsFor<T>(Isa::Avx512)};
+  static const Kernels<T> table[] = {kernelsFor<T>(Isa::Baseline), kernelsFor<T>(Isa::Avx2),
+                                     kernelsFor<T>(Isa::Avx512)};
   return table[static_cast<int>(isa)];
 }
 
@@ -187,8 +188,10 @@ std::vector<torch::Tensor> forwardImpl(const torch::Tensor& x, const torch::Tens
   const T* rp = res.defined() ? res.data_ptr<T>() : nullptr;
   rowsParallel(M, [&](int64_t b, int64_t e) {
     overTiles(tile, b, e, [&](int64_t off, int64_t n) {
-      if (rp) K.scaleShiftAddRelu(xp + off, rp + off, yp + off, n, sc.data(), sh.data());
-      else K.scaleShiftRelu(xp + off, yp + off, n, sc.data(), sh.data());
+      if (rp)
+        K.scaleShiftAddRelu(xp + off, rp + off, yp + off, n, sc.data(), sh.data());
+      else
+        K.scaleShiftRelu(xp + off, yp + off, n, sc.data(), sh.data());
     });
   });
   return {y, mean, invstd};
@@ -231,7 +234,7 @@ std::vector<torch::Tensor> backwardImpl(const torch::Tensor& gradIn, const torch
     overTiles(tile, b, e, [&](int64_t off, int64_t n) {
       if (drp) {
         K.gradInputRes(gp + off, xp + off, yp + off, dp + off, drp + off, n, meanT.data(), kT.data(), projT.data(),
-                        meanGT.data());
+                       meanGT.data());
       } else {
         K.gradInput(gp + off, xp + off, yp + off, dp + off, n, meanT.data(), kT.data(), projT.data(), meanGT.data());
       }
@@ -261,8 +264,8 @@ std::vector<torch::Tensor> runBackward(AutogradContext* ctx, const torch::Tensor
 // relu(batch_norm(x))
 struct BatchNormRelu : public torch::autograd::Function<BatchNormRelu> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& gamma,
-                               const torch::Tensor& beta, torch::Tensor runMean, torch::Tensor runVar,
-                               double momentum, double eps) {
+                               const torch::Tensor& beta, torch::Tensor runMean, torch::Tensor runVar, double momentum,
+                               double eps) {
     return runForward(ctx, x, {}, gamma, beta, runMean, runVar, momentum, eps)[0];
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
@@ -296,7 +299,8 @@ struct GlobalAvgPool : public torch::autograd::Function<GlobalAvgPool> {
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const auto shape = ctx->saved_data["shape"].toIntVector();
-    const auto fmt = ctx->saved_data["channelsLast"].toBool() ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+    const auto fmt =
+        ctx->saved_data["channelsLast"].toBool() ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
     const double area = static_cast<double>(shape[2] * shape[3]);
     auto g = (grads[0] / area).view({shape[0], shape[1], 1, 1}).expand(shape).contiguous(fmt);
     return {g};
@@ -318,11 +322,13 @@ bool sgdUpdate(torch::Tensor& param, const torch::Tensor& grad, torch::Tensor& b
   if (first) buf = torch::empty_like(param);
   const int64_t n = param.numel();
   if (param.scalar_type() == torch::kDouble) {
-    kernels<double>(kernelIsa()).sgd(param.data_ptr<double>(), grad.data_ptr<double>(), buf.data_ptr<double>(), n, lr, momentum,
-                      weightDecay, first);
+    kernels<double>(kernelIsa())
+        .sgd(param.data_ptr<double>(), grad.data_ptr<double>(), buf.data_ptr<double>(), n, lr, momentum, weightDecay,
+             first);
   } else if (param.scalar_type() == torch::kFloat) {
-    kernels<float>(kernelIsa()).sgd(param.data_ptr<float>(), grad.data_ptr<float>(), buf.data_ptr<float>(), n,
-                     static_cast<float>(lr), static_cast<float>(momentum), static_cast<float>(weightDecay), first);
+    kernels<float>(kernelIsa())
+        .sgd(param.data_ptr<float>(), grad.data_ptr<float>(), buf.data_ptr<float>(), n, static_cast<float>(lr),
+             static_cast<float>(momentum), static_cast<float>(weightDecay), first);
   } else {
     return false;
   }

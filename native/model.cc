@@ -2,9 +2,9 @@
 
 #include "fused.h"
 
-#include <ATen/autocast_mode.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
 
 #include <algorithm>
@@ -220,7 +220,7 @@ torch::Tensor Model::resolve(torch::Tensor t, const Node& add) const {
 
 torch::Tensor Model::forward(const torch::Tensor& input, bool train, at::Generator* gen) {
   std::vector<torch::Tensor> vals(nodes_.size() + 1);
-  std::vector<char> fused(nodes_.size(), 0);  // nodes whose output already went through the next ReLU
+  std::vector<char> fused(nodes_.size(), 0);           // nodes whose output already went through the next ReLU
   std::vector<torch::Tensor> deferred(nodes_.size());  // batch-norm inputs waiting for their add
   vals[0] = input;
   for (size_t i = 0; i < nodes_.size(); ++i) {
@@ -246,8 +246,10 @@ torch::Tensor Model::forward(const torch::Tensor& input, bool train, at::Generat
         }
         break;
       case Op::Relu:
-        if (reluAfterPool_[i] || (node.inputs[0] > 0 && fused[node.inputs[0] - 1])) y = x;
-        else y = inplaceRelu_[i] ? at::relu_(vals[node.inputs[0]]) : at::relu(x);
+        if (reluAfterPool_[i] || (node.inputs[0] > 0 && fused[node.inputs[0] - 1]))
+          y = x;
+        else
+          y = inplaceRelu_[i] ? at::relu_(vals[node.inputs[0]]) : at::relu(x);
         break;
       case Op::Add: {
         const int p = node.inputs[0];
@@ -266,8 +268,8 @@ torch::Tensor Model::forward(const torch::Tensor& input, bool train, at::Generat
             deferred[p - 1].reset();
             break;
           }
-          vals[p] = at::batch_norm(bx, weight_[p - 1], bias_[p - 1], runMean_[p - 1], runVar_[p - 1], true,
-                                   bn.momentum, bn.eps, true);
+          vals[p] = at::batch_norm(bx, weight_[p - 1], bias_[p - 1], runMean_[p - 1], runVar_[p - 1], true, bn.momentum,
+                                   bn.eps, true);
           deferred[p - 1].reset();
         }
         y = vals[p];
@@ -317,7 +319,8 @@ torch::Tensor Model::makeBatch(const Data& data, const std::vector<int64_t>& ind
                                std::mt19937_64* rng) const {
   const int64_t n = static_cast<int64_t>(index.size()), H = data.h, W = data.w, C = data.c;
   const auto fmt = options_.channelsLast ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
-  auto out = torch::empty({n, C, H, W}, torch::dtype(options_.fp64 ? torch::kDouble : torch::kFloat).memory_format(fmt));
+  auto out =
+      torch::empty({n, C, H, W}, torch::dtype(options_.fp64 ? torch::kDouble : torch::kFloat).memory_format(fmt));
   std::vector<int64_t> dy(n, 0), dx(n, 0);
   std::vector<char> flip(n, 0);
   if (augment) {
@@ -359,8 +362,10 @@ torch::Tensor Model::makeBatch(const Data& data, const std::vector<int64_t>& ind
       }
     });
   };
-  if (options_.fp64) fill(out.data_ptr<double>());
-  else fill(out.data_ptr<float>());
+  if (options_.fp64)
+    fill(out.data_ptr<double>());
+  else
+    fill(out.data_ptr<float>());
   if (options_.device != torch::kCPU) return out.to(options_.device, /*non_blocking=*/true);
   return out;
 }
@@ -389,8 +394,10 @@ void Model::sgdStep(double lr, double momentum, double weightDecay) {
     if (sgdUpdate(p, g, momentum_[k], lr, momentum, weightDecay)) continue;
     if (weightDecay != 0) g = g.add(p, weightDecay);
     if (momentum != 0) {
-      if (!momentum_[k].defined()) momentum_[k] = g.clone();
-      else momentum_[k].mul_(momentum).add_(g);
+      if (!momentum_[k].defined())
+        momentum_[k] = g.clone();
+      else
+        momentum_[k].mul_(momentum).add_(g);
       g = momentum_[k];
     }
     p.add_(g, -lr);
@@ -425,7 +432,8 @@ TrainResult Model::train(const Data& data, const TrainSpec& spec,
   int64_t windowSteps = 0;
   // EVONAS_PROFILE=<file.json>: a Chrome trace of this run's operators, for performance work.
   std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
-  if (const char* path = std::getenv("EVONAS_PROFILE")) profile = std::make_unique<torch::autograd::profiler::RecordProfile>(path);
+  if (const char* path = std::getenv("EVONAS_PROFILE"))
+    profile = std::make_unique<torch::autograd::profiler::RecordProfile>(path);
   for (int64_t step = 0; step < spec.steps; ++step) {
     if (cancel.load()) {
       result.cancelled = true;

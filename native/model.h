@@ -71,8 +71,8 @@ struct TrainResult {
   bool ok = true;
   std::string failure;
   int64_t steps = 0;
-  double loss = 0;       // mean over the last progress window
-  double accuracy = 0;   // training-batch accuracy over the last window
+  double loss = 0;      // mean over the last progress window
+  double accuracy = 0;  // training-batch accuracy over the last window
   double seconds = 0;
   bool cancelled = false;
 };
@@ -100,8 +100,7 @@ class Model {
   torch::Tensor makeBatch(const Data& data, const std::vector<int64_t>& index, bool augment, int64_t pad,
                           std::mt19937_64* rng) const;
 
-  TrainResult train(const Data& data, const TrainSpec& spec,
-                    const std::function<void(const Progress&)>& onProgress);
+  TrainResult train(const Data& data, const TrainSpec& spec, const std::function<void(const Progress&)>& onProgress);
   EvalResult evaluate(const Data& data, int64_t batchSize);
   torch::Tensor predict(const Data& data, int64_t batchSize);
   // Loss and gradients on the whole dataset, unaugmented, in training mode.
@@ -139,9 +138,9 @@ class Model {
   std::vector<torch::Tensor> weight_, bias_, runMean_, runVar_;
   std::vector<int> lastUse_;  // last node index that reads each value
   std::vector<bool> inplaceRelu_;
-  std::vector<bool> reluAfter_;   // batch norm whose only reader is a ReLU: fusable
-  std::vector<bool> addReluAfter_;  // batch norm read only as the primary of an add read only by a ReLU
-  std::vector<bool> inplaceAdd_;  // add that may accumulate into its primary input
+  std::vector<bool> reluAfter_;      // batch norm whose only reader is a ReLU: fusable
+  std::vector<bool> addReluAfter_;   // batch norm read only as the primary of an add read only by a ReLU
+  std::vector<bool> inplaceAdd_;     // add that may accumulate into its primary input
   std::vector<bool> reluAfterPool_;  // ReLU read only by a max-pool: applied after the pool instead
 };
 

@@ -13,7 +13,7 @@ const torchHeader = '/usr/include/torch/csrc/api/include/torch/torch.h';
 if (!existsSync(torchHeader)) {
   console.error(
     `evonas: libtorch headers not found (${torchHeader}).\n` +
-      'Install Debian\'s libtorch with:  apt-get update && apt-get install -y libtorch-dev\n' +
+      "Install Debian's libtorch with:  apt-get update && apt-get install -y libtorch-dev\n" +
       '(or run scripts/setup.sh, which does that and then builds).',
   );
   process.exit(1);
@@ -24,9 +24,7 @@ function nodeGyp() {
     return process.env.npm_config_node_gyp;
   }
   // npm ships node-gyp; find it next to the running npm.
-  const candidates = [
-    join(dirname(process.execPath), '../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js'),
-  ];
+  const candidates = [join(dirname(process.execPath), '../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js')];
   try {
     candidates.unshift(createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js'));
   } catch {

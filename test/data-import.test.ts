@@ -45,7 +45,11 @@ async function rejects(p: Promise<unknown>, code: string, pattern: RegExp, out: 
     return true;
   });
   assert.equal(existsSync(out), false, 'no cache may be left behind');
-  assert.deepEqual(readdirSync(root).filter((f) => f.includes('.partial-') || f.includes('.download-')), [], 'no temporary folder may be left behind');
+  assert.deepEqual(
+    readdirSync(root).filter((f) => f.includes('.partial-') || f.includes('.download-')),
+    [],
+    'no temporary folder may be left behind',
+  );
 }
 
 describe('data import: CIFAR binary', () => {
@@ -59,24 +63,54 @@ describe('data import: CIFAR binary', () => {
       assert.deepEqual(m.classes.slice(0, 3), ['airplane', 'automobile', 'bird']);
       assert.deepEqual([m.splits.train.count, m.splits.validation.count, m.splits.test.count], [30, 10, 10]);
       assert.equal(m.validation.source, 'held-out');
-      const exp = expected(Array.from({ length: 40 }, (_, i) => i), 32, 32, 3);
+      const exp = expected(
+        Array.from({ length: 40 }, (_, i) => i),
+        32,
+        32,
+        3,
+      );
       const data = openDataset(out);
       const tr = data.train();
       const va = data.validation();
       const trainIds = recordsOf(tr.images, tr.count, exp);
       const valIds = recordsOf(va.images, va.count, exp);
-      assert.deepEqual([...trainIds, ...valIds].sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i));
+      assert.deepEqual(
+        [...trainIds, ...valIds].sort((a, b) => a - b),
+        Array.from({ length: 40 }, (_, i) => i),
+      );
       // label of record r in batch b (1-based) was (i + b) % 10 with i = r - 20(b-1)
       const labelOf = (r: number) => ((r % 20) + Math.floor(r / 20) + 1) % 10;
-      trainIds.forEach((r, i) => { assert.equal(tr.labels[i], labelOf(r)); });
-      valIds.forEach((r, i) => { assert.equal(va.labels[i], labelOf(r)); });
+      trainIds.forEach((r, i) => {
+        assert.equal(tr.labels[i], labelOf(r));
+      });
+      valIds.forEach((r, i) => {
+        assert.equal(va.labels[i], labelOf(r));
+      });
       // training order follows the batches' order
-      assert.deepEqual(trainIds, [...trainIds].sort((a, b) => a - b));
+      assert.deepEqual(
+        trainIds,
+        [...trainIds].sort((a, b) => a - b),
+      );
       // each class loses validation images in proportion (4 per class -> 1 held out)
       assert.deepEqual(m.splits.validation.perClass, Array(10).fill(1));
       const te = loadTestSplit(out);
-      assert.deepEqual(recordsOf(te.images, te.count, expected(Array.from({ length: 10 }, (_, i) => 1000 + i), 32, 32, 3)), Array.from({ length: 10 }, (_, i) => 1000 + i));
-      assert.deepEqual(Array.from(te.labels), Array.from({ length: 10 }, (_, i) => i));
+      assert.deepEqual(
+        recordsOf(
+          te.images,
+          te.count,
+          expected(
+            Array.from({ length: 10 }, (_, i) => 1000 + i),
+            32,
+            32,
+            3,
+          ),
+        ),
+        Array.from({ length: 10 }, (_, i) => 1000 + i),
+      );
+      assert.deepEqual(
+        Array.from(te.labels),
+        Array.from({ length: 10 }, (_, i) => i),
+      );
       assert.match(m.source.sha256, /^[0-9a-f]{64}$/);
     }
   });
@@ -87,7 +121,16 @@ describe('data import: CIFAR binary', () => {
       const out = fresh('seed');
       await importDataset(folder, { out, validation: 10, seed });
       const va = openDataset(out).validation();
-      return recordsOf(va.images, va.count, expected(Array.from({ length: 40 }, (_, i) => i), 32, 32, 3));
+      return recordsOf(
+        va.images,
+        va.count,
+        expected(
+          Array.from({ length: 40 }, (_, i) => i),
+          32,
+          32,
+          3,
+        ),
+      );
     };
     assert.deepEqual(await ids(1), await ids(1));
     assert.notDeepEqual(await ids(1), await ids(2));
@@ -168,19 +211,52 @@ describe('data import: IDX (MNIST style)', () => {
       };
       const sfx = gz ? '.gz' : '';
       writeFileSync(join(dir, `train-images-idx3-ubyte${sfx}`), idx([30, 28, 28], mk(30, 0), gz));
-      writeFileSync(join(dir, `train-labels-idx1-ubyte${sfx}`), idx([30], Uint8Array.from({ length: 30 }, (_, i) => i % 10), gz));
+      writeFileSync(
+        join(dir, `train-labels-idx1-ubyte${sfx}`),
+        idx(
+          [30],
+          Uint8Array.from({ length: 30 }, (_, i) => i % 10),
+          gz,
+        ),
+      );
       writeFileSync(join(dir, `t10k-images-idx3-ubyte${sfx}`), idx([10, 28, 28], mk(10, 100), gz));
-      writeFileSync(join(dir, `t10k-labels-idx1-ubyte${sfx}`), idx([10], Uint8Array.from({ length: 10 }, (_, i) => 9 - i), gz));
+      writeFileSync(
+        join(dir, `t10k-labels-idx1-ubyte${sfx}`),
+        idx(
+          [10],
+          Uint8Array.from({ length: 10 }, (_, i) => 9 - i),
+          gz,
+        ),
+      );
       const out = fresh('idx-out');
       const m = await importDataset(dir, { out, validation: 10 });
       assert.deepEqual(m.shape, { height: 28, width: 28, channels: 1 });
       assert.deepEqual(m.classes, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
       const d = openDataset(out);
       const tr = d.train();
-      const exp = expected(Array.from({ length: 30 }, (_, i) => i), 28, 28, 1);
-      recordsOf(tr.images, tr.count, exp).forEach((r, i) => { assert.equal(tr.labels[i], r % 10); });
+      const exp = expected(
+        Array.from({ length: 30 }, (_, i) => i),
+        28,
+        28,
+        1,
+      );
+      recordsOf(tr.images, tr.count, exp).forEach((r, i) => {
+        assert.equal(tr.labels[i], r % 10);
+      });
       const te = loadTestSplit(out);
-      assert.deepEqual(recordsOf(te.images, te.count, expected(Array.from({ length: 10 }, (_, i) => 100 + i), 28, 28, 1)), Array.from({ length: 10 }, (_, i) => 100 + i));
+      assert.deepEqual(
+        recordsOf(
+          te.images,
+          te.count,
+          expected(
+            Array.from({ length: 10 }, (_, i) => 100 + i),
+            28,
+            28,
+            1,
+          ),
+        ),
+        Array.from({ length: 10 }, (_, i) => 100 + i),
+      );
       assert.deepEqual(Array.from(te.labels), [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
     });
   }
@@ -230,8 +306,15 @@ describe('data import: image folders', () => {
       const tr = d.train();
       // records 0-5 zebra, 6-11 cat, 12-17 dog in the order written
       const cls = (r: number) => (r < 6 ? 2 : r < 12 ? 0 : 1);
-      const exp = expected(Array.from({ length: 18 }, (_, i) => i), 8, 8, 3);
-      recordsOf(tr.images, tr.count, exp).forEach((r, i) => { assert.equal(tr.labels[i], cls(r)); });
+      const exp = expected(
+        Array.from({ length: 18 }, (_, i) => i),
+        8,
+        8,
+        3,
+      );
+      recordsOf(tr.images, tr.count, exp).forEach((r, i) => {
+        assert.equal(tr.labels[i], cls(r));
+      });
       const te = loadTestSplit(out);
       assert.equal(te.count, 6);
     }

@@ -114,10 +114,7 @@ describe('gradients against finite differences (float64)', () => {
             net.setWeights(new Map([[tensor, w]]));
             const analytic = g.data[i]!;
             const tol = 1e-6 + 1e-4 * Math.max(Math.abs(numeric), Math.abs(analytic));
-            assert.ok(
-              Math.abs(numeric - analytic) <= tol,
-              `${tensor}[${i}]: analytic ${analytic} vs numeric ${numeric}`,
-            );
+            assert.ok(Math.abs(numeric - analytic) <= tol, `${tensor}[${i}]: analytic ${analytic} vs numeric ${numeric}`);
             checked++;
           }
         }

@@ -17,10 +17,13 @@ function quadrants(n = 512) {
   return createDataset({ images, labels, height: SIZE, width: SIZE, channels: 3 });
 }
 
-const tinyHead = netir([
-  { id: 'g', op: 'globalavgpool', inputs: ['input'] },
-  { id: 'fc', op: 'dense', inputs: ['g'], units: 4 },
-], { h: SIZE, w: SIZE, classes: 4 });
+const tinyHead = netir(
+  [
+    { id: 'g', op: 'globalavgpool', inputs: ['input'] },
+    { id: 'fc', op: 'dense', inputs: ['g'], units: 4 },
+  ],
+  { h: SIZE, w: SIZE, classes: 4 },
+);
 
 describe('training', () => {
   it('learns a separable task to over 95% training accuracy, with progress reports', async () => {
@@ -63,8 +66,7 @@ describe('training', () => {
     if (!info.bf16Native) {
       assert.throws(
         () => compile(smallConvNet(SIZE), { seed: 1, precision: 'bf16' }),
-        (e: unknown) =>
-          e instanceof EngineError && e.code === 'ERR_ENGINE_PRECISION' && /AVX512_BF16|ONEDNN_MAX_CPU_ISA|EVONAS_ISA/.test(e.message) && /fp32 is the fast path/.test(e.message),
+        (e: unknown) => e instanceof EngineError && e.code === 'ERR_ENGINE_PRECISION' && /AVX512_BF16|ONEDNN_MAX_CPU_ISA|EVONAS_ISA/.test(e.message) && /fp32 is the fast path/.test(e.message),
       );
     }
     for (const opts of options) {
@@ -89,7 +91,10 @@ describe('training', () => {
       assert.equal(r.status, 0, r.stderr);
       return JSON.parse(r.stdout.trim()) as { isa: string; weights: string };
     });
-    assert.deepEqual(runs.map((r) => r.isa), units);
+    assert.deepEqual(
+      runs.map((r) => r.isa),
+      units,
+    );
     for (const r of runs.slice(1)) assert.equal(r.weights, runs[0]!.weights, `${r.isa} kernels differ from baseline`);
   });
 
@@ -107,8 +112,14 @@ describe('training', () => {
         { id: 'g', op: 'globalavgpool', inputs: ['c'] },
         { id: 'fc', op: 'dense', inputs: ['g'], units: 3 },
       ];
-      const one = compile(netir([{ id: 'c', op: 'conv2d', inputs: ['input'], channels: 4, kernel: [1, 1], stride: [2, 3], padding: [padding, padding], bias: true }, ...head], { h: 9, w: 7 }), { seed: 1, precision: 'fp64' });
-      const three = compile(netir([{ id: 'c', op: 'conv2d', inputs: ['input'], channels: 4, kernel: [3, 3], stride: [2, 3], padding: [padding + 1, padding + 1], bias: true }, ...head], { h: 9, w: 7 }), { seed: 1, precision: 'fp64' });
+      const one = compile(netir([{ id: 'c', op: 'conv2d', inputs: ['input'], channels: 4, kernel: [1, 1], stride: [2, 3], padding: [padding, padding], bias: true }, ...head], { h: 9, w: 7 }), {
+        seed: 1,
+        precision: 'fp64',
+      });
+      const three = compile(
+        netir([{ id: 'c', op: 'conv2d', inputs: ['input'], channels: 4, kernel: [3, 3], stride: [2, 3], padding: [padding + 1, padding + 1], bias: true }, ...head], { h: 9, w: 7 }),
+        { seed: 1, precision: 'fp64' },
+      );
       const w = one.weights();
       const k = w.get('c.weight')!;
       const centre = new Float64Array(4 * 3 * 9);
@@ -170,7 +181,7 @@ describe('training', () => {
     data.dispose();
   });
 
-  it('steps by PyTorch\'s SGD rule: d = g + wd*w; buf = m*buf + d; w -= lr*buf', async () => {
+  it("steps by PyTorch's SGD rule: d = g + wd*w; buf = m*buf + d; w -= lr*buf", async () => {
     // Full-batch, unaugmented steps in float64: the step's gradient is lossAndGradients' gradient.
     const data = quadrants(16);
     const net = compile(smallConvNet(SIZE), { seed: 4, threads: 1, precision: 'fp64' });
@@ -184,7 +195,10 @@ describe('training', () => {
     await step();
     const w2 = net.weights();
     for (const [name, g] of g0) {
-      const a = w0.get(name)!.data, b = w1.get(name)!.data, c = w2.get(name)!.data, h = g1.get(name)!.data;
+      const a = w0.get(name)!.data,
+        b = w1.get(name)!.data,
+        c = w2.get(name)!.data,
+        h = g1.get(name)!.data;
       for (let i = 0; i < a.length; i++) {
         const d0 = g.data[i]! + wd * a[i]!;
         assert.ok(Math.abs(b[i]! - (a[i]! - lr * d0)) < 1e-9, `${name}[${i}] step 1`);
@@ -276,14 +290,8 @@ describe('training', () => {
     const ok = randomData(8, SIZE, SIZE, 3, 4);
     await assert.rejects(net.train({ data: ok, steps: -1, learningRate: 0.1 }), /Expected an integer >= 0 for steps but received -1/);
     await assert.rejects(net.train({ data: ok, steps: 1, learningRate: NaN }), /learningRate/);
-    assert.throws(
-      () => createDataset({ images: new Uint8Array(10), labels: [0], height: 2, width: 2, channels: 3 }),
-      /whole number of 2x2x3 images/,
-    );
-    assert.throws(
-      () => createDataset({ images: new Uint8Array(12), labels: [-1], height: 2, width: 2, channels: 3 }),
-      /non-negative class index for labels\[0\] but received -1/,
-    );
+    assert.throws(() => createDataset({ images: new Uint8Array(10), labels: [0], height: 2, width: 2, channels: 3 }), /whole number of 2x2x3 images/);
+    assert.throws(() => createDataset({ images: new Uint8Array(12), labels: [-1], height: 2, width: 2, channels: 3 }), /non-negative class index for labels\[0\] but received -1/);
     net.dispose();
     for (const d of [wide, small, ok]) d.dispose();
   });
@@ -292,11 +300,17 @@ describe('training', () => {
     const data = quadrants(64);
     const net = compile(smallConvNet(SIZE));
     const first = net.train({ data, steps: 20, learningRate: 0.05 });
-    assert.throws(() => net.weights(), (e: unknown) => e instanceof EngineError && e.code === 'ERR_ENGINE_BUSY');
+    assert.throws(
+      () => net.weights(),
+      (e: unknown) => e instanceof EngineError && e.code === 'ERR_ENGINE_BUSY',
+    );
     await assert.rejects(net.evaluate(data), (e: unknown) => e instanceof EngineError && e.code === 'ERR_ENGINE_BUSY');
     await first;
     net.dispose();
-    assert.throws(() => net.weights(), (e: unknown) => e instanceof EngineError && e.code === 'ERR_ENGINE_DISPOSED');
+    assert.throws(
+      () => net.weights(),
+      (e: unknown) => e instanceof EngineError && e.code === 'ERR_ENGINE_DISPOSED',
+    );
     await assert.rejects(net.train({ data, steps: 1, learningRate: 0.1 }), /used after dispose/);
     data.dispose();
     const other = compile(tinyHead);

@@ -40,7 +40,9 @@ describe('weights', () => {
     assert.deepEqual(c1.shape, [8, 3, 3, 3]);
     const first = raw.readFloatLE(8 + n + c1.data_offsets[0]!);
     assert.equal(first, w.get('c1.weight')!.data[0]);
-    const ends = Object.entries(header).filter(([k]) => k !== '__metadata__').map(([, v]) => v.data_offsets);
+    const ends = Object.entries(header)
+      .filter(([k]) => k !== '__metadata__')
+      .map(([, v]) => v.data_offsets);
     assert.equal(Math.max(...ends.map((e) => e[1]!)), raw.length - 8 - n);
     net.dispose();
   });
@@ -114,7 +116,10 @@ describe('weights', () => {
   it('refuse a corrupt safetensors file with its name and the reason', () => {
     const file = join(dir, 'bad.safetensors');
     writeFileSync(file, Buffer.from([200, 0, 0, 0, 0, 0, 0, 0, 123]));
-    assert.throws(() => loadSafetensors(file), (e: unknown) => e instanceof EngineError && e.message.includes(file) && /header length 200 exceeds/.test(e.message));
+    assert.throws(
+      () => loadSafetensors(file),
+      (e: unknown) => e instanceof EngineError && e.message.includes(file) && /header length 200 exceeds/.test(e.message),
+    );
     const good = join(dir, 'w2.safetensors');
     saveSafetensors(good, new Map([['a', { shape: [4], data: new Float32Array(4) }]]));
     const truncated = readFileSync(good).subarray(0, -4);

@@ -76,7 +76,10 @@ describe('evolution algorithms', () => {
     // each step at the set-point kills one and adds one
     assert.equal(await store.aliveCount(), 20);
     const alive = await store.list({ state: 'alive' });
-    assert.ok(alive.every((i) => i.fitness !== null), 'every survivor was trained');
+    assert.ok(
+      alive.every((i) => i.fitness !== null),
+      'every survivor was trained',
+    );
     assert.ok((await meanFitness(store)) > 0.6, `mean fitness ${await meanFitness(store)} from about 0.25`);
     assert.deepEqual((await store.check()).problems, []);
   });
@@ -90,7 +93,13 @@ describe('evolution algorithms', () => {
       let pair: Individual[] = [];
       const spy = { ...ctx, store: Object.assign(Object.create(store) as FileStore, { sample: async (k: number, r: () => number) => (pair = await store.sample(k, r)) }) };
       let parent: Individual | undefined;
-      const o = await tournament.step({ ...spy, reproduce: async (p) => { parent = p; await ctx.reproduce(p); } });
+      const o = await tournament.step({
+        ...spy,
+        reproduce: async (p) => {
+          parent = p;
+          await ctx.reproduce(p);
+        },
+      });
       if (o !== 'reproduced' || pair.some((p) => p.fitness === null)) continue;
       const [worse, better] = [...pair].sort((a, b) => a.fitness! - b.fitness!);
       assert.equal(parent!.id, better!.id, 'the better of the pair is the parent');

@@ -131,7 +131,29 @@ describe('evonas evolve', () => {
 
   it('runs Genetic CNN generations to the end, printing Table 1, through a SIGKILLed worker', async () => {
     const exp = join(root, 'exp-stages');
-    const args = ['evolve', '--data', cache, '--out', exp, '--space', 'stages', '--population', '4', '--generations', '3', '--steps', '4', '--batch', '10', '--workers', '2', '--seed', '5', '--time-budget', '5m'];
+    const args = [
+      'evolve',
+      '--data',
+      cache,
+      '--out',
+      exp,
+      '--space',
+      'stages',
+      '--population',
+      '4',
+      '--generations',
+      '3',
+      '--steps',
+      '4',
+      '--batch',
+      '10',
+      '--workers',
+      '2',
+      '--seed',
+      '5',
+      '--time-budget',
+      '5m',
+    ];
     const child = spawn(process.execPath, [EVONAS, ...args], { env: { ...process.env, EVONAS_LEASE_MS: '3000' } });
     let out = '';
     let err = '';

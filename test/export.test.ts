@@ -54,11 +54,17 @@ before(async () => {
       mkdirSync(join(images, 'cifar10', 'test', c), { recursive: true });
       for (let i = 0; i < 4; i++) {
         const raw = Buffer.from(Array.from({ length: 3072 }, (_, j) => Math.min(255, ((k * 53 + (j % 3) * 71) % 200) + Math.floor(random() * 56))));
-        await sharp(raw, { raw: { width: 32, height: 32, channels: 3 } }).jpeg().toFile(join(images, 'cifar10', 'test', c, `000${i}.jpg`));
+        await sharp(raw, { raw: { width: 32, height: 32, channels: 3 } })
+          .jpeg()
+          .toFile(join(images, 'cifar10', 'test', c, `000${i}.jpg`));
       }
     }
   }
-  files = CLASSES.flatMap((c) => readdirSync(join(images, 'cifar10', 'test', c)).sort().map((f) => join(images, 'cifar10', 'test', c, f)));
+  files = CLASSES.flatMap((c) =>
+    readdirSync(join(images, 'cifar10', 'test', c))
+      .sort()
+      .map((f) => join(images, 'cifar10', 'test', c, f)),
+  );
   pixels = new Uint8Array(files.length * 3072);
   for (let i = 0; i < files.length; i++) pixels.set(await decodeImageAs(files[i]!, readFileSync(files[i]!), { height: 32, width: 32, channels: 3 }), i * 3072);
   labels = Int32Array.from(files.map((f) => CLASSES.indexOf(f.split('/').at(-2)!)));
@@ -117,9 +123,18 @@ function randomGraph(seed: number, steps: number): GraphDNA {
 
 describe('ONNX export', () => {
   it('matches torch nearest-neighbour indices', () => {
-    assert.deepEqual(Array.from({ length: 4 }, (_, o) => nearestIndex(o, 2, 4)), [0, 0, 1, 1]);
-    assert.deepEqual(Array.from({ length: 4 }, (_, o) => nearestIndex(o, 7, 4)), [0, 1, 3, 5]);
-    assert.deepEqual(Array.from({ length: 3 }, (_, o) => nearestIndex(o, 6, 3)), [0, 2, 4]);
+    assert.deepEqual(
+      Array.from({ length: 4 }, (_, o) => nearestIndex(o, 2, 4)),
+      [0, 0, 1, 1],
+    );
+    assert.deepEqual(
+      Array.from({ length: 4 }, (_, o) => nearestIndex(o, 7, 4)),
+      [0, 1, 3, 5],
+    );
+    assert.deepEqual(
+      Array.from({ length: 3 }, (_, o) => nearestIndex(o, 6, 3)),
+      [0, 2, 4],
+    );
   });
 
   it('gives the engine its logits for random graph DNAs (skips across sizes and channels included)', async () => {
@@ -162,14 +177,22 @@ describe('ONNX export', () => {
         counts[row.indexOf(Math.max(...row))]++;
         const z = row.map((v) => Math.exp(v - Math.max(...row)));
         const s = z.reduce((a, b) => a + b, 0);
-        z.forEach((v, c) => { mean[c] += v / s / members.length; });
+        z.forEach((v, c) => {
+          mean[c] += v / s / members.length;
+        });
       }
       const top = Math.max(...counts);
       if (counts.filter((c) => c === top).length > 1) ties++;
       const votes = Array.from(vote.probabilities.subarray(r * 10, r * 10 + 10));
-      assert.deepEqual(votes.map((v) => Math.round(v * 4)), counts, `image ${r}: vote counts`);
+      assert.deepEqual(
+        votes.map((v) => Math.round(v * 4)),
+        counts,
+        `image ${r}: vote counts`,
+      );
       assert.equal(votes.indexOf(Math.max(...votes)), counts.indexOf(top), 'ties go to the lowest class index');
-      mean.forEach((v, c) => { assert.ok(Math.abs(v - avg.probabilities[r * 10 + c]!) < 1e-5, `image ${r} class ${c}: mean probability`); });
+      mean.forEach((v, c) => {
+        assert.ok(Math.abs(v - avg.probabilities[r * 10 + c]!) < 1e-5, `image ${r} class ${c}: mean probability`);
+      });
     }
     assert.ok(ties >= 1, 'the batch exercises at least one tie');
   });
@@ -212,7 +235,10 @@ describe('evonas export and predict', () => {
     x.forEach((r, i) => {
       assert.equal(r.file, y[i]!.file);
       const p = r.predictions;
-      assert.ok(p.every((q, k) => k === 0 || p[k - 1]!.probability >= q.probability), 'sorted by probability');
+      assert.ok(
+        p.every((q, k) => k === 0 || p[k - 1]!.probability >= q.probability),
+        'sorted by probability',
+      );
       assert.ok(Math.abs(p.reduce((s, q) => s + q.probability, 0) - 1) < 1e-4);
       for (const q of p) assert.ok(Math.abs(q.probability - y[i]!.predictions.find((z) => z.class === q.class)!.probability) < 1e-4, `${r.file} ${q.class}`);
     });

@@ -51,18 +51,34 @@ describe('the generational plan', () => {
     const zeros = initialPlan(settings({ genetic: { ...s.genetic, initialization: 'zeros' } }));
     assert.ok(zeros.slots.every((x) => ones(x.dna.bits) === 0));
     const random = nextPlan(settings({ algorithm: 'random' }), 1, prev);
-    assert.ok(random.slots.every((x) => x.parents.length === 0 && x.operations[0]!.type === 'random'), 'the baseline draws fresh bits');
+    assert.ok(
+      random.slots.every((x) => x.parents.length === 0 && x.operations[0]!.type === 'random'),
+      'the baseline draws fresh bits',
+    );
   });
 
-  it('averages every evaluation of the same bits (the paper\'s rule for duplicates) and computes Table 1', () => {
+  it("averages every evaluation of the same bits (the paper's rule for duplicates) and computes Table 1", () => {
     const a = parseBits('1-01 0-01-100 0-11-101-0001');
     const b = zeroDNA([3, 4, 5]);
-    const rec = (generation: number, slot: number, dna: unknown, fitness: number): IndividualRecord => ({ ...newRecord({ worker: 'w', space: 'stages', dna }), generation, slot, fitness, hasWeights: false });
+    const rec = (generation: number, slot: number, dna: unknown, fitness: number): IndividualRecord => ({
+      ...newRecord({ worker: 'w', space: 'stages', dna }),
+      generation,
+      slot,
+      fitness,
+      hasWeights: false,
+    });
     const records = [rec(0, 0, a, 0.6), rec(0, 1, b, 0.5), rec(1, 0, a, 0.7), rec(1, 1, b, 0.3)];
     const g0 = evaluated(records, 0, 2)!;
-    assert.deepEqual(g0.map((e) => e.fitness), [0.6, 0.5], 'generation 0 sees only itself');
+    assert.deepEqual(
+      g0.map((e) => e.fitness),
+      [0.6, 0.5],
+      'generation 0 sees only itself',
+    );
     const g1 = evaluated(records, 1, 2)!;
-    assert.deepEqual(g1.map((e) => e.accuracy), [0.7, 0.3]);
+    assert.deepEqual(
+      g1.map((e) => e.accuracy),
+      [0.7, 0.3],
+    );
     assert.ok(Math.abs(g1[0]!.fitness - 0.65) < 1e-12 && Math.abs(g1[1]!.fitness - 0.4) < 1e-12);
     assert.equal(evaluated(records, 1, 3), undefined, 'incomplete while a slot has no result');
     const st = generationStats(1, g1);
@@ -92,7 +108,15 @@ describe('generational runs on the shared store', () => {
           trained.push(`${generation}/${slot}`);
           await new Promise((r) => setTimeout(r, rng.int(5)));
           // A fake task where more connections are better, so selection has something to find.
-          await store.put({ ...newRecord({ worker: `w${w}`, space: 'stages', dna: p.dna }), generation, slot, parent: p.parents[0] ?? null, parents: p.parents, fitness: ones(p.dna.bits) / 19, hasWeights: false });
+          await store.put({
+            ...newRecord({ worker: `w${w}`, space: 'stages', dna: p.dna }),
+            generation,
+            slot,
+            parent: p.parents[0] ?? null,
+            parents: p.parents,
+            fitness: ones(p.dna.bits) / 19,
+            hasWeights: false,
+          });
         },
       };
       for (;;) {
@@ -105,7 +129,10 @@ describe('generational runs on the shared store', () => {
     assert.equal(trained.length, 8 * 7);
     assert.equal(new Set(trained).size, trained.length, 'no slot trained twice');
     const stats = files.stats<ReturnType<typeof generationStats>>();
-    assert.deepEqual(stats.map((x) => x.generation), [0, 1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(
+      stats.map((x) => x.generation),
+      [0, 1, 2, 3, 4, 5, 6],
+    );
     assert.ok(stats[6]!.mean > stats[0]!.mean, `mean ${stats[0]!.mean} -> ${stats[6]!.mean}`);
     const alive = await store.list({ state: 'alive' });
     assert.equal(alive.length, 8, 'only the last generation stays alive');
@@ -113,7 +140,7 @@ describe('generational runs on the shared store', () => {
     assert.deepEqual((await store.check()).problems, []);
   });
 
-  it('a claim is exclusive while fresh and taken over once stale; a release never frees another worker\'s claim', () => {
+  it("a claim is exclusive while fresh and taken over once stale; a release never frees another worker's claim", () => {
     const files = new GenerationFiles(join(root, 'claims'));
     assert.equal(files.claim(0, 3, 'a', 1000), true);
     assert.equal(files.claim(0, 3, 'b', 1000), false);
@@ -136,20 +163,19 @@ describe('generational runs on the shared store', () => {
     const start = Date.now() + 2000;
     const race = (workers: number, o: { startAt: number; holdMs: number; dies: (w: number) => boolean }) =>
       Promise.all(
-        Array.from({ length: workers }, (_, w) =>
-          new Promise<{ won: string[]; stillHeld: string[] }>((resolve, reject) => {
-            const args = [child, dir, `${o.startAt}-w${w}`, '40', String(o.startAt), '400', String(o.holdMs), o.dies(w) ? '1' : '0'];
-            execFile(process.execPath, args, (err, out) => (err ? reject(err) : resolve(JSON.parse(out.trim()) as { won: string[]; stillHeld: string[] })));
-          }),
+        Array.from(
+          { length: workers },
+          (_, w) =>
+            new Promise<{ won: string[]; stillHeld: string[] }>((resolve, reject) => {
+              const args = [child, dir, `${o.startAt}-w${w}`, '40', String(o.startAt), '400', String(o.holdMs), o.dies(w) ? '1' : '0'];
+              execFile(process.execPath, args, (err, out) => (err ? reject(err) : resolve(JSON.parse(out.trim()) as { won: string[]; stillHeld: string[] })));
+            }),
         ),
       );
     // Round 1: six processes race for 40 keys at one instant; the even ones then die (no
     // heartbeat, no release) and the odd ones hold theirs for 3 s with a 400 ms lease.
     // Round 2, 1.5 s in, six more race for every key: the dead holders' leases have expired.
-    const [first, second] = await Promise.all([
-      race(6, { startAt: start, holdMs: 3000, dies: (w) => w % 2 === 0 }),
-      race(6, { startAt: start + 1500, holdMs: 100, dies: () => false }),
-    ]);
+    const [first, second] = await Promise.all([race(6, { startAt: start, holdMs: 3000, dies: (w) => w % 2 === 0 }), race(6, { startAt: start + 1500, holdMs: 100, dies: () => false })]);
     const count = (runs: { won: string[] }[]) => {
       const m = new Map<string, number>();
       for (const r of runs) for (const k of r.won) m.set(k, (m.get(k) ?? 0) + 1);
@@ -157,10 +183,16 @@ describe('generational runs on the shared store', () => {
     };
     const one = count(first);
     assert.equal(one.size, 40);
-    assert.ok([...one.values()].every((n) => n === 1), `round 1: ${JSON.stringify([...one])}`);
+    assert.ok(
+      [...one.values()].every((n) => n === 1),
+      `round 1: ${JSON.stringify([...one])}`,
+    );
     const dead = new Set(first.filter((_, w) => w % 2 === 0).flatMap((r) => r.won));
     const two = count(second);
-    assert.ok([...two.values()].every((n) => n === 1), `round 2: ${JSON.stringify([...two])}`);
+    assert.ok(
+      [...two.values()].every((n) => n === 1),
+      `round 2: ${JSON.stringify([...two])}`,
+    );
     assert.deepEqual([...two.keys()].sort(), [...dead].sort(), 'exactly the expired leases change hands');
     for (const r of first.filter((_, w) => w % 2 === 1)) assert.deepEqual(r.stillHeld, r.won, 'a heartbeating holder keeps its claims');
   });
@@ -169,7 +201,10 @@ describe('generational runs on the shared store', () => {
 describe('the stepped schedule', () => {
   it("follows the paper's 120/60/40/20 epochs at 1, 0.1, 0.01, 0.001 of the rate, scaled", () => {
     const o = { learningRate: 0.01, schedule: 'stepped' as const, steps: 240 };
-    assert.deepEqual([0, 119, 120, 179, 180, 219, 220, 239].map((k) => learningRateAt(o, k)), [0.01, 0.01, 0.001, 0.001, 0.0001, 0.0001, 0.00001, 0.00001]);
+    assert.deepEqual(
+      [0, 119, 120, 179, 180, 219, 220, 239].map((k) => learningRateAt(o, k)),
+      [0.01, 0.01, 0.001, 0.001, 0.0001, 0.0001, 0.00001, 0.00001],
+    );
     assert.equal(learningRateAt({ ...o, steps: 24 }, 12), 0.001);
   });
 });

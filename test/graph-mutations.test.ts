@@ -36,7 +36,10 @@ describe('the initial individual', () => {
     assert.equal(dna.learningRate, 0.1);
     assert.equal(convs(dna).length, 0);
     const ir = compileDNA(dna, io);
-    assert.deepEqual(ir.nodes.map((n) => n.op), ['globalavgpool', 'dense']);
+    assert.deepEqual(
+      ir.nodes.map((n) => n.op),
+      ['globalavgpool', 'dense'],
+    );
     assert.equal(analyze(ir).params, 3 * 10 + 10);
   });
 });
@@ -147,9 +150,14 @@ describe('mutations', () => {
       const { dna, record } = apply(parent, 'filter-size', s);
       axes.add(record.detail.axis as string);
       const node = compileDNA(dna, io).nodes.find((n) => n.id === record.targets[0]) as { kernel: [number, number] };
-      assert.ok(node.kernel.every((k) => k % 2 === 1 && k >= 1), `kernel ${node.kernel}`);
+      assert.ok(
+        node.kernel.every((k) => k % 2 === 1 && k >= 1),
+        `kernel ${node.kernel}`,
+      );
       const pt = new Map(analyze(compileDNA(parent, io)).tensors.map((t) => [t.name, t.shape.join('x')]));
-      const changed = analyze(compileDNA(dna, io)).tensors.filter((t) => pt.get(t.name) !== t.shape.join('x')).map((t) => t.name);
+      const changed = analyze(compileDNA(dna, io))
+        .tensors.filter((t) => pt.get(t.name) !== t.shape.join('x'))
+        .map((t) => t.name);
       assert.deepEqual(changed, record.detail.from === record.detail.to ? [] : [`${record.targets[0]}.weight`]);
     }
     assert.deepEqual([...axes].sort(), ['horizontal', 'vertical']);
@@ -202,7 +210,7 @@ describe('mutations', () => {
   it('mutate() sets aside mutations that cannot apply, honours weights, and applies k in turn', () => {
     const rng = createRng(7);
     for (let i = 0; i < 50; i++) {
-      const r = mutate(initialDNA(), rng, { weights: { 'remove-skip': 1, 'alter-stride': 1, 'identity': 1 } });
+      const r = mutate(initialDNA(), rng, { weights: { 'remove-skip': 1, 'alter-stride': 1, identity: 1 } });
       assert.equal(r.records[0]!.type, 'identity', 'the others cannot apply to the initial individual');
     }
     const many = mutate(initialDNA(), rng, { k: 5 });
@@ -225,7 +233,10 @@ describe('DNA files', () => {
     const bad = (mutateFn: (d: GraphDNA) => void, pattern: RegExp) => {
       const d = structuredClone(dna);
       mutateFn(d);
-      assert.throws(() => validateDNA(d), (e: unknown) => e instanceof DNAError && pattern.test(e.message));
+      assert.throws(
+        () => validateDNA(d),
+        (e: unknown) => e instanceof DNAError && pattern.test(e.message),
+      );
     };
     bad((d) => {
       const s = d.edges.find((e) => e.skip)!;
@@ -245,8 +256,12 @@ describe('DNA files', () => {
       if (!map.has(id)) map.set(id, `${id[0]}${100 + map.size}`);
       return map.get(id)!;
     };
-    renamed.vertices.forEach((v) => { v.id = rename(v.id); });
-    renamed.edges.reverse().forEach((e) => { Object.assign(e, { id: rename(e.id), from: rename(e.from), to: rename(e.to) }); });
+    renamed.vertices.forEach((v) => {
+      v.id = rename(v.id);
+    });
+    renamed.edges.reverse().forEach((e) => {
+      Object.assign(e, { id: rename(e.id), from: rename(e.from), to: rename(e.to) });
+    });
     renamed.nextId = 200;
     validateDNA(renamed);
     assert.equal(hashDNA(renamed), hashDNA(dna));

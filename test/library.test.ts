@@ -35,7 +35,10 @@ describe('the library', () => {
 
   it('evolve() refuses a bad configuration naming the field, writing nothing; resumes without one', async () => {
     const dir = join(root, 'bad');
-    await assert.rejects(evolve(dir, { config: { data: cache, population: 1 }, budgetMs: 1000 }), (e: unknown) => e instanceof ConfigError && e.code === 'ERR_CONFIG' && /^population: /.test(e.message));
+    await assert.rejects(
+      evolve(dir, { config: { data: cache, population: 1 }, budgetMs: 1000 }),
+      (e: unknown) => e instanceof ConfigError && e.code === 'ERR_CONFIG' && /^population: /.test(e.message),
+    );
     assert.equal(existsSync(dir), false);
     await assert.rejects(evolve(join(root, 'none'), { budgetMs: 1000 }), /no experiment here/);
     const again = await evolve(join(root, 'example'), { budgetMs: 2000 });
@@ -51,7 +54,10 @@ describe('the library', () => {
     const e = await exportModel(dir, { format: 'onnx', out });
     assert.equal(e.individuals[0]!.id, s.best.id, 'the best by validation');
     assert.equal(statSync(out).size, e.bytes);
-    await assert.rejects(exportModel(dir, { format: 'onnx', out: join(root, 'x.onnx'), id: 'nobody' }), (err: unknown) => err instanceof Error && (err as { code?: string }).code === 'ERR_INPUT' && /no individual "nobody"/.test(err.message));
+    await assert.rejects(
+      exportModel(dir, { format: 'onnx', out: join(root, 'x.onnx'), id: 'nobody' }),
+      (err: unknown) => err instanceof Error && (err as { code?: string }).code === 'ERR_INPUT' && /no individual "nobody"/.test(err.message),
+    );
     assert.equal(existsSync(join(root, 'x.onnx')), false);
     const images = join(root, 'images');
     mkdirSync(images);

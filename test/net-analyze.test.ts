@@ -46,10 +46,7 @@ describe('NetIR analysis', () => {
     assert.equal(a.forwardFlops, conv + bn + relu + gap + dense);
     assert.equal(a.trainFlopsPerImage, 3 * conv + 2 * (bn + relu + gap) + 3 * dense);
     assert.equal(trainFlopsPerStep(a, 50), 50 * a.trainFlopsPerImage);
-    assert.equal(
-      individualCost(a, { trainSteps: 10, batchSize: 50, validationImages: 100 }),
-      10 * 50 * a.trainFlopsPerImage + 100 * a.forwardFlops,
-    );
+    assert.equal(individualCost(a, { trainSteps: 10, batchSize: 50, validationImages: 100 }), 10 * 50 * a.trainFlopsPerImage + 100 * a.forwardFlops);
   });
 
   it('resolves add to the primary input shape and pools with padding', () => {
@@ -68,11 +65,7 @@ describe('NetIR analysis', () => {
   });
 
   it('refuses a cycle, naming the node', () => {
-    const e = fault([
-      { id: 'c', op: 'conv2d', inputs: ['r'], channels: 4, kernel: [3, 3] },
-      { id: 'r', op: 'relu', inputs: ['c'] },
-      ...head,
-    ]);
+    const e = fault([{ id: 'c', op: 'conv2d', inputs: ['r'], channels: 4, kernel: [3, 3] }, { id: 'r', op: 'relu', inputs: ['c'] }, ...head]);
     assert.equal(e.issue.nodeIndex, 0);
     assert.equal(e.issue.op, 'conv2d');
     assert.match(e.message, /Cycle: c -> r -> c/);

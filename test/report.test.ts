@@ -36,7 +36,10 @@ describe('reporting rules', () => {
       { id: 'g', bornAt: at(60), fitness: 0.65 },
     ];
     // By hand: b (0.1) at 5 s, a (0.3) at 10 s, d ties a so a stays, f (0.7) at 50 s.
-    assert.deepEqual(bestSoFar(rows).map((r) => r.id), ['b', 'a', 'f']);
+    assert.deepEqual(
+      bestSoFar(rows).map((r) => r.id),
+      ['b', 'a', 'f'],
+    );
   });
 
   it('majority votes; equal votes go to the larger summed probability', () => {
@@ -66,12 +69,23 @@ describe('reporting rules', () => {
         { id: 'w', parent: 'x' },
       ].map((r) => [r.id, r]),
     );
-    assert.deepEqual(lineage(byId, 'z').map((r) => r.id), ['x', 'y', 'z']);
+    assert.deepEqual(
+      lineage(byId, 'z').map((r) => r.id),
+      ['x', 'y', 'z'],
+    );
   });
 
-  it('compare: mean and range across repeats at every change of any curve, each curve to its run\'s end', () => {
+  it("compare: mean and range across repeats at every change of any curve, each curve to its run's end", () => {
     const b = bands([
-      { experiment: 'e1', group: 'g', points: [{ hours: 0.1, test: 0.2 }, { hours: 0.3, test: 0.4 }], end: 0.5 },
+      {
+        experiment: 'e1',
+        group: 'g',
+        points: [
+          { hours: 0.1, test: 0.2 },
+          { hours: 0.3, test: 0.4 },
+        ],
+        end: 0.5,
+      },
       { experiment: 'e2', group: 'g', points: [{ hours: 0.2, test: 0.3 }], end: 0.4 },
     ]);
     // e2 ends at 0.4 h: after that only e1 counts.
@@ -128,7 +142,13 @@ describe('evonas report', () => {
     assert.equal(s.best.id, luckyId, 'the highest validation accuracy wins');
     const other = s.top.find((t) => t.id === trainedId)!;
     assert.ok(other.testAccuracy > s.best.testAccuracy + 0.2, `the other tests better (${other.testAccuracy} vs ${s.best.testAccuracy}), and still loses`);
-    assert.deepEqual(s.bestSoFar.map((p) => [p.id, +p.hours.toFixed(4)]), [[trainedId, 0.1667], [luckyId, 0.3333]]);
+    assert.deepEqual(
+      s.bestSoFar.map((p) => [p.id, +p.hours.toFixed(4)]),
+      [
+        [trainedId, 0.1667],
+        [luckyId, 0.3333],
+      ],
+    );
     assert.equal(s.bestSoFar[0]!.testAccuracy, other.testAccuracy);
     assert.equal(s.ensemble.k, 2);
     assert.deepEqual(s.ensemble.ids, [luckyId, trainedId]);

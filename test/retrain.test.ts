@@ -27,7 +27,7 @@ before(async () => {
 after(() => rmSync(root, { recursive: true, force: true }));
 
 describe('retrain', () => {
-  it("trains the best structure wider from scratch and tests it once", async () => {
+  it('trains the best structure wider from scratch and tests it once', async () => {
     const starts: { params: number; steps: number }[] = [];
     const r = await retrain(exp, { widths: [4, 6, 8], fc: 16, epochs: 1, threads: 1, batchSize: 10, onStart: (s) => starts.push(s) });
     assert.ok(r);

@@ -91,7 +91,10 @@ describe('the dataset manifest', () => {
     ];
     for (const [i, [m, message, path]] of cases.entries()) {
       const dir = write(`bad-${i}`, m);
-      assert.throws(() => readManifest(dir), (e: unknown) => e instanceof DatasetError && e.code === 'ERR_DATASET_MANIFEST' && message.test(e.message) && JSON.stringify(e.path) === JSON.stringify(path));
+      assert.throws(
+        () => readManifest(dir),
+        (e: unknown) => e instanceof DatasetError && e.code === 'ERR_DATASET_MANIFEST' && message.test(e.message) && JSON.stringify(e.path) === JSON.stringify(path),
+      );
       assert.deepEqual(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')), m, 'nothing rewritten');
     }
   });

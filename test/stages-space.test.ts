@@ -123,7 +123,10 @@ describe('the stage encoding', () => {
     assert.equal(formatBits({ bits: [dense] }), '1-11-111', 'DenseNet-like: every earlier node feeds every later one');
     const ir = (bits: string) => compileStages({ ...zeroDNA([4, 3, 3]), bits: [bits, '000', '000'] }, CIFAR10_IO);
     const c = ir(chain);
-    assert.deepEqual(['s1_n1', 's1_n2', 's1_n3', 's1_n4', 's1_out'].map((id) => feeds(c, id)), [['s1_in_relu'], ['s1_n1_relu'], ['s1_n2_relu'], ['s1_n3_relu'], ['s1_n4_relu']]);
+    assert.deepEqual(
+      ['s1_n1', 's1_n2', 's1_n3', 's1_n4', 's1_out'].map((id) => feeds(c, id)),
+      [['s1_in_relu'], ['s1_n1_relu'], ['s1_n2_relu'], ['s1_n3_relu'], ['s1_n4_relu']],
+    );
     assert.equal(c.nodes.filter((n) => n.op === 'add').length, 0);
     const r = ir(resnet);
     assert.deepEqual(feeds(r, 's1_n3'), ['s1_n1_relu', 's1_n2_relu']);
@@ -199,7 +202,9 @@ describe("Genetic CNN's operators", () => {
     assert.equal(counts[1], 0);
     assert.equal(counts[4], 0, 'ties for the worst are both eliminated');
     const w = [0.2, 0, 0.3, 0.1, 0];
-    counts.forEach((c, i) => { assert.ok(Math.abs(c / 20_000 - w[i]! / 0.6) < 0.02, `individual ${i}: ${c}`); });
+    counts.forEach((c, i) => {
+      assert.ok(Math.abs(c / 20_000 - w[i]! / 0.6) < 0.02, `individual ${i}: ${c}`);
+    });
     assert.deepEqual(new Set(roulette([0.5, 0.5, 0.5], 300, createRng(4))), new Set([0, 1, 2]), 'all equal: uniform');
   });
 

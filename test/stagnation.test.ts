@@ -30,7 +30,7 @@ describe('stagnation', () => {
     assert.equal(detectStagnation(policy, [born('x', 0, null)], start, 500, []), undefined, 'nothing evaluated yet');
   });
 
-  it("adds the remedies to the schedule: the raised rate for its period, the reset for every lineage born before it", () => {
+  it('adds the remedies to the schedule: the raised rate for its period, the reset for every lineage born before it', () => {
     const e = detectStagnation({ window: 60, remedy: 'both' }, [born('b', 10, 0.5)], start, 100, [])!;
     const s = withRemedies({ mutationRate: [{ from: 0, to: 30, k: 3 }] }, [e]);
     assert.equal(mutationsPerChild(s, 10), 3);
@@ -60,7 +60,10 @@ describe('stagnation', () => {
     assert.throws(() => validateStagnation({ window: 5, remedy: 'both', k: 1 }), /k: expected a whole number >= 2/);
     assert.throws(() => validateConfig({ data: '/d', stagnation: { window: 5, remedy: 'x' } }), /stagnation\.remedy: expected one of mutation-rate, weight-reset, both but found "x"/);
     assert.throws(() => validateConfig({ data: '/d', stagnation: { window: 5, remedy: 'both', windw: 3 } }), /stagnation\.windw: unknown field \(known: window, remedy, k, duration\)/);
-    assert.throws(() => validateConfig({ data: '/d', space: 'stages', algorithm: 'generational', stagnation: { window: 5, remedy: 'both' } }), /stagnation: applies to steady-state spaces only \(the stages space is generational/);
+    assert.throws(
+      () => validateConfig({ data: '/d', space: 'stages', algorithm: 'generational', stagnation: { window: 5, remedy: 'both' } }),
+      /stagnation: applies to steady-state spaces only \(the stages space is generational/,
+    );
     assert.equal(validateConfig({ data: '/d' }).stagnation, null, 'off unless asked for');
   });
 

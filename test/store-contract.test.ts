@@ -21,14 +21,20 @@ function record(over: Partial<IndividualRecord> = {}): IndividualRecord {
 }
 
 const backends: [string, () => { store: PopulationStore; dir: string }][] = [
-  ['filesystem', () => {
-    const dir = join(root, `fs-${n++}`);
-    return { store: new FileStore(dir), dir };
-  }],
-  ['filesystem behind TimedStore', () => {
-    const dir = join(root, `timed-${n++}`);
-    return { store: new TimedStore(new FileStore(dir)), dir };
-  }],
+  [
+    'filesystem',
+    () => {
+      const dir = join(root, `fs-${n++}`);
+      return { store: new FileStore(dir), dir };
+    },
+  ],
+  [
+    'filesystem behind TimedStore',
+    () => {
+      const dir = join(root, `timed-${n++}`);
+      return { store: new TimedStore(new FileStore(dir)), dir };
+    },
+  ],
 ];
 
 for (const [name, make] of backends) {
@@ -40,7 +46,10 @@ for (const [name, make] of backends) {
       assert.deepEqual(await store.get(r.id), { ...r, state: 'alive' });
       assert.equal((await store.readWeights(r.id)).toString(), 'abcdef');
       assert.equal(await store.aliveCount(), 1);
-      assert.deepEqual((await store.list()).map((i) => i.id), [r.id]);
+      assert.deepEqual(
+        (await store.list()).map((i) => i.id),
+        [r.id],
+      );
       assert.equal(await store.get('nobody-0'), undefined);
       if (store instanceof TimedStore) assert.ok(store.seconds > 0, 'time in store calls is counted');
     });
@@ -82,13 +91,17 @@ for (const [name, make] of backends) {
         for (const id of process.argv[2].split(',')) if ((await s.kill(id, 'p' + process.pid)) === 'killed') won.push(id);
         process.stdout.write(JSON.stringify(won));`;
       const runs = await Promise.all(
-        Array.from({ length: 6 }, () => new Promise<string[]>((res, rej) => {
-          const c = spawn(process.execPath, ['--input-type=module', '-e', script, dir, ids.join(',')]);
-          let out = '';
-          c.stdout.on('data', (d) => (out += d));
-          c.on('error', rej);
-          c.on('close', () => res(JSON.parse(out) as string[]));
-        })),
+        Array.from(
+          { length: 6 },
+          () =>
+            new Promise<string[]>((res, rej) => {
+              const c = spawn(process.execPath, ['--input-type=module', '-e', script, dir, ids.join(',')]);
+              let out = '';
+              c.stdout.on('data', (d) => (out += d));
+              c.on('error', rej);
+              c.on('close', () => res(JSON.parse(out) as string[]));
+            }),
+        ),
       );
       const wins = runs.flat().sort();
       assert.deepEqual(wins, [...ids].sort(), 'every id killed exactly once');
@@ -179,15 +192,19 @@ describe('store concurrency (filesystem)', () => {
     const procs = 16;
     const perProc = 625;
     const results = await Promise.all(
-      Array.from({ length: procs }, (_, p) => new Promise<{ born: string[]; killed: string[]; collected: string[]; conflicts: number }>((res, rej) => {
-        const c = spawn(process.execPath, [script, dir, String(perProc), '8', '40', String(p + 1)]);
-        let out = '';
-        let err = '';
-        c.stdout.on('data', (d) => (out += d));
-        c.stderr.on('data', (d) => (err += d));
-        c.on('error', rej);
-        c.on('close', (code) => (code === 0 ? res(JSON.parse(out)) : rej(new Error(`hammer ${p} exited ${code}: ${err}`))));
-      })),
+      Array.from(
+        { length: procs },
+        (_, p) =>
+          new Promise<{ born: string[]; killed: string[]; collected: string[]; conflicts: number }>((res, rej) => {
+            const c = spawn(process.execPath, [script, dir, String(perProc), '8', '40', String(p + 1)]);
+            let out = '';
+            let err = '';
+            c.stdout.on('data', (d) => (out += d));
+            c.stderr.on('data', (d) => (err += d));
+            c.on('error', rej);
+            c.on('close', (code) => (code === 0 ? res(JSON.parse(out)) : rej(new Error(`hammer ${p} exited ${code}: ${err}`))));
+          }),
+      ),
     );
     const born = results.flatMap((r) => r.born);
     const killed = results.flatMap((r) => r.killed);
@@ -241,7 +258,7 @@ describe('historyKeepers', () => {
     ];
     const f = selectionFitness(rows);
     assert.deepEqual([f.get('x'), f.get('z')], [0.5, 0.6]);
-    assert.deepEqual([...historyKeepers(rows, 1)].sort(), ['x'], 'by raw fitness the report\'s best would lose its weights');
+    assert.deepEqual([...historyKeepers(rows, 1)].sort(), ['x'], "by raw fitness the report's best would lose its weights");
     assert.deepEqual([...historyKeepers(rows, 1, f)].sort(), ['x', 'z']);
   });
 });

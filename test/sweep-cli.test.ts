@@ -29,7 +29,10 @@ describe('evonas sweep', () => {
     const r = await runCli(['sweep', '--seeds', '1,2', '--out', out, '--data', cache, ...tiny, '--max-children', '8', '--time-budget', '5m']);
     assert.equal(r.code, 0, r.stderr);
     const s = json<SweepSummary>(join(out, 'report', 'summary.json'));
-    assert.deepEqual(s.seeds.map((x) => x.seed), [1, 2]);
+    assert.deepEqual(
+      s.seeds.map((x) => x.seed),
+      [1, 2],
+    );
     for (const x of s.seeds) {
       const own = json<Summary>(join(out, x.experiment, 'report', 'summary.json'));
       assert.equal(x.testAccuracy, own.best.testAccuracy, `seed ${x.seed}: the seed's own report`);
@@ -92,12 +95,18 @@ describe('evonas sweep', () => {
     const code = await new Promise<number | null>((res) => child.on('close', res));
     assert.equal(code, 130, stdout);
     assert.match(stdout, /continue with: evonas sweep --resume/);
-    assert.deepEqual(json<SweepManifest>(join(out, 'sweep.json')).runs.map((r) => r.state), ['running', 'pending']);
+    assert.deepEqual(
+      json<SweepManifest>(join(out, 'sweep.json')).runs.map((r) => r.state),
+      ['running', 'pending'],
+    );
     const resumed = await runCli(['sweep', '--resume', out]);
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.match(resumed.stdout, /resuming .*seed-3/);
     assert.match(resumed.stdout, /evolving .*seed-4/);
-    assert.deepEqual(json<SweepSummary>(join(out, 'report', 'summary.json')).seeds.map((x) => x.seed), [3, 4]);
+    assert.deepEqual(
+      json<SweepSummary>(join(out, 'report', 'summary.json')).seeds.map((x) => x.seed),
+      [3, 4],
+    );
     const extra = await runCli(['sweep', '--resume', out, '--population', '5']);
     assert.equal(extra.code, 2);
     assert.match(extra.stderr, /--resume takes no settings but --population/);

@@ -80,7 +80,10 @@ describe('a test-only search space', () => {
     assert.ok((counts.reproduced ?? 0) > 0 && (counts['trained-initial'] ?? 0) > 0, JSON.stringify(counts));
     const all = await new FileStore(dir).list();
     assert.equal(all.filter((i) => i.parent !== null).length, 12, 'stopped at the child budget');
-    assert.ok(all.some((i) => (i.dna as ToyDNA).width > 1), 'mutations grew some network');
+    assert.ok(
+      all.some((i) => (i.dna as ToyDNA).width > 1),
+      'mutations grew some network',
+    );
     const s = await buildReport(dir);
     assert.equal(s.space, 'toy');
     assert.equal((s.best as unknown as { width: string }).width, String((all.find((i) => i.id === s.best.id)!.dna as ToyDNA).width), 'describe() reaches the report');

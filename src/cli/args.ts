@@ -21,12 +21,7 @@ export interface Parsed {
 }
 
 /** parseArgs with errors that name the flag; undefined after printing --help. */
-export function parse(
-  argv: string[],
-  options: ParseOptions,
-  help: string,
-  allowPositionals = false,
-): Parsed | undefined {
+export function parse(argv: string[], options: ParseOptions, help: string, allowPositionals = false): Parsed | undefined {
   let parsed: Parsed;
   try {
     parsed = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true }) as Parsed;

@@ -24,12 +24,19 @@ export async function run(argv: string[]): Promise<number> {
   const dirs = p.positionals.flatMap((d) => {
     const dir = resolve(d);
     if (!isSweep(dir)) return [dir];
-    const runs = readSweep(dir).runs.filter((r) => r.state === 'done').map((r) => join(dir, r.experiment));
+    const runs = readSweep(dir)
+      .runs.filter((r) => r.state === 'done')
+      .map((r) => join(dir, r.experiment));
     if (runs.length === 0) throw new CliError(`${d}: no run of this sweep has finished`, 1);
     for (const r of runs) sweepOf.set(r, basename(dir));
     return runs;
   });
-  const { curves } = await compareExperiments(dirs, out, (l) => progress.update(l), (dir, s) => sweepOf.get(dir) ?? groupOf(s)).finally(() => progress.done());
+  const { curves } = await compareExperiments(
+    dirs,
+    out,
+    (l) => progress.update(l),
+    (dir, s) => sweepOf.get(dir) ?? groupOf(s),
+  ).finally(() => progress.done());
   for (const g of [...new Set(curves.map((c) => c.group))]) {
     const finals = curves.filter((c) => c.group === g && c.points.length).map((c) => c.points.at(-1)!.test);
     if (finals.length === 0) continue;

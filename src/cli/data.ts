@@ -61,8 +61,7 @@ function importOptions(p: NonNullable<ReturnType<typeof parse>>, progress: Progr
 
 function summary(dir: string, m: Manifest): string {
   const s = m.splits;
-  return `${dir}: ${m.name}, ${m.classes.length} classes, ${m.shape.height}x${m.shape.width}x${m.shape.channels}; ` +
-    `train ${s.train.count}, validation ${s.validation.count}, test ${s.test.count}`;
+  return `${dir}: ${m.name}, ${m.classes.length} classes, ${m.shape.height}x${m.shape.width}x${m.shape.channels}; ` + `train ${s.train.count}, validation ${s.validation.count}, test ${s.test.count}`;
 }
 
 function info(dir: string, json: boolean): void {
@@ -90,7 +89,9 @@ function info(dir: string, json: boolean): void {
   console.log(summary(dir, m));
   const width = Math.max(5, ...m.classes.map((c) => c.length));
   console.log(`\n${'class'.padEnd(width)}  ${SPLITS.map((sp) => sp.padStart(12)).join('')}`);
-  m.classes.forEach((c, i) => { console.log(`${c.padEnd(width)}  ${SPLITS.map((sp) => String(m.splits[sp].perClass[i]).padStart(12)).join('')}`); });
+  m.classes.forEach((c, i) => {
+    console.log(`${c.padEnd(width)}  ${SPLITS.map((sp) => String(m.splits[sp].perClass[i]).padStart(12)).join('')}`);
+  });
   const fmt = (v: number[]) => v.map((x) => x.toFixed(4)).join(', ');
   console.log(`\ntrain mean  ${fmt(m.stats.mean)}\ntrain std   ${fmt(m.stats.std)}`);
   console.log(`validation  ${m.validation.source === 'held-out' ? `held out of train (stratified, seed ${m.validation.seed})` : 'given by the source'}`);
@@ -129,8 +130,7 @@ export async function run(argv: string[]): Promise<number> {
     const m = await downloadDataset(p.positionals[0]!, {
       ...importOptions(p, progress),
       mirror: str(p, 'mirror'),
-      onDownload: ({ file, bytes, totalBytes }) =>
-        progress.update(`downloading ${file} ${(bytes / 1e6).toFixed(1)}${totalBytes ? `/${(totalBytes / 1e6).toFixed(1)}` : ''} MB`),
+      onDownload: ({ file, bytes, totalBytes }) => progress.update(`downloading ${file} ${(bytes / 1e6).toFixed(1)}${totalBytes ? `/${(totalBytes / 1e6).toFixed(1)}` : ''} MB`),
     }).finally(() => progress.done());
     console.log(summary(str(p, 'out')!, m));
     return 0;

@@ -81,7 +81,9 @@ export async function run(argv: string[]): Promise<number> {
     const dna = readDNA(p.positionals[0]);
     const a = analyze(compileDNA(dna, io));
     const cost = dnaCost(dna, io, { trainSteps: 25600, batchSize: 50, validationImages: 5000 });
-    console.log(`vertices ${dna.vertices.length}, convolutions ${dna.edges.filter((e) => e.kind === 'conv').length}, skips ${dna.edges.filter((e) => e.skip).length}, learning rate ${dna.learningRate}`);
+    console.log(
+      `vertices ${dna.vertices.length}, convolutions ${dna.edges.filter((e) => e.kind === 'conv').length}, skips ${dna.edges.filter((e) => e.skip).length}, learning rate ${dna.learningRate}`,
+    );
     console.log(`parameters ${a.params}, forward ${(a.forwardFlops / 1e6).toFixed(2)} MFLOPs per image, cost Ft·Nt + Fv·Nv = ${cost.toExponential(3)} FLOPs`);
     return 0;
   }

@@ -130,4 +130,3 @@ export function configFromFlags(p: Parsed): ExperimentConfig {
   readManifest(config.data); // a clear error now rather than in every worker
   return config;
 }
-

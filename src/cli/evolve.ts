@@ -75,7 +75,9 @@ export async function run(argv: string[]): Promise<number> {
   const generational = spaceOf(config.space).generational;
   const training = generational && config.epochs ? `${config.epochs} epochs` : `${config.stepsPerChild} steps`;
   const shape = generational ? `${config.generations} generations of ${config.population}` : `population ${config.population}`;
-  console.log(`${resume ? 'resuming' : 'evolving'} ${dir}: ${config.space} space, ${config.algorithm}, ${shape}, ${config.workers} workers, ${training} per child, until ${new Date(deadline).toISOString()}`);
+  console.log(
+    `${resume ? 'resuming' : 'evolving'} ${dir}: ${config.space} space, ${config.algorithm}, ${shape}, ${config.workers} workers, ${training} per child, until ${new Date(deadline).toISOString()}`,
+  );
 
   const progress = new Progress();
   const stop = new AbortController();

@@ -26,7 +26,10 @@ export async function run(argv: string[]): Promise<number> {
   if (isSweep(dir)) {
     const s = await reportSweep(dir, (line) => progress.update(line)).finally(() => progress.done());
     console.log('seed  validation  test    ensemble  parameters  individuals');
-    for (const r of s.seeds) console.log(`${String(r.seed).padEnd(4)}  ${r.validationAccuracy.toFixed(4)}      ${r.testAccuracy.toFixed(4)}  ${r.ensembleTestAccuracy.toFixed(4)}    ${String(r.params).padStart(10)}  ${String(r.individuals).padStart(11)}`);
+    for (const r of s.seeds)
+      console.log(
+        `${String(r.seed).padEnd(4)}  ${r.validationAccuracy.toFixed(4)}      ${r.testAccuracy.toFixed(4)}  ${r.ensembleTestAccuracy.toFixed(4)}    ${String(r.params).padStart(10)}  ${String(r.individuals).padStart(11)}`,
+      );
     console.log(`test accuracy: ${formatSpread(s.testAccuracy)}; budget ${(s.budgetSeconds / 60).toFixed(1)} min per seed`);
     console.log(`wrote ${join(dir, 'report', 'sweep.html')} and summary.json`);
     return 0;

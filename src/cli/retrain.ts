@@ -23,7 +23,16 @@ schedule, and reports its validation and test accuracy. Writes
 export async function run(argv: string[]): Promise<number> {
   const p = parse(
     argv,
-    { id: { type: 'string' }, widths: { type: 'string' }, fc: { type: 'string' }, epochs: { type: 'string' }, lr: { type: 'string' }, batch: { type: 'string' }, threads: { type: 'string' }, seed: { type: 'string' } },
+    {
+      id: { type: 'string' },
+      widths: { type: 'string' },
+      fc: { type: 'string' },
+      epochs: { type: 'string' },
+      lr: { type: 'string' },
+      batch: { type: 'string' },
+      threads: { type: 'string' },
+      seed: { type: 'string' },
+    },
     HELP,
     true,
   );
@@ -49,15 +58,22 @@ export async function run(argv: string[]): Promise<number> {
       threads: intOption(str(p, 'threads'), '--threads', availableParallelism(), 1, 1024),
       seed: intOption(str(p, 'seed'), '--seed', 0, 0, 2 ** 32 - 1),
       signal: ac.signal,
-      onStart: (s) => console.log(`retraining ${s.id} (${s.bits}) with widths ${widthsText} and FC ${str(p, 'fc') ?? 1024}: ${(s.params / 1e6).toFixed(2)}M parameters, ${epochs} epochs = ${s.steps} steps of ${s.batchSize}`),
+      onStart: (s) =>
+        console.log(
+          `retraining ${s.id} (${s.bits}) with widths ${widthsText} and FC ${str(p, 'fc') ?? 1024}: ${(s.params / 1e6).toFixed(2)}M parameters, ${epochs} epochs = ${s.steps} steps of ${s.batchSize}`,
+        ),
       onProgress: (q) => {
         const eta = (((Date.now() - t0) / q.step) * (q.steps - q.step)) / 1000;
-        progress.update(`step ${q.step}/${q.steps}  loss ${q.loss.toFixed(3)}  lr ${q.learningRate.toExponential(0)}  ${q.imagesPerSecond.toFixed(0)} img/s  eta ${eta.toFixed(0)} s${q.validation ? `  val acc ${q.validation.accuracy.toFixed(4)}` : ''}`);
+        progress.update(
+          `step ${q.step}/${q.steps}  loss ${q.loss.toFixed(3)}  lr ${q.learningRate.toExponential(0)}  ${q.imagesPerSecond.toFixed(0)} img/s  eta ${eta.toFixed(0)} s${q.validation ? `  val acc ${q.validation.accuracy.toFixed(4)}` : ''}`,
+        );
       },
     });
     progress.done();
     if (!r) throw new CliError('interrupted; nothing written', 130);
-    console.log(`validation accuracy ${r.validationAccuracy.toFixed(4)}, test accuracy ${r.testAccuracy.toFixed(4)} (searched at validation ${r.searchValidationAccuracy?.toFixed(4) ?? '-'}); wrote ${r.out}`);
+    console.log(
+      `validation accuracy ${r.validationAccuracy.toFixed(4)}, test accuracy ${r.testAccuracy.toFixed(4)} (searched at validation ${r.searchValidationAccuracy?.toFixed(4) ?? '-'}); wrote ${r.out}`,
+    );
     return 0;
   } finally {
     progress.done();

@@ -14,7 +14,8 @@ export async function run(argv: string[]): Promise<number> {
   if (!args) return 0;
   const name = args.positionals[0] ?? 'experiment';
   const make = FILE_SCHEMAS[name];
-  if (!make || args.positionals.length > 1) throw new CliError(`expected one of ${Object.keys(FILE_SCHEMAS).join(', ')} but found ${args.positionals.map((p) => JSON.stringify(p)).join(' ')}\n\n${HELP}`);
+  if (!make || args.positionals.length > 1)
+    throw new CliError(`expected one of ${Object.keys(FILE_SCHEMAS).join(', ')} but found ${args.positionals.map((p) => JSON.stringify(p)).join(' ')}\n\n${HELP}`);
   console.log(JSON.stringify(make(), null, 2));
   return 0;
 }

@@ -22,6 +22,7 @@ export async function run(argv: string[]): Promise<number> {
   const b = s.best;
   console.log(b ? `best: ${b.id} validation accuracy ${b.validationAccuracy!.toFixed(4)} after ${b.stepsTrained} steps (${b.state})` : 'best: none trained yet');
   if (s.generations?.length) console.log([STATS_HEADER, ...s.generations.map(formatStatsRow)].join('\n'));
-  if (s.workerUtilization !== null) console.log(`workers: ${workerReports} reports, ${(100 * s.workerUtilization).toFixed(1)}% of their time training and evaluating, ${(100 * s.storeShare!).toFixed(2)}% in the store`);
+  if (s.workerUtilization !== null)
+    console.log(`workers: ${workerReports} reports, ${(100 * s.workerUtilization).toFixed(1)}% of their time training and evaluating, ${(100 * s.storeShare!).toFixed(2)}% in the store`);
   return 0;
 }

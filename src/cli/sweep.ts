@@ -143,7 +143,9 @@ export async function run(argv: string[]): Promise<number> {
     }
     const progress = new Progress();
     const s = await buildReport(exp, { log: (l) => progress.update(`seed ${r.seed}: ${l}`) }).finally(() => progress.done());
-    console.log(`seed ${r.seed}: best by validation ${s.best.validationAccuracy.toFixed(4)}, test ${s.best.testAccuracy.toFixed(4)} (${s.best.params.toLocaleString('en')} parameters, ${s.individuals} individuals)`);
+    console.log(
+      `seed ${r.seed}: best by validation ${s.best.validationAccuracy.toFixed(4)}, test ${s.best.testAccuracy.toFixed(4)} (${s.best.params.toLocaleString('en')} parameters, ${s.individuals} individuals)`,
+    );
     r.state = 'done';
     writeSweep(dir, m);
   };

@@ -95,7 +95,8 @@ export async function run(argv: string[]): Promise<number> {
       ),
     onProgress: (q) => {
       const eta = (((Date.now() - t0) / q.step) * (q.steps - q.step)) / 1000;
-      const line = `step ${q.step}/${q.steps}  loss ${q.loss.toFixed(3)}  train acc ${q.accuracy.toFixed(3)}  lr ${q.learningRate.toFixed(4)}  ${q.imagesPerSecond.toFixed(0)} img/s  eta ${eta.toFixed(0)} s` +
+      const line =
+        `step ${q.step}/${q.steps}  loss ${q.loss.toFixed(3)}  train acc ${q.accuracy.toFixed(3)}  lr ${q.learningRate.toFixed(4)}  ${q.imagesPerSecond.toFixed(0)} img/s  eta ${eta.toFixed(0)} s` +
         (q.validation ? `  val acc ${q.validation.accuracy.toFixed(4)}` : '');
       if (q.validation && q.step % evalEvery < 200) progress.log(line);
       else progress.update(line);

@@ -104,7 +104,8 @@ export async function importDataset(source: string, o: ImportOptions): Promise<M
       case 'idx': {
         for (const split of ['train', 'test']) {
           for (const what of ['images', 'labels']) {
-            if (!idx.has(`${split}-${what}`)) throw new DatasetError('ERR_DATASET_SOURCE', `${source}: no ${split} ${what} file (expected ${split === 'train' ? 'train' : 't10k'}-${what}-idx${what === 'images' ? 3 : 1}-ubyte[.gz])`);
+            if (!idx.has(`${split}-${what}`))
+              throw new DatasetError('ERR_DATASET_SOURCE', `${source}: no ${split} ${what} file (expected ${split === 'train' ? 'train' : 't10k'}-${what}-idx${what === 'images' ? 3 : 1}-ubyte[.gz])`);
           }
         }
         classes = classesFile ?? (/fashion/i.test(o.name ?? source) ? FASHION_MNIST_CLASSES : Array.from({ length: 10 }, (_, i) => String(i)));

@@ -55,7 +55,11 @@ export function readNpy(path: string): NpyArray {
     const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
     if (descr !== '|u1' && descr !== '<i4') throw new Error(`${path}: unsupported dtype ${descr}`);
     if (fortran !== 'False') throw new Error(`${path}: Fortran-order arrays are not supported`);
-    const shape = (shapeText ?? '').split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+    const shape = (shapeText ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map(Number);
     const count = shape.reduce((a, b) => a * b, 1);
     const bytes = count * (descr === '|u1' ? 1 : 4);
     const dataStart = offset + headerLen;

@@ -90,10 +90,7 @@ export class Staging {
     }
     const s = this.shape;
     if (s.height !== shape.height || s.width !== shape.width || s.channels !== shape.channels) {
-      throw new DatasetError(
-        'ERR_DATASET_SHAPE',
-        `${where}: ${shape.height}x${shape.width}x${shape.channels} differs from the ${s.height}x${s.width}x${s.channels} of earlier images`,
-      );
+      throw new DatasetError('ERR_DATASET_SHAPE', `${where}: ${shape.height}x${shape.width}x${shape.channels} differs from the ${s.height}x${s.width}x${s.channels} of earlier images`);
     }
   }
 
@@ -161,7 +158,9 @@ export class Staging {
       const take = stratifiedCounts(perClass, o.holdOut);
       const rng = createRng(o.seed);
       const byClass: number[][] = perClass.map(() => []);
-      trainLabels.forEach((l, i) => { byClass[l]!.push(i); });
+      trainLabels.forEach((l, i) => {
+        byClass[l]!.push(i);
+      });
       byClass.forEach((idx, c) => {
         shuffle(idx, rng.fork(c));
         for (let k = 0; k < take[c]!; k++) held[idx[k]!] = 1;
@@ -208,9 +207,18 @@ export class Staging {
       train: write('train', trainSources, stats),
       validation:
         validationInfo.source === 'given'
-          ? write('validation', validation.map((part) => ({ part, keep: () => true })))
-          : write('validation', train.map((part) => ({ part, keep: (i: number) => held[i] === 1 }))),
-      test: write('test', test.map((part) => ({ part, keep: () => true }))),
+          ? write(
+              'validation',
+              validation.map((part) => ({ part, keep: () => true })),
+            )
+          : write(
+              'validation',
+              train.map((part) => ({ part, keep: (i: number) => held[i] === 1 })),
+            ),
+      test: write(
+        'test',
+        test.map((part) => ({ part, keep: () => true })),
+      ),
     };
     const manifest: Manifest = {
       format: DATASET_FORMAT,

@@ -51,16 +51,7 @@ export interface NativeNet {
 }
 
 export interface NativeAddon {
-  Dataset: new (
-    images: Uint8Array,
-    labels: Int32Array,
-    n: number,
-    h: number,
-    w: number,
-    c: number,
-    mean?: Float64Array,
-    std?: Float64Array,
-  ) => NativeDataset;
+  Dataset: new (images: Uint8Array, labels: Int32Array, n: number, h: number, w: number, c: number, mean?: Float64Array, std?: Float64Array) => NativeDataset;
   Net: new (spec: unknown, options: unknown) => NativeNet;
   info(): NativeInfo;
   /** Seconds for `iterations` fused batch norm + residual + ReLU passes with one vector unit's kernels (bench/kernels). */
@@ -109,9 +100,6 @@ export function loadNative(): NativeAddon {
       hints.push("Debian's libtorch is missing: run  apt-get update && apt-get install -y libtorch-dev");
     }
     if (hints.length === 0) hints.push('Rebuild the addon for this Node version: run  npm rebuild');
-    throw new EngineError(
-      'ERR_ENGINE_LOAD',
-      `Could not load the evonas engine: ${reason}\nPossible solutions:\n${hints.map((h) => `- ${h}`).join('\n')}`,
-    );
+    throw new EngineError('ERR_ENGINE_LOAD', `Could not load the evonas engine: ${reason}\nPossible solutions:\n${hints.map((h) => `- ${h}`).join('\n')}`);
   }
 }

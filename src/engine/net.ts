@@ -161,9 +161,7 @@ export class Net {
   private checkData(data: EngineDataset, labels: boolean): void {
     const inp = this.ir.input;
     if (data.height !== inp.height || data.width !== inp.width || data.channels !== inp.channels) {
-      throw new RangeError(
-        `Expected images of ${inp.height}x${inp.width}x${inp.channels} for this net but received ${data.height}x${data.width}x${data.channels}`,
-      );
+      throw new RangeError(`Expected images of ${inp.height}x${inp.width}x${inp.channels} for this net but received ${data.height}x${data.width}x${data.channels}`);
     }
     if (labels && data.maxLabel >= this.ir.classes) {
       throw new RangeError(`Expected labels below ${this.ir.classes} for this net but the dataset holds label ${data.maxLabel}`);

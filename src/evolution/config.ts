@@ -50,8 +50,14 @@ const experiment = {
   format: z.literal('evonas.experiment', { error: 'not an evonas experiment' }).default('evonas.experiment'),
   version: z.literal(1, { error: 'an experiment of another evonas version (this one reads version 1)' }).default(1),
   data: z.string({ error: 'expected the path of a dataset cache' }).min(1, { error: 'expected the path of a dataset cache' }).describe('Dataset cache folder (evonas data import makes one).'),
-  space: z.string({ error: 'expected the name of a search space' }).default(DEFAULT_SPACE).describe(`The search space: ${[...SPACE_REGISTRY.values()].map((s) => `${s.name} (${s.title})`).join('; ')}.`),
-  algorithm: z.string({ error: 'expected the name of an algorithm' }).optional().describe(`The algorithm, among those its space takes (${[...SPACE_REGISTRY.values()].map((s) => `${s.name}: ${s.algorithms.join(', ')}`).join('; ')}); default: the space's first.`),
+  space: z
+    .string({ error: 'expected the name of a search space' })
+    .default(DEFAULT_SPACE)
+    .describe(`The search space: ${[...SPACE_REGISTRY.values()].map((s) => `${s.name} (${s.title})`).join('; ')}.`),
+  algorithm: z
+    .string({ error: 'expected the name of an algorithm' })
+    .optional()
+    .describe(`The algorithm, among those its space takes (${[...SPACE_REGISTRY.values()].map((s) => `${s.name}: ${s.algorithms.join(', ')}`).join('; ')}); default: the space's first.`),
   population: whole(2).default(10).describe('Population set-point. Paper: 1,000; scaled to 10 for a 2-core machine, where selection must act within minutes.'),
   workers: whole(1, 1024).default(2).describe('Worker processes. Paper: population / 4; scaled to 2, one per core.'),
   threadsPerWorker: whole(1, 1024).default(1).describe('Intra-op threads per worker.'),
@@ -60,10 +66,17 @@ const experiment = {
   momentum: atLeast(0).default(0.9).describe('SGD momentum. Paper: 0.9.'),
   weightDecay: atLeast(0).default(1e-4).describe('Paper: 0.0001.'),
   sampleSize: whole(1).default(5).describe("Aging evolution's sample size."),
-  inheritance: z.boolean({ error: 'expected true or false' }).default(true).describe("Children inherit their parent's weights where shapes match; false is the paper's no-inheritance control (every child trains from scratch)."),
+  inheritance: z
+    .boolean({ error: 'expected true or false' })
+    .default(true)
+    .describe("Children inherit their parent's weights where shapes match; false is the paper's no-inheritance control (every child trains from scratch)."),
   precision: oneOf(['fp32', 'bf16']).default('fp32').describe('Training precision: fp32, or bf16 where the CPU computes it natively (evonas info says).'),
-  seed: whole(0, 2 ** 32 - 1).default(0).describe('Seeds every random choice: with one worker and one thread, two runs make the same individuals.'),
-  schedule: ScheduleSchema.default(SCALED_SCHEDULE).describe("Raised mutation rates and population-wide weight resets at set times (the paper's section 5). Default: 3 mutations per child for the first 3 minutes."),
+  seed: whole(0, 2 ** 32 - 1)
+    .default(0)
+    .describe('Seeds every random choice: with one worker and one thread, two runs make the same individuals.'),
+  schedule: ScheduleSchema.default(SCALED_SCHEDULE).describe(
+    "Raised mutation rates and population-wide weight resets at set times (the paper's section 5). Default: 3 mutations per child for the first 3 minutes.",
+  ),
   stagnation: StagnationSchema.nullable().default(null).describe("Notice a trapped population and apply the paper's remedies by itself (null: never). Steady-state spaces only."),
   mutationWeights: z
     .record(z.string(), atLeast(0), { error: 'expected an object of mutation names to weights' })
@@ -100,7 +113,14 @@ export const ExperimentSchema = strict(experiment)
     }
   })
   // Each space's own algorithm by default (the paper's tournament, Genetic CNN's generations), kept in the file's key order.
-  .transform(({ format, version, data, space, algorithm, ...rest }) => ({ format, version, data, space, algorithm: (algorithm ?? spaceOf(space).algorithms[0]!) as AlgorithmName | 'generational', ...rest }));
+  .transform(({ format, version, data, space, algorithm, ...rest }) => ({
+    format,
+    version,
+    data,
+    space,
+    algorithm: (algorithm ?? spaceOf(space).algorithms[0]!) as AlgorithmName | 'generational',
+    ...rest,
+  }));
 
 export type ExperimentConfig = z.output<typeof ExperimentSchema>;
 

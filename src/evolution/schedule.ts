@@ -11,7 +11,9 @@ import { atLeast, parseWith, strict, whole } from '../util/schema.js';
 export const ScheduleSchema = strict({
   mutationRate: z
     .array(
-      strict({ from: atLeast(0), to: atLeast(0), k: whole(1) }).refine((p) => p.to > p.from, { error: (iss) => `expected 0 <= from < to but found from ${(iss.input as { from: number }).from}, to ${(iss.input as { to: number }).to}` }),
+      strict({ from: atLeast(0), to: atLeast(0), k: whole(1) }).refine((p) => p.to > p.from, {
+        error: (iss) => `expected 0 <= from < to but found from ${(iss.input as { from: number }).from}, to ${(iss.input as { to: number }).to}`,
+      }),
       { error: 'expected a list of {from, to, k}' },
     )
     .optional()

@@ -67,10 +67,9 @@ export function detectStagnation(policy: StagnationPolicy, individuals: Born[], 
 
 /** One line for a person: what was seen and what was done. */
 export function describeEvent(e: StagnationEvent): string {
-  const done = [
-    e.mutationRate ? `${e.mutationRate.k} mutations per child until ${e.mutationRate.to.toFixed(0)} s` : '',
-    e.weightReset !== undefined ? "every individual's weights reset" : '',
-  ].filter(Boolean);
+  const done = [e.mutationRate ? `${e.mutationRate.k} mutations per child until ${e.mutationRate.to.toFixed(0)} s` : '', e.weightReset !== undefined ? "every individual's weights reset" : ''].filter(
+    Boolean,
+  );
   return `stagnation at ${e.at.toFixed(0)} s: no new best by validation since ${e.bestAt.toFixed(0)} s (${e.bestValidation.toFixed(4)}); ${done.join(' and ')}`;
 }
 

@@ -74,10 +74,14 @@ export async function exportModel(dir: string, o: ExportOptions): Promise<Export
   if (o.format === 'onnx') {
     bytes = [
       exportOnnx(members, {
-      stats: x.stats,
-      classes: x.classes,
-      combine,
-      metadata: { ...provenance, 'input.shape': JSON.stringify([x.io.channels, x.io.height, x.io.width]), ...(chosen.length === 1 ? { dna: JSON.stringify(chosen[0]!.dna), space: chosen[0]!.space } : { combine }) },
+        stats: x.stats,
+        classes: x.classes,
+        combine,
+        metadata: {
+          ...provenance,
+          'input.shape': JSON.stringify([x.io.channels, x.io.height, x.io.width]),
+          ...(chosen.length === 1 ? { dna: JSON.stringify(chosen[0]!.dna), space: chosen[0]!.space } : { combine }),
+        },
         docString: `evonas ${chosen.length === 1 ? `individual ${chosen[0]!.id}` : `ensemble of ${chosen.length}`} from ${x.dir}`,
       }),
     ];

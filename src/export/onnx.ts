@@ -78,7 +78,9 @@ class Graph {
 function lower(g: Graph, ir: NetIR, weights: WeightMap, input: string, prefix: string): string {
   const a = analyze(ir);
   const shapes = new Map<string, Shape>([[INPUT_ID, a.input]]);
-  ir.nodes.forEach((n, i) => { shapes.set(n.id, a.shapes[i]!); });
+  ir.nodes.forEach((n, i) => {
+    shapes.set(n.id, a.shapes[i]!);
+  });
   const value = new Map<string, string>([[INPUT_ID, input]]);
   for (const [i, n] of ir.nodes.entries()) {
     const builder: OnnxBuilder = {
@@ -103,8 +105,16 @@ function lower(g: Graph, ir: NetIR, weights: WeightMap, input: string, prefix: s
 /** Pixels 0-255 to the standardized values the network was trained on: x / (255 std) - mean / std. */
 function standardize(g: Graph, input: string, stats: { mean: number[]; std: number[] }): string {
   const c = stats.mean.length;
-  const scale = g.float('standardize.scale', [1, c, 1, 1], stats.std.map((s) => 1 / (255 * s)));
-  const offset = g.float('standardize.offset', [1, c, 1, 1], stats.mean.map((m, i) => -m / stats.std[i]!));
+  const scale = g.float(
+    'standardize.scale',
+    [1, c, 1, 1],
+    stats.std.map((s) => 1 / (255 * s)),
+  );
+  const offset = g.float(
+    'standardize.offset',
+    [1, c, 1, 1],
+    stats.mean.map((m, i) => -m / stats.std[i]!),
+  );
   return g.add('Add', [g.add('Mul', [input, scale]), offset], undefined, 'standardized');
 }
 

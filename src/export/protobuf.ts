@@ -69,7 +69,9 @@ export class Writer {
   packedFloats(field: number, values: number[]): this {
     const b = new Uint8Array(4 * values.length);
     const view = new DataView(b.buffer);
-    values.forEach((v, i) => { view.setFloat32(4 * i, v, true); });
+    values.forEach((v, i) => {
+      view.setFloat32(4 * i, v, true);
+    });
     return this.bytes(field, b);
   }
 

@@ -122,14 +122,7 @@ export function analyze(ir: NetIR): NetAnalysis {
       if (s) return s;
       if (allIds.has(id)) {
         const cycle = findCycle(ir.nodes, i);
-        fail(
-          `${at}.inputs[${k}]`,
-          cycle
-            ? `Cycle: ${cycle.join(' -> ')}`
-            : `Input "${id}" is defined after this node; nodes must be in topological order`,
-          i,
-          op,
-        );
+        fail(`${at}.inputs[${k}]`, cycle ? `Cycle: ${cycle.join(' -> ')}` : `Input "${id}" is defined after this node; nodes must be in topological order`, i, op);
       }
       return fail(`${at}.inputs[${k}]`, `Missing input "${id}": no node has that id`, i, op);
     });
@@ -156,12 +149,7 @@ export function analyze(ir: NetIR): NetAnalysis {
 
   const last = shapes[shapes.length - 1]!;
   if (last.kind !== 'flat' || last.features !== ir.classes) {
-    fail(
-      `nodes[${shapes.length - 1}]`,
-      `Expected the last node to output [${ir.classes}] logits but it outputs ${shapeText(last)}`,
-      shapes.length - 1,
-      ir.nodes[shapes.length - 1]!.op,
-    );
+    fail(`nodes[${shapes.length - 1}]`, `Expected the last node to output [${ir.classes}] logits but it outputs ${shapeText(last)}`, shapes.length - 1, ir.nodes[shapes.length - 1]!.op);
   }
   return { input, shapes, tensors, params, forwardFlops, trainFlopsPerImage };
 }

@@ -65,15 +65,7 @@ export interface DropoutNode extends NodeBase {
   rate: number;
 }
 
-export type NetNode =
-  | Conv2dNode
-  | BatchNormNode
-  | ReluNode
-  | AddNode
-  | PoolNode
-  | GlobalAvgPoolNode
-  | DenseNode
-  | DropoutNode;
+export type NetNode = Conv2dNode | BatchNormNode | ReluNode | AddNode | PoolNode | GlobalAvgPoolNode | DenseNode | DropoutNode;
 
 export type OpName = NetNode['op'];
 

@@ -231,13 +231,20 @@ export const OPS: Record<OpName, OpSpec> = {
       return { eps: n.eps ?? 1e-5, momentum: n.momentum ?? 0.1 };
     },
     onnx: (b, node, [x]) =>
-      b.node('BatchNormalization', [x!.value, ...['weight', 'bias', 'running_mean', 'running_var'].map((t) => b.weight(t))], { epsilon: { f: (node as Extract<NetNode, { op: 'batchnorm' }>).eps ?? 1e-5 } }, b.name()),
+      b.node(
+        'BatchNormalization',
+        [x!.value, ...['weight', 'bias', 'running_mean', 'running_var'].map((t) => b.weight(t))],
+        { epsilon: { f: (node as Extract<NetNode, { op: 'batchnorm' }>).eps ?? 1e-5 } },
+        b.name(),
+      ),
   },
   relu: { arity: [1, 1], shape: (_n, [input]) => input!, ...elementwise(1), onnx: (b, _n, [x]) => b.node('Relu', [x!.value], undefined, b.name()) },
   add: {
     arity: [2, Infinity],
     shape(_node, inputs) {
-      inputs.forEach((s) => { spatial(s, 'add'); });
+      inputs.forEach((s) => {
+        spatial(s, 'add');
+      });
       return inputs[0]!;
     },
     tensors: () => [],
@@ -252,8 +259,30 @@ export const OPS: Record<OpName, OpSpec> = {
         if (k === 0) return value;
         const s = shape as Extract<Shape, { kind: 'spatial' }>;
         let v = value;
-        if (s.h !== target.h) v = b.node('Gather', [v, b.ints(b.name(`rows${k}`), Array.from({ length: target.h }, (_, o) => nearestIndex(o, s.h, target.h)))], { axis: { i: 2 } });
-        if (s.w !== target.w) v = b.node('Gather', [v, b.ints(b.name(`cols${k}`), Array.from({ length: target.w }, (_, o) => nearestIndex(o, s.w, target.w)))], { axis: { i: 3 } });
+        if (s.h !== target.h)
+          v = b.node(
+            'Gather',
+            [
+              v,
+              b.ints(
+                b.name(`rows${k}`),
+                Array.from({ length: target.h }, (_, o) => nearestIndex(o, s.h, target.h)),
+              ),
+            ],
+            { axis: { i: 2 } },
+          );
+        if (s.w !== target.w)
+          v = b.node(
+            'Gather',
+            [
+              v,
+              b.ints(
+                b.name(`cols${k}`),
+                Array.from({ length: target.w }, (_, o) => nearestIndex(o, s.w, target.w)),
+              ),
+            ],
+            { axis: { i: 3 } },
+          );
         if (s.c > target.c) v = b.node('Slice', [v, b.ints(b.name(`start${k}`), [0]), b.ints(b.name(`end${k}`), [target.c]), b.ints(b.name(`axis${k}`), [1])]);
         if (s.c < target.c) v = b.node('Pad', [v, b.ints(b.name(`pads${k}`), [0, 0, 0, 0, 0, target.c - s.c, 0, 0])], { mode: { s: 'constant' } });
         return v;

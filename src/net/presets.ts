@@ -18,25 +18,31 @@ function ir(nodes: NetNode[], io: IOSpec): NetIR {
 
 /** The paper's initial individual: global pool, then the fully connected output. */
 export function initialIndividual(io: IOSpec = CIFAR10_IO): NetIR {
-  return ir([
-    { id: 'gap', op: 'globalavgpool', inputs: ['input'] },
-    { id: 'fc', op: 'dense', inputs: ['gap'], units: io.classes },
-  ], io);
+  return ir(
+    [
+      { id: 'gap', op: 'globalavgpool', inputs: ['input'] },
+      { id: 'fc', op: 'dense', inputs: ['gap'], units: io.classes },
+    ],
+    io,
+  );
 }
 
 /** conv3x3·32 → conv3x3·32 → maxpool → conv3x3·64 → global pool → dense (ReLU after each conv). */
 export function smallConv(io: IOSpec = CIFAR10_IO): NetIR {
-  return ir([
-    { id: 'c1', op: 'conv2d', inputs: ['input'], channels: 32, kernel: [3, 3], bias: true },
-    { id: 'r1', op: 'relu', inputs: ['c1'] },
-    { id: 'c2', op: 'conv2d', inputs: ['r1'], channels: 32, kernel: [3, 3], bias: true },
-    { id: 'r2', op: 'relu', inputs: ['c2'] },
-    { id: 'p', op: 'maxpool', inputs: ['r2'], kernel: [2, 2], stride: 2 },
-    { id: 'c3', op: 'conv2d', inputs: ['p'], channels: 64, kernel: [3, 3], bias: true },
-    { id: 'r3', op: 'relu', inputs: ['c3'] },
-    { id: 'gap', op: 'globalavgpool', inputs: ['r3'] },
-    { id: 'fc', op: 'dense', inputs: ['gap'], units: io.classes },
-  ], io);
+  return ir(
+    [
+      { id: 'c1', op: 'conv2d', inputs: ['input'], channels: 32, kernel: [3, 3], bias: true },
+      { id: 'r1', op: 'relu', inputs: ['c1'] },
+      { id: 'c2', op: 'conv2d', inputs: ['r1'], channels: 32, kernel: [3, 3], bias: true },
+      { id: 'r2', op: 'relu', inputs: ['c2'] },
+      { id: 'p', op: 'maxpool', inputs: ['r2'], kernel: [2, 2], stride: 2 },
+      { id: 'c3', op: 'conv2d', inputs: ['p'], channels: 64, kernel: [3, 3], bias: true },
+      { id: 'r3', op: 'relu', inputs: ['c3'] },
+      { id: 'gap', op: 'globalavgpool', inputs: ['r3'] },
+      { id: 'fc', op: 'dense', inputs: ['gap'], units: io.classes },
+    ],
+    io,
+  );
 }
 
 /**

@@ -105,7 +105,12 @@ export async function trainBaseline(o: BaselineOptions): Promise<BaselineResult>
     }
     if (o.out) {
       mkdirSync(o.out, { recursive: true });
-      saveSafetensors(join(o.out, 'weights.safetensors'), net.weights(), { netir: JSON.stringify(ir), classes: JSON.stringify(m.classes), mean: JSON.stringify(m.stats.mean), std: JSON.stringify(m.stats.std) });
+      saveSafetensors(join(o.out, 'weights.safetensors'), net.weights(), {
+        netir: JSON.stringify(ir),
+        classes: JSON.stringify(m.classes),
+        mean: JSON.stringify(m.stats.mean),
+        std: JSON.stringify(m.stats.std),
+      });
       writeFileAtomic(join(o.out, 'result.json'), `${JSON.stringify(result, null, 2)}\n`);
     }
     return result;

@@ -118,7 +118,16 @@ export async function buildReport(dir: string, o: ReportOptions = {}): Promise<S
     const top: Summary['top'] = [];
     for (const i of ranked.slice(0, o.top ?? 10)) {
       const an = flopsOf(i);
-      top.push({ id: i.id, validationAccuracy: fitness.get(i.id)!, testAccuracy: await tester.accuracy(i), params: an.params, flops: an.forwardFlops, stepsTrained: i.stepsTrained, ageHours: hours(i.bornAt), state: i.state });
+      top.push({
+        id: i.id,
+        validationAccuracy: fitness.get(i.id)!,
+        testAccuracy: await tester.accuracy(i),
+        params: an.params,
+        flops: an.forwardFlops,
+        stepsTrained: i.stepsTrained,
+        ageHours: hours(i.bornAt),
+        state: i.state,
+      });
     }
     const last = Math.max(...all.map((i) => Date.parse(i.bornAt)), start);
     const u = utilization(dir);
@@ -191,7 +200,16 @@ async function writeReport(x: Experiment, all: Individual[], s: Summary): Promis
     .map((i) => ({ id: i.id, hours: (Date.parse(i.bornAt) - start) / 3_600_000, validation: i.fitness!, state: i.state, ancestor: onLine.has(i.id) }));
   const label = `${x.config.space} space, ${x.config.algorithm}${x.config.inheritance ? '' : ', no inheritance'}`;
   const charts: Record<string, { svg: string; png: Buffer }> = {
-    'figure1': await render(figure1Spec(dots, `Every individual (${label})`, (s.stagnation ?? []).map((e) => ({ hours: e.at / 3600, label: e.weightReset !== undefined ? (e.mutationRate ? 'stagnation: mutation rate raised, weights reset' : 'stagnation: weights reset') : 'stagnation: mutation rate raised' })))),
+    figure1: await render(
+      figure1Spec(
+        dots,
+        `Every individual (${label})`,
+        (s.stagnation ?? []).map((e) => ({
+          hours: e.at / 3600,
+          label: e.weightReset !== undefined ? (e.mutationRate ? 'stagnation: mutation rate raised, weights reset' : 'stagnation: weights reset') : 'stagnation: mutation rate raised',
+        })),
+      ),
+    ),
     'best-so-far': await render(
       bestSoFarSpec(
         s.bestSoFar.flatMap((p) => [
@@ -211,6 +229,9 @@ async function writeReport(x: Experiment, all: Individual[], s: Summary): Promis
     svg: diagram(i, x, `${i.id} (validation ${i.fitness!.toFixed(4)})`),
   }));
   const table = s.generations ? [`Gen    Max %   Min %   Avg %   Med %  Std-D  Best individual`, ...s.generations.map(formatStatsRow)] : undefined;
-  writeFileAtomic(join(out, 'index.html'), reportHtml(s, { charts: Object.fromEntries(Object.entries(charts).map(([k, v]) => [k, v.svg])), diagrams, lineageLength: line.length, generationsTable: table }));
+  writeFileAtomic(
+    join(out, 'index.html'),
+    reportHtml(s, { charts: Object.fromEntries(Object.entries(charts).map(([k, v]) => [k, v.svg])), diagrams, lineageLength: line.length, generationsTable: table }),
+  );
   writeFileAtomic(join(out, 'summary.json'), `${JSON.stringify(s, null, 2)}\n`);
 }

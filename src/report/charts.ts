@@ -72,7 +72,13 @@ export function figure1Spec(dots: Dot[], title: string, markers: Marker[] = []):
         encoding: {
           x: { field: 'hours', type: 'quantitative', title: 'wall time (hours)' },
           y: { field: 'validation', type: 'quantitative', title: 'validation accuracy', scale: { domain: [0, 1] } },
-          color: { field: 'state', type: 'nominal', title: 'individual', legend: { labelLimit: 400 }, scale: { domain: ['alive', 'dead', 'ancestor of the best'], range: ['#1f77b4', '#b0b0b0', '#d62728'] } },
+          color: {
+            field: 'state',
+            type: 'nominal',
+            title: 'individual',
+            legend: { labelLimit: 400 },
+            scale: { domain: ['alive', 'dead', 'ancestor of the best'], range: ['#1f77b4', '#b0b0b0', '#d62728'] },
+          },
           tooltip: [{ field: 'id' }, { field: 'validation', format: '.4f' }],
         },
       },
@@ -146,7 +152,10 @@ export function compareSpec(points: BandPoint[], title: string): TopLevelSpec {
       color: { field: 'group', type: 'nominal', title: 'experiment', legend: { labelLimit: 400 } },
     },
     layer: [
-      { mark: { type: 'area', opacity: 0.2, interpolate: 'step-after' }, encoding: { y: { field: 'lo', type: 'quantitative', title: 'test accuracy of the best so far', scale: { zero: false } }, y2: { field: 'hi' } } },
+      {
+        mark: { type: 'area', opacity: 0.2, interpolate: 'step-after' },
+        encoding: { y: { field: 'lo', type: 'quantitative', title: 'test accuracy of the best so far', scale: { zero: false } }, y2: { field: 'hi' } },
+      },
       { mark: { type: 'line', interpolate: 'step-after' }, encoding: { y: { field: 'mean', type: 'quantitative' } } },
     ],
   };

@@ -75,7 +75,9 @@ export async function compareExperiments(
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'compare.png'), chart.png);
   writeFileAtomic(join(out, 'compare.json'), `${JSON.stringify({ curves, bands: b }, null, 2)}\n`);
-  const rows = curves.map((c) => `<tr><td class="l">${esc(c.group)}</td><td class="l">${esc(c.experiment)}</td><td>${c.points.length ? `${(100 * c.points[c.points.length - 1]!.test).toFixed(2)}%` : '–'}</td></tr>`).join('\n');
+  const rows = curves
+    .map((c) => `<tr><td class="l">${esc(c.group)}</td><td class="l">${esc(c.experiment)}</td><td>${c.points.length ? `${(100 * c.points[c.points.length - 1]!.test).toFixed(2)}%` : '–'}</td></tr>`)
+    .join('\n');
   writeFileAtomic(
     join(out, 'index.html'),
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>evonas compare</title><style>${STYLE}</style></head><body><h1>evonas compare</h1>

@@ -49,7 +49,8 @@ export async function loadNet(x: Experiment, i: Individual, o: { threads?: numbe
   const net = compile(ir, { threads: o.threads ?? 2, precision: 'fp32' });
   try {
     const r = net.setWeights(decodeSafetensors(await x.store.readWeights(i.id), `weights of ${i.id}`).tensors);
-    if (r.skipped.length || r.loaded.length !== net.analysis.tensors.length) throw new Error(`weights of ${i.id} do not fit its network (skipped ${r.skipped.map((s) => `${s.name} (${s.reason})`).join(', ') || 'none'})`);
+    if (r.skipped.length || r.loaded.length !== net.analysis.tensors.length)
+      throw new Error(`weights of ${i.id} do not fit its network (skipped ${r.skipped.map((s) => `${s.name} (${s.reason})`).join(', ') || 'none'})`);
   } catch (e) {
     net.dispose();
     throw e;

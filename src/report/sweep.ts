@@ -122,7 +122,10 @@ export async function reportSweep(dir: string, log: (line: string) => void = () 
   writeFileAtomic(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
   const rows = seeds
-    .map((s) => `<tr><td>${s.seed}</td><td class="l">${esc(s.experiment)}</td><td>${pct(s.validationAccuracy)}</td><td>${pct(s.testAccuracy)}</td><td>${pct(s.ensembleTestAccuracy)}</td><td>${s.params.toLocaleString('en')}</td><td>${s.individuals}</td></tr>`)
+    .map(
+      (s) =>
+        `<tr><td>${s.seed}</td><td class="l">${esc(s.experiment)}</td><td>${pct(s.validationAccuracy)}</td><td>${pct(s.testAccuracy)}</td><td>${pct(s.ensembleTestAccuracy)}</td><td>${s.params.toLocaleString('en')}</td><td>${s.individuals}</td></tr>`,
+    )
     .join('\n');
   const agg = (label: string, x: Spread) => `<tr><td class="l" colspan="2">${label}</td><td colspan="5" class="l">${esc(formatSpread(x))}</td></tr>`;
   writeFileAtomic(

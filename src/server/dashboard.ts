@@ -77,7 +77,12 @@ export async function startDashboard(dir: string, o: { port?: number; host?: str
   const diagram = (i: Individual) => spaceOf(i.space).render(i.dna, io, i.id);
 
   const send = (res: ServerResponse, status: number, type: string, body: string) => {
-    res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'" });
+    res.writeHead(status, {
+      'content-type': type,
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'",
+    });
     res.end(res.req.method === 'HEAD' ? undefined : body);
   };
 

@@ -105,7 +105,8 @@ export class FileStore implements PopulationStore {
     const dir = this.path(id, state);
     let record = this.records.get(id);
     try {
-      if (record) await stat(dir); // still in this state?
+      if (record)
+        await stat(dir); // still in this state?
       else {
         record = JSON.parse(await readFile(join(dir, RECORD), 'utf8')) as IndividualRecord;
         this.records.set(id, record);
@@ -117,7 +118,14 @@ export class FileStore implements PopulationStore {
     const out: Individual = { ...record, state };
     if (state === 'dead') {
       if (record.hasWeights) {
-        if (!this.collected.has(id) && !(await stat(join(dir, WEIGHTS)).then(() => true, () => false))) this.collected.add(id);
+        if (
+          !this.collected.has(id) &&
+          !(await stat(join(dir, WEIGHTS)).then(
+            () => true,
+            () => false,
+          ))
+        )
+          this.collected.add(id);
         out.hasWeights = !this.collected.has(id);
       }
       let note = this.deathNotes.get(id);

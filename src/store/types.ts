@@ -96,7 +96,11 @@ export function historyKeepers(individuals: Pick<IndividualRecord, 'id' | 'bornA
     }
   }
   const f = (i: Pick<IndividualRecord, 'id' | 'fitness'>) => fitness?.get(i.id) ?? i.fitness!;
-  for (const i of individuals.filter((x) => x.fitness !== null).sort((a, b) => f(b) - f(a) || (a.id < b.id ? -1 : 1)).slice(0, top)) keep.add(i.id);
+  for (const i of individuals
+    .filter((x) => x.fitness !== null)
+    .sort((a, b) => f(b) - f(a) || (a.id < b.id ? -1 : 1))
+    .slice(0, top))
+    keep.add(i.id);
   return keep;
 }
 

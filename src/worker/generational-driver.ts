@@ -24,7 +24,14 @@ export function generationalDriver(kit: WorkerKit): () => Promise<StepOutcome> {
     worker: kit.name,
     rng,
     leaseMs: LEASE_MS,
-    settings: { algorithm: config.algorithm as 'generational' | 'random', population: config.population, generations: config.generations, nodes: config.stages.nodes, seed: config.seed, genetic: config.genetic },
+    settings: {
+      algorithm: config.algorithm as 'generational' | 'random',
+      population: config.population,
+      generations: config.generations,
+      nodes: config.stages.nodes,
+      seed: config.seed,
+      genetic: config.genetic,
+    },
     async evaluate(generation, slot, p) {
       const t0 = Date.now();
       const idle = kit.beginChild();

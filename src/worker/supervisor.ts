@@ -188,4 +188,3 @@ export async function evolve(dir: string, o: EvolveOptions): Promise<SuperviseRe
   startRun(dir, o.budgetMs, o.maxChildren);
   return supervise(dir, o);
 }
-

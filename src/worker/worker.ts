@@ -37,7 +37,8 @@ export async function runWorker(o: WorkerOptions): Promise<Record<string, number
         outcome = await step();
       } catch (e) {
         if (e instanceof ConflictError) outcome = 'conflict';
-        else if (e instanceof DOMException && e.name === 'AbortError') break; // the platform's abort, by its standard name
+        else if (e instanceof DOMException && e.name === 'AbortError')
+          break; // the platform's abort, by its standard name
         else throw e;
       }
       if (outcome === 'done') break;

@@ -16,7 +16,9 @@ export function cifarRecords(labels: number[][], offset = 0): Buffer {
   const rec = labelBytes + 3072;
   const buf = Buffer.alloc(labels.length * rec);
   labels.forEach((ls, r) => {
-    ls.forEach((l, k) => { buf[r * rec + k] = l; });
+    ls.forEach((l, k) => {
+      buf[r * rec + k] = l;
+    });
     for (let c = 0; c < 3; c++) {
       for (let y = 0; y < 32; y++) {
         for (let x = 0; x < 32; x++) buf[r * rec + labelBytes + c * 1024 + y * 32 + x] = pixel(offset + r, y, x, c);
@@ -34,7 +36,13 @@ export function cifar10Folder(dir: string, perBatch = 20): string {
     const labels = Array.from({ length: perBatch }, (_, i) => [(i + b) % 10]);
     writeFileSync(join(root, `data_batch_${b}.bin`), cifarRecords(labels, (b - 1) * perBatch));
   }
-  writeFileSync(join(root, 'test_batch.bin'), cifarRecords(Array.from({ length: 10 }, (_, i) => [i]), 1000));
+  writeFileSync(
+    join(root, 'test_batch.bin'),
+    cifarRecords(
+      Array.from({ length: 10 }, (_, i) => [i]),
+      1000,
+    ),
+  );
   writeFileSync(join(root, 'batches.meta.txt'), 'airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n\n');
   return root;
 }
@@ -48,7 +56,9 @@ export async function tarGz(cwd: string, entries: string[], file: string, gzip =
 export function idx(dims: number[], body: Uint8Array, gz: boolean): Buffer {
   const head = Buffer.alloc(4 + 4 * dims.length);
   head.writeUInt32BE(0x0800 + dims.length, 0);
-  dims.forEach((d, i) => { head.writeUInt32BE(d, 4 + 4 * i); });
+  dims.forEach((d, i) => {
+    head.writeUInt32BE(d, 4 + 4 * i);
+  });
   const raw = Buffer.concat([head, body]);
   return gz ? gzipSync(raw) : raw;
 }

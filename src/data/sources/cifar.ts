@@ -30,26 +30,20 @@ export function cifarMeta(path: string): 'labels' | 'fine' | 'coarse' | undefine
 }
 
 export function parseNames(data: Buffer): string[] {
-  return data.toString('utf8').split(/\r?\n/).map((s) => s.trim()).filter(Boolean);
+  return data
+    .toString('utf8')
+    .split(/\r?\n/)
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** Writes one batch file's records into a part; checks every record. */
-export function readCifarBatch(
-  staging: Staging,
-  where: string,
-  data: Buffer,
-  kind: CifarKind,
-  split: 'train' | 'test',
-  o: { coarse: boolean },
-): void {
+export function readCifarBatch(staging: Staging, where: string, data: Buffer, kind: CifarKind, split: 'train' | 'test', o: { coarse: boolean }): void {
   const labelBytes = kind === 'cifar100' ? 2 : 1;
   const record = labelBytes + PIXELS;
   const whole = Math.floor(data.length / record);
   if (data.length % record !== 0) {
-    throw new DatasetError(
-      'ERR_DATASET_CORRUPT',
-      `${where}: truncated record ${whole} at byte offset ${whole * record} (records are ${record} bytes; the file has ${data.length})`,
-    );
+    throw new DatasetError('ERR_DATASET_CORRUPT', `${where}: truncated record ${whole} at byte offset ${whole * record} (records are ${record} bytes; the file has ${data.length})`);
   }
   const classes = kind === 'cifar10' ? 10 : o.coarse ? 20 : 100;
   staging.setShape({ height: 32, width: 32, channels: 3 }, where);

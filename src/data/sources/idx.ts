@@ -38,10 +38,7 @@ function parse(where: string, raw: Buffer, dimsExpected: number): Parsed {
   if (data.length < 4 + 4 * dimsExpected) throw new DatasetError('ERR_DATASET_CORRUPT', `${where}: too short for an IDX header (${data.length} bytes)`);
   const magic = data.readUInt32BE(0);
   if (magic >>> 8 !== 0x08 || (magic & 0xff) !== dimsExpected) {
-    throw new DatasetError(
-      'ERR_DATASET_CORRUPT',
-      `${where}: expected IDX magic 0x0000080${dimsExpected} (uint8, ${dimsExpected} dimensions) but found 0x${magic.toString(16).padStart(8, '0')}`,
-    );
+    throw new DatasetError('ERR_DATASET_CORRUPT', `${where}: expected IDX magic 0x0000080${dimsExpected} (uint8, ${dimsExpected} dimensions) but found 0x${magic.toString(16).padStart(8, '0')}`);
   }
   const dims = Array.from({ length: dimsExpected }, (_, i) => data.readUInt32BE(4 + 4 * i));
   const bodyStart = 4 + 4 * dimsExpected;

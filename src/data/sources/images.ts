@@ -79,29 +79,26 @@ export class ImageReader {
     }
     const index = this.next.get(p.split) ?? 0;
     this.next.set(p.split, index + 1);
-    const job = this.decode(where, data).then(
-      ({ pixels, shape }) => {
-        const key = `${shape.height}x${shape.width}x${shape.channels}`;
-        // Decodes finish in any order: keep the earliest file per size, so the message is stable.
-        const known = this.sizes.get(key);
-        if (known === undefined || where < known) this.sizes.set(key, where);
-        if (this.sizes.size > 1) {
-          const seen = [...this.sizes]
-            .sort((a, b) => (a[1] < b[1] ? -1 : 1))
-            .map(([k, f]) => `${k} (first ${f})`)
-            .join(', ');
-          throw new DatasetError(
-            'ERR_DATASET_SHAPE',
-            `${where}: images differ in size or channels: ${seen}; pass --size N to resize them all, or --channels 1|3`,
-          );
-        }
-        this.staging.setShape(shape, where);
-        part!.put(index, pixels, label!, where);
-      },
-    );
-    const tracked = job.catch((e: Error) => {
-      this.failure ??= e;
-    }).finally(() => this.pending.delete(tracked));
+    const job = this.decode(where, data).then(({ pixels, shape }) => {
+      const key = `${shape.height}x${shape.width}x${shape.channels}`;
+      // Decodes finish in any order: keep the earliest file per size, so the message is stable.
+      const known = this.sizes.get(key);
+      if (known === undefined || where < known) this.sizes.set(key, where);
+      if (this.sizes.size > 1) {
+        const seen = [...this.sizes]
+          .sort((a, b) => (a[1] < b[1] ? -1 : 1))
+          .map(([k, f]) => `${k} (first ${f})`)
+          .join(', ');
+        throw new DatasetError('ERR_DATASET_SHAPE', `${where}: images differ in size or channels: ${seen}; pass --size N to resize them all, or --channels 1|3`);
+      }
+      this.staging.setShape(shape, where);
+      part!.put(index, pixels, label!, where);
+    });
+    const tracked = job
+      .catch((e: Error) => {
+        this.failure ??= e;
+      })
+      .finally(() => this.pending.delete(tracked));
     this.pending.add(tracked);
     if (this.pending.size >= IN_FLIGHT) await Promise.race(this.pending);
     if (this.failure) throw this.failure;

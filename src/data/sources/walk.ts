@@ -45,7 +45,9 @@ async function walkFolder(root: string, visit: Visit, onBytes?: (n: number, tota
   const hash = createHash('sha256');
   let done = 0;
   const walk = async (dir: string): Promise<void> => {
-    const names = readdirSync(dir).filter((n) => !n.startsWith('.')).sort();
+    const names = readdirSync(dir)
+      .filter((n) => !n.startsWith('.'))
+      .sort();
     for (const name of names) {
       const full = join(dir, name);
       const rel = relative(root, full).split(sep).join('/');

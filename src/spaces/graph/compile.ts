@@ -27,9 +27,7 @@ interface VShape {
 }
 
 function primaryFirst(edges: Edge[]): Edge[] {
-  return [...edges].sort(
-    (a, b) => b.depthPrecedence - a.depthPrecedence || b.scalePrecedence - a.scalePrecedence || Number(a.skip) - Number(b.skip) || Number(a.id.slice(1)) - Number(b.id.slice(1)),
-  );
+  return [...edges].sort((a, b) => b.depthPrecedence - a.depthPrecedence || b.scalePrecedence - a.scalePrecedence || Number(a.skip) - Number(b.skip) || Number(a.id.slice(1)) - Number(b.id.slice(1)));
 }
 
 /** One walk along the backbone: the NetIR nodes and every vertex's shape. */

@@ -60,7 +60,10 @@ function vertex(id: string, activation: Activation): Vertex {
  */
 function insertOnBackbone(dna: GraphDNA, rng: Rng, kind: 'conv' | 'identity'): Mutated {
   const child = clone(dna);
-  const old = pick(rng, child.edges.filter((e) => !e.skip))!;
+  const old = pick(
+    rng,
+    child.edges.filter((e) => !e.skip),
+  )!;
   const u = old.from;
   const w = vertex(newId(child, 'v'), rng.next() < 0.5 ? 'bn_relu' : 'linear');
   const edge = identityEdge(newId(child, 'e'), u, w.id, false);
@@ -70,7 +73,11 @@ function insertOnBackbone(dna: GraphDNA, rng: Rng, kind: 'conv' | 'identity'): M
     detail.stride = 2 ** edge.strideScale;
   }
   old.from = w.id;
-  child.vertices.splice(child.vertices.findIndex((x) => x.id === old.to), 0, w);
+  child.vertices.splice(
+    child.vertices.findIndex((x) => x.id === old.to),
+    0,
+    w,
+  );
   child.edges.push(edge);
   return { dna: child, record: { type: kind === 'conv' ? 'insert-convolution' : 'insert-one-to-one', targets: [w.id, edge.id], detail, inherit: 'matching' } };
 }
@@ -144,7 +151,12 @@ const mutators: Record<MutationName, Mutator> = {
     e[axis] = Math.max(0, from + uniform(rng, -1, 1));
     return {
       dna: child,
-      record: { type: 'filter-size', targets: [e.id], detail: { axis: axis === 'filterHalfWidth' ? 'horizontal' : 'vertical', from: 2 * Math.round(from) + 1, to: 2 * Math.round(e[axis]) + 1 }, inherit: 'matching' },
+      record: {
+        type: 'filter-size',
+        targets: [e.id],
+        detail: { axis: axis === 'filterHalfWidth' ? 'horizontal' : 'vertical', from: 2 * Math.round(from) + 1, to: 2 * Math.round(e[axis]) + 1 },
+        inherit: 'matching',
+      },
     };
   },
   'add-skip': (dna, rng) => {
@@ -163,7 +175,10 @@ const mutators: Record<MutationName, Mutator> = {
   },
   'remove-skip': (dna, rng) => {
     const child = clone(dna);
-    const e = pick(rng, child.edges.filter((x) => x.skip));
+    const e = pick(
+      rng,
+      child.edges.filter((x) => x.skip),
+    );
     if (!e) return undefined;
     child.edges = child.edges.filter((x) => x !== e);
     return { dna: child, record: { type: 'remove-skip', targets: [e.id], detail: { from: e.from, to: e.to }, inherit: 'matching' } };

@@ -48,11 +48,7 @@ export function compileStages(dna: StagesDNA, io: IOSpec, base: StagesBase = GEN
       nodes.push({ id: `${id}_sum`, op: 'add', inputs });
       x = `${id}_sum`;
     }
-    nodes.push(
-      { id, op: 'conv2d', inputs: [x], channels, kernel, bias: false },
-      { id: `${id}_bn`, op: 'batchnorm', inputs: [id] },
-      { id: `${id}_relu`, op: 'relu', inputs: [`${id}_bn`] },
-    );
+    nodes.push({ id, op: 'conv2d', inputs: [x], channels, kernel, bias: false }, { id: `${id}_bn`, op: 'batchnorm', inputs: [id] }, { id: `${id}_relu`, op: 'relu', inputs: [`${id}_bn`] });
     return `${id}_relu`;
   };
   let x = INPUT_ID;

@@ -108,5 +108,8 @@ export function validateStagesDNA(raw: unknown): StagesDNA {
 
 /** Equal bit strings hash equal: the key for "evaluated before". */
 export function hashStagesDNA(dna: StagesDNA): string {
-  return createHash('sha256').update(`${dna.nodes.join(',')}|${dna.bits.join('|')}`).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(`${dna.nodes.join(',')}|${dna.bits.join('|')}`)
+    .digest('hex')
+    .slice(0, 16);
 }

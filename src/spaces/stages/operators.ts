@@ -44,7 +44,13 @@ export function crossover(a: StagesDNA, b: StagesDNA, qC: number, rng: Rng): { c
       swapped.push(s);
     }
   }
-  return { children: [{ ...a, nodes: [...a.nodes], bits: x }, { ...b, nodes: [...b.nodes], bits: y }], swapped };
+  return {
+    children: [
+      { ...a, nodes: [...a.nodes], bits: x },
+      { ...b, nodes: [...b.nodes], bits: y },
+    ],
+    swapped,
+  };
 }
 
 /**

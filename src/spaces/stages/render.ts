@@ -27,7 +27,9 @@ export function renderStages(dna: StagesDNA, title = ''): string {
     const arc = (a: number, b: number, dashed: boolean) => {
       const h = Math.min(34, 10 + 8 * (b - a));
       const [x1, x2] = [x(a) + R, x(b) - R];
-      parts.push(`<path d="M${x1},${cy} C${x1 + 10},${cy - h} ${x2 - 10},${cy - h} ${x2},${cy}" fill="none" stroke="${dashed ? '#999' : '#333'}" ${dashed ? 'stroke-dasharray="3,3"' : ''} marker-end="url(#arrow)"/>`);
+      parts.push(
+        `<path d="M${x1},${cy} C${x1 + 10},${cy - h} ${x2 - 10},${cy - h} ${x2},${cy}" fill="none" stroke="${dashed ? '#999' : '#333'}" ${dashed ? 'stroke-dasharray="3,3"' : ''} marker-end="url(#arrow)"/>`,
+      );
     };
     if (links.length === 0) {
       parts.push(`<circle cx="${x(0)}" cy="${cy}" r="${R}" fill="#fde2b5" stroke="#333"/><text x="${x(0)}" y="${cy + 4}" font-size="10" text-anchor="middle">conv</text>`);
@@ -41,7 +43,9 @@ export function renderStages(dna: StagesDNA, title = ''): string {
     for (let j = 0; j <= k + 1; j++) {
       const fill = j === 0 ? '#f6c9c9' : j === k + 1 ? '#c9ecc9' : active.has(j) ? '#d6e6f7' : '#eeeeee';
       const label = j === 0 ? 'in' : j === k + 1 ? 'out' : String(j);
-      parts.push(`<circle cx="${x(j)}" cy="${cy}" r="${R}" fill="${fill}" stroke="${active.has(j) || j === 0 || j === k + 1 ? '#333' : '#bbb'}"/><text x="${x(j)}" y="${cy + 4}" font-size="11" text-anchor="middle" fill="${active.has(j) || j === 0 || j === k + 1 ? '#000' : '#aaa'}">${label}</text>`);
+      parts.push(
+        `<circle cx="${x(j)}" cy="${cy}" r="${R}" fill="${fill}" stroke="${active.has(j) || j === 0 || j === k + 1 ? '#333' : '#bbb'}"/><text x="${x(j)}" y="${cy + 4}" font-size="11" text-anchor="middle" fill="${active.has(j) || j === 0 || j === k + 1 ? '#000' : '#aaa'}">${label}</text>`,
+      );
     }
   });
   return (

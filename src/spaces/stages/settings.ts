@@ -30,10 +30,7 @@ export const StagesSettingsSchema = strict({
     .default(GENETIC_CNN_BASE.kernel)
     .describe("Kernel size of the stages' convolutions (paper: 3)."),
   fc: whole(1).default(GENETIC_CNN_BASE.fc).describe('Units of the first fully connected layer (paper: 32 in the search, 1024 retrained).'),
-  dropout: atLeast(0)
-    .lt(1, { error: 'expected a number in [0, 1)' })
-    .default(GENETIC_CNN_BASE.dropout)
-    .describe('Dropout after it (paper: 0.5).'),
+  dropout: atLeast(0).lt(1, { error: 'expected a number in [0, 1)' }).default(GENETIC_CNN_BASE.dropout).describe('Dropout after it (paper: 0.5).'),
 }).superRefine((s, ctx) => {
   if (s.widths.length !== s.nodes.length) ctx.addIssue({ code: 'custom', path: ['widths'], message: `expected one width per stage (${s.nodes.length}) but found ${s.widths.length}` });
 });
