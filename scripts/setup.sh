@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Sets evonas up on a fresh Debian machine: Debian's libtorch (and chromium,
-# for the browser tests), the npm dependencies, the native addon and the
-# TypeScript build. Safe to run again.
+# Sets evonas up on a fresh Debian machine: Debian's libtorch (chromium for
+# the browser tests, clang-format for the lint), the npm dependencies, the
+# native addon and the TypeScript build. Safe to run again.
 set -euo pipefail
 # onnxruntime-node ships its CPU binary; the extra download its install step attempts fails offline.
 export ONNXRUNTIME_NODE_INSTALL=skip
@@ -12,6 +12,8 @@ missing=()
 # The dashboard's browser test drives Debian's chromium; its charts' PNGs need a font.
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
+# npm test checks native/'s formatting (npm run lint).
+command -v clang-format >/dev/null || missing+=(clang-format)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo=sudo
