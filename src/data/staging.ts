@@ -124,101 +124,81 @@ export class Staging {
     rmSync(this.tmp, { recursive: true, force: true });
   }
 
+  /** Every record's label is one of the classes. @throws {DatasetError} naming the part and record. */
+  private checkLabels(classes: number): void {
+    for (const p of this.parts) {
+      for (let i = 0; i < p.count; i++) {
+        const l = p.labels[i]!;
+        if (l < 0 || l >= classes) throw new DatasetError('ERR_DATASET_LABEL', `${p.name}: record ${i}: label ${l} is out of range 0-${classes - 1}`);
+      }
+    }
+  }
+
+  /**
+   * Writes one split's images and labels (.npy) from `sources`, keeping the
+   * records `keep` accepts (by index over all the sources); `stats` gathers
+   * the per-channel statistics where given.
+   */
+  private writeSplit(split: SplitName, sources: { part: Part; keep: (globalIndex: number) => boolean }[], classes: number, o: FinalizeOptions, stats?: Stats): SplitInfo {
+    const shape = this.shape!;
+    const record = shape.height * shape.width * shape.channels;
+    const imagesName = `${split}-images.npy`;
+    const labelsName = `${split}-labels.npy`;
+    const labels: number[] = [];
+    const fd = openSync(join(this.tmp, imagesName), 'w');
+    writeSync(fd, npyHeader('|u1', [0, shape.height, shape.width, shape.channels])); // rewritten with the count below
+    const chunk = Buffer.alloc(record * 1024);
+    let offset = 0;
+    for (const { part, keep } of sources) {
+      const src = openSync(part.path, 'r');
+      for (let i = 0; i < part.count; i += 1024) {
+        const n = Math.min(1024, part.count - i);
+        readSync(src, chunk, 0, n * record, i * record);
+        for (let k = 0; k < n; k++) {
+          if (!keep(offset + i + k)) continue;
+          const px = chunk.subarray(k * record, (k + 1) * record);
+          writeSync(fd, px);
+          stats?.add(px, shape.channels);
+          labels.push(part.labels[i + k]!);
+        }
+      }
+      offset += part.count;
+      closeSync(src);
+    }
+    writeSync(fd, npyHeader('|u1', [labels.length, shape.height, shape.width, shape.channels]), 0, undefined, 0);
+    closeSync(fd);
+    const l32 = Int32Array.from(labels);
+    writeFileAtomic(join(this.tmp, labelsName), [npyHeader('<i4', [l32.length]), new Uint8Array(l32.buffer)]);
+    o.onProgress?.(`wrote ${split}: ${l32.length} images`);
+    return { count: l32.length, perClass: countPerClass(l32, classes), images: imagesName, labels: labelsName };
+  }
+
+  /** Writes the splits and the manifest, then renames the staging folder into place. */
   finalize(o: FinalizeOptions): Manifest {
     const shape = this.shape;
     if (!shape) throw new DatasetError('ERR_DATASET_EMPTY', 'the source holds no images');
     for (const p of this.parts) p.close();
     const classes = o.classes.length;
-    const record = shape.height * shape.width * shape.channels;
-    for (const p of this.parts) {
-      for (let i = 0; i < p.count; i++) {
-        const l = p.labels[i]!;
-        if (l < 0 || l >= classes) {
-          throw new DatasetError('ERR_DATASET_LABEL', `${p.name}: record ${i}: label ${l} is out of range 0-${classes - 1}`);
-        }
-      }
-    }
+    this.checkLabels(classes);
     const train = this.splitParts('train');
     const test = this.splitParts('test');
-    let validation = this.splitParts('validation');
+    const validation = this.splitParts('validation');
     if (train.length === 0) throw new DatasetError('ERR_DATASET_EMPTY', 'the source holds no training images');
     if (test.length === 0) throw new DatasetError('ERR_DATASET_EMPTY', 'the source holds no test images');
-
+    const all = (parts: Part[]) => parts.map((part) => ({ part, keep: () => true }));
     // Destination of every training record: train, or held out for validation (stratified, seeded).
+    const given = validation.length > 0;
     const trainLabels = concatLabels(train);
     const perClass = countPerClass(trainLabels, classes);
     perClass.forEach((n, c) => {
       if (n === 0) throw new DatasetError('ERR_DATASET_EMPTY', `class "${o.classes[c]}" has no training images`);
     });
-    const held = new Uint8Array(trainLabels.length);
-    let validationInfo: Manifest['validation'];
-    if (validation.length > 0) {
-      validationInfo = { source: 'given' };
-    } else {
-      const take = stratifiedCounts(perClass, o.holdOut);
-      const rng = createRng(o.seed);
-      const byClass: number[][] = perClass.map(() => []);
-      trainLabels.forEach((l, i) => {
-        byClass[l]!.push(i);
-      });
-      byClass.forEach((idx, c) => {
-        shuffle(idx, rng.fork(c));
-        for (let k = 0; k < take[c]!; k++) held[idx[k]!] = 1;
-      });
-      validationInfo = { source: 'held-out', seed: o.seed, stratified: true, heldOut: o.holdOut };
-      validation = [];
-    }
-
-    const write = (split: SplitName, sources: { part: Part; keep: (globalIndex: number) => boolean }[], stats?: Stats): SplitInfo => {
-      const imagesName = `${split}-images.npy`;
-      const labelsName = `${split}-labels.npy`;
-      const labels: number[] = [];
-      const fd = openSync(join(this.tmp, imagesName), 'w');
-      writeSync(fd, npyHeader('|u1', [0, shape.height, shape.width, shape.channels])); // rewritten with the count below
-      const chunk = Buffer.alloc(record * 1024);
-      let offset = 0;
-      for (const { part, keep } of sources) {
-        const src = openSync(part.path, 'r');
-        for (let i = 0; i < part.count; i += 1024) {
-          const n = Math.min(1024, part.count - i);
-          readSync(src, chunk, 0, n * record, i * record);
-          for (let k = 0; k < n; k++) {
-            if (!keep(offset + i + k)) continue;
-            const px = chunk.subarray(k * record, (k + 1) * record);
-            writeSync(fd, px);
-            stats?.add(px, shape.channels);
-            labels.push(part.labels[i + k]!);
-          }
-        }
-        offset += part.count;
-        closeSync(src);
-      }
-      writeSync(fd, npyHeader('|u1', [labels.length, shape.height, shape.width, shape.channels]), 0, undefined, 0);
-      closeSync(fd);
-      const l32 = Int32Array.from(labels);
-      writeFileAtomic(join(this.tmp, labelsName), [npyHeader('<i4', [l32.length]), new Uint8Array(l32.buffer)]);
-      o.onProgress?.(`wrote ${split}: ${l32.length} images`);
-      return { count: l32.length, perClass: countPerClass(l32, classes), images: imagesName, labels: labelsName };
-    };
-
+    const held = given ? new Uint8Array(0) : heldOut(trainLabels, perClass, o);
     const stats = new Stats(shape.channels);
-    const trainSources = train.map((part) => ({ part, keep: (i: number) => held[i] === 0 }));
     const splits = {
-      train: write('train', trainSources, stats),
-      validation:
-        validationInfo.source === 'given'
-          ? write(
-              'validation',
-              validation.map((part) => ({ part, keep: () => true })),
-            )
-          : write(
-              'validation',
-              train.map((part) => ({ part, keep: (i: number) => held[i] === 1 })),
-            ),
-      test: write(
-        'test',
-        test.map((part) => ({ part, keep: () => true })),
-      ),
+      train: this.writeSplit('train', given ? all(train) : train.map((part) => ({ part, keep: (i: number) => held[i] === 0 })), classes, o, stats),
+      validation: this.writeSplit('validation', given ? all(validation) : train.map((part) => ({ part, keep: (i: number) => held[i] === 1 })), classes, o),
+      test: this.writeSplit('test', all(test), classes, o),
     };
     const manifest: Manifest = {
       format: DATASET_FORMAT,
@@ -227,7 +207,7 @@ export class Staging {
       classes: o.classes,
       shape,
       splits,
-      validation: validationInfo,
+      validation: given ? { source: 'given' } : { source: 'held-out', seed: o.seed, stratified: true, heldOut: o.holdOut },
       stats: stats.result(),
       source: o.source,
       createdAt: new Date().toISOString(),
@@ -240,6 +220,22 @@ export class Staging {
     renameSync(this.tmp, this.out);
     return manifest;
   }
+}
+
+/** Which training records (1) are held out for validation: `o.holdOut` of them, stratified by class, shuffled with `o.seed`. */
+function heldOut(trainLabels: Int32Array, perClass: number[], o: FinalizeOptions): Uint8Array {
+  const held = new Uint8Array(trainLabels.length);
+  const take = stratifiedCounts(perClass, o.holdOut);
+  const rng = createRng(o.seed);
+  const byClass: number[][] = perClass.map(() => []);
+  trainLabels.forEach((l, i) => {
+    byClass[l]!.push(i);
+  });
+  byClass.forEach((idx, c) => {
+    shuffle(idx, rng.fork(c));
+    for (let k = 0; k < take[c]!; k++) held[idx[k]!] = 1;
+  });
+  return held;
 }
 
 function concatLabels(parts: Part[]): Int32Array {

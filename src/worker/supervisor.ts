@@ -61,80 +61,96 @@ export interface SuperviseResult {
   best?: Individual;
 }
 
-/** Runs `config.workers` workers on the experiment in `dir` until its run's deadline (startRun sets it), then stops them. */
-export async function supervise(dir: string, o: SuperviseOptions = {}): Promise<SuperviseResult> {
-  const config = readConfig(dir);
-  const deadline = Date.parse(readRun(dir).deadline);
-  const store = new FileStore(dir);
-  const log = o.onLog ?? (() => {});
-  let stopping = false;
+/** The worker processes of one experiment: started, restarted when one dies before the deadline, stopped on request. */
+class WorkerPool {
+  stopping = false;
   /** Workers that ended on their own (a generational run's last generation is complete, or the child budget is met). */
-  let finished = 0;
-  const workers = new Map<number, ChildProcess>();
-  const exited: Promise<void>[] = [];
-  const start = (id: number) => {
-    const child = spawn(process.execPath, [EVONAS, 'worker', dir, '--id', String(id)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  finished = 0;
+  private readonly workers = new Map<number, ChildProcess>();
+  private readonly exited: Promise<void>[] = [];
+
+  constructor(
+    private readonly dir: string,
+    private readonly size: number,
+    private readonly deadline: number,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  start(id: number): void {
+    const child = spawn(process.execPath, [EVONAS, 'worker', this.dir, '--id', String(id)], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
-    child.stderr!.on('data', (d) => (err = (err + d).slice(-2000)));
-    workers.set(id, child);
-    exited.push(
+    child.stderr!.on('data', (d) => {
+      err = (err + d).slice(-2000);
+    });
+    this.workers.set(id, child);
+    this.exited.push(
       new Promise((res) =>
         child.on('exit', (code, signal) => {
-          workers.delete(id);
-          if (code === 0) finished++;
-          else if (!stopping && Date.now() < deadline) {
-            log(`worker ${id} exited (${signal ?? `code ${code}`}); restarting it${err ? `\n${err.trim().split('\n').slice(-3).join('\n')}` : ''}`);
-            setTimeout(() => !stopping && start(id), 1000);
+          this.workers.delete(id);
+          if (code === 0) this.finished++;
+          else if (!this.stopping && Date.now() < this.deadline) {
+            this.log(`worker ${id} exited (${signal ?? `code ${code}`}); restarting it${err ? `\n${err.trim().split('\n').slice(-3).join('\n')}` : ''}`);
+            setTimeout(() => !this.stopping && this.start(id), 1000);
           }
           res();
         }),
       ),
     );
+  }
+
+  /** Whether the workers should go on: not stopping, before the deadline, and some not finished. */
+  get running(): boolean {
+    return !this.stopping && Date.now() < this.deadline && this.finished < this.size;
+  }
+
+  /** Asks every worker to stop (SIGTERM: they drop their children in flight). */
+  readonly stop = (): void => {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.finished < this.size) this.log('stopping: workers drop their children in flight');
+    for (const w of this.workers.values()) w.kill('SIGTERM');
   };
-  for (let i = 0; i < config.workers; i++) start(i);
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    if (finished < config.workers) log('stopping: workers drop their children in flight');
-    for (const w of workers.values()) w.kill('SIGTERM');
-  };
-  o.signal?.addEventListener('abort', stop, { once: true });
-  if (o.signal?.aborted) stop();
-  let final: Individual[] = [];
-  try {
-    const runStart = Date.now();
-    const generations = spaceOf(config.space).generational ? new GenerationFiles(dir) : undefined;
-    /** Children so far: a generational run's are in the store; otherwise the workers' reports count them. */
-    const counted = (s: PopulationSummary) => (generations ? s.trained + s.failed : utilization(dir).children);
-    const before = counted(await summarizePopulation(store));
-    let printed = generations ? generations.stats().length : 0;
-    const flushGenerations = () => {
-      if (!generations) return;
-      const rows = generations.stats<GenerationStats>();
-      for (; printed < rows.length; printed++) log(formatStatsRow(rows[printed]!));
-    };
-    const stagnation = new StagnationLog(dir);
-    let eventsShown = stagnation.list().length;
-    const seen = new Set<string>();
-    const announce = (all: Individual[]) => {
-      if (!o.onIndividual) return;
+
+  /** Waits up to 30 s for the workers to stop, then kills what is left; the timer does not hold the process open. */
+  async drain(): Promise<void> {
+    await Promise.race([Promise.all(this.exited), new Promise((r) => setTimeout(r, 30_000).unref())]);
+    for (const w of this.workers.values()) w.kill('SIGKILL');
+  }
+}
+
+/** What the supervisor shows as a run goes: generation statistics, stagnation events, new individuals, the progress line. */
+async function observer(dir: string, config: ExperimentConfig, deadline: number, o: SuperviseOptions) {
+  const log = o.onLog ?? (() => {});
+  const runStart = Date.now();
+  const generations = spaceOf(config.space).generational ? new GenerationFiles(dir) : undefined;
+  /** Children so far: a generational run's are in the store; otherwise the workers' reports count them. */
+  const counted = (s: PopulationSummary) => (generations ? s.trained + s.failed : utilization(dir).children);
+  const before = counted(await summarizePopulation(new FileStore(dir)));
+  let printed = generations ? generations.stats().length : 0;
+  const stagnation = new StagnationLog(dir);
+  let eventsShown = stagnation.list().length;
+  const seen = new Set<string>();
+  if (generations) log(STATS_HEADER);
+  return {
+    /** New lines of the generation table, and each individual not announced yet. */
+    flush(all: Individual[]): void {
+      if (generations) {
+        const rows = generations.stats<GenerationStats>();
+        for (; printed < rows.length; printed++) log(formatStatsRow(rows[printed]!));
+      }
       for (const i of all) {
-        if (i.fitness === null || seen.has(i.id)) continue;
+        if (i.fitness === null || seen.has(i.id) || !o.onIndividual) continue;
         seen.add(i.id);
         o.onIndividual(i);
       }
-    };
-    if (generations) log(STATS_HEADER);
-    while (!stopping && Date.now() < deadline && finished < config.workers) {
-      await new Promise((r) => setTimeout(r, 2000));
-      flushGenerations();
+    },
+    /** Every 2 seconds: the above, new stagnation events and the progress line. */
+    tick(all: Individual[]): void {
+      this.flush(all);
       for (const e of stagnation.list().slice(eventsShown)) {
         log(describeEvent(e));
         eventsShown++;
       }
-      // One listing per tick serves the callback and the progress line.
-      const all = await store.list();
-      announce(all);
       const s = summarize(all);
       const children = counted(s);
       const perHour = ((children - before) / Math.max(1, Date.now() - runStart)) * 3_600_000;
@@ -142,19 +158,35 @@ export async function supervise(dir: string, o: SuperviseOptions = {}): Promise<
       o.onProgress?.(
         `${where}alive ${s.alive}  children ${children}  best validation ${s.best ? s.best.fitness!.toFixed(4) : '-'}  ${perHour.toFixed(0)} children/h  ${Math.max(0, Math.round((deadline - Date.now()) / 1000))} s left`,
       );
+    },
+  };
+}
+
+/** Runs `config.workers` workers on the experiment in `dir` until its run's deadline (startRun sets it), then stops them. */
+export async function supervise(dir: string, o: SuperviseOptions = {}): Promise<SuperviseResult> {
+  const config = readConfig(dir);
+  const deadline = Date.parse(readRun(dir).deadline);
+  const store = new FileStore(dir);
+  const pool = new WorkerPool(dir, config.workers, deadline, o.onLog ?? (() => {}));
+  for (let i = 0; i < config.workers; i++) pool.start(i);
+  o.signal?.addEventListener('abort', pool.stop, { once: true });
+  if (o.signal?.aborted) pool.stop();
+  let final: Individual[] = [];
+  try {
+    const watch = await observer(dir, config, deadline, o);
+    while (pool.running) {
+      await new Promise((r) => setTimeout(r, 2000));
+      watch.tick(await store.list()); // one listing per tick serves the callback and the progress line
     }
-    stop();
-    // Workers get 30 s to stop before SIGKILL; the timer must not hold the process open.
-    await Promise.race([Promise.all(exited), new Promise((r) => setTimeout(r, 30_000).unref())]);
-    for (const w of workers.values()) w.kill('SIGKILL');
-    flushGenerations();
+    pool.stop();
+    await pool.drain();
     final = await store.list();
-    announce(final);
+    watch.flush(final);
   } catch (e) {
-    stop(); // never leave workers running behind a failed supervisor
+    pool.stop(); // never leave workers running behind a failed supervisor
     throw e;
   } finally {
-    o.signal?.removeEventListener('abort', stop);
+    o.signal?.removeEventListener('abort', pool.stop);
   }
   const s = summarize(final);
   return { children: utilization(dir).children, alive: s.alive, ...(s.best ? { best: s.best } : {}) };
