@@ -10,6 +10,8 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readConfig } from '../evolution/config.js';
+import type { ExperimentConfig } from '../evolution/config.js';
+import type { IOSpec } from '../net/presets.js';
 import type { GenerationStats } from '../evolution/generational.js';
 import { figure1Spec, renderSvg } from '../report/charts.js';
 import { lineage } from '../report/curves.js';
@@ -27,84 +29,100 @@ export interface Dashboard {
 
 const ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
+/** What the dashboard reads, opened once. */
+interface View {
+  dir: string;
+  config: ExperimentConfig;
+  io: IOSpec;
+  store: FileStore;
+  generations: GenerationFiles | undefined;
+  /** Figure 1, kept until the population changes. */
+  figure: { key: string; svg: string };
+}
+
+/** The population now, and the JSON /api/state serves. */
+async function state(v: View) {
+  const all = await v.store.list();
+  const trained = all.filter((i) => i.fitness !== null).sort((a, b) => b.fitness! - a.fitness! || (a.id < b.id ? -1 : 1));
+  const run = readRun(v.dir);
+  return {
+    all,
+    trained,
+    json: {
+      experiment: v.dir,
+      space: v.config.space,
+      algorithm: v.config.algorithm,
+      startedAt: run.startedAt,
+      deadline: run.deadline,
+      individuals: all.length,
+      alive: all.filter((i) => i.state === 'alive').length,
+      dead: all.filter((i) => i.state === 'dead').length,
+      best: trained[0] ? { id: trained[0].id, validationAccuracy: trained[0].fitness } : null,
+      top: trained.slice(0, 10).map((i) => ({ id: i.id, validationAccuracy: i.fitness, stepsTrained: i.stepsTrained, state: i.state, bornAt: i.bornAt })),
+      ...(v.generations ? { generations: v.generations.stats<GenerationStats>() } : {}),
+    },
+  };
+}
+
+/** Figure 1 as SVG, drawn again only when the population has changed. */
+async function figure1(v: View): Promise<string> {
+  const { all, trained } = await state(v);
+  const key = `${all.length}/${all.filter((i) => i.state === 'alive').length}/${trained[0]?.id ?? ''}`;
+  if (v.figure.key === key) return v.figure.svg;
+  const start = Date.parse(readRun(v.dir).startedAt);
+  const onLine = new Set(trained[0] ? lineage(new Map(all.map((i) => [i.id, i])), trained[0].id).map((i) => i.id) : []);
+  const svg = await renderSvg(
+    figure1Spec(
+      trained.map((i) => ({ id: i.id, hours: (Date.parse(i.bornAt) - start) / 3_600_000, validation: i.fitness!, state: i.state, ancestor: onLine.has(i.id) })),
+      `Every individual (${trained.length} trained)`,
+    ),
+  );
+  v.figure = { key, svg };
+  return svg;
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, {
+    'content-type': type,
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'",
+  });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+/** GET and HEAD only: the page, the state, Figure 1 and an individual's diagram. */
+async function handle(v: View, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('allow', 'GET, HEAD');
+    return send(res, 405, 'text/plain', 'read-only: GET and HEAD only\n');
+  }
+  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  if (path === '/') return send(res, 200, 'text/html; charset=utf-8', page(v.dir));
+  if (path === '/api/state') return send(res, 200, 'application/json', JSON.stringify((await state(v)).json));
+  if (path === '/api/figure1.svg') return send(res, 200, 'image/svg+xml', await figure1(v));
+  const d = /^\/api\/diagram\/([^/]+)\.svg$/.exec(path);
+  if (d && ID.test(d[1]!)) {
+    const i = await v.store.get(d[1]!);
+    if (i) return send(res, 200, 'image/svg+xml', spaceOf(i.space).render(i.dna, v.io, i.id));
+  }
+  return send(res, 404, 'text/plain', 'not found\n');
+}
+
+/** Serves a live, read-only view of the experiment in `dir` (127.0.0.1:8080 unless told otherwise). */
 export async function startDashboard(dir: string, o: { port?: number; host?: string } = {}): Promise<Dashboard> {
   const config = readConfig(dir);
   const m = openDataset(config.data).manifest;
-  const io = { ...m.shape, classes: m.classes.length };
-  const store = new FileStore(dir);
-  const generations = spaceOf(config.space).generational ? new GenerationFiles(dir) : undefined;
-  let figure = { key: '', svg: '' };
-
-  const state = async () => {
-    const all = await store.list();
-    const trained = all.filter((i) => i.fitness !== null).sort((a, b) => b.fitness! - a.fitness! || (a.id < b.id ? -1 : 1));
-    const run = readRun(dir);
-    return {
-      all,
-      trained,
-      json: {
-        experiment: dir,
-        space: config.space,
-        algorithm: config.algorithm,
-        startedAt: run.startedAt,
-        deadline: run.deadline,
-        individuals: all.length,
-        alive: all.filter((i) => i.state === 'alive').length,
-        dead: all.filter((i) => i.state === 'dead').length,
-        best: trained[0] ? { id: trained[0].id, validationAccuracy: trained[0].fitness } : null,
-        top: trained.slice(0, 10).map((i) => ({ id: i.id, validationAccuracy: i.fitness, stepsTrained: i.stepsTrained, state: i.state, bornAt: i.bornAt })),
-        ...(generations ? { generations: generations.stats<GenerationStats>() } : {}),
-      },
-    };
+  const v: View = {
+    dir,
+    config,
+    io: { ...m.shape, classes: m.classes.length },
+    store: new FileStore(dir),
+    generations: spaceOf(config.space).generational ? new GenerationFiles(dir) : undefined,
+    figure: { key: '', svg: '' },
   };
-
-  const figure1 = async (): Promise<string> => {
-    const { all, trained } = await state();
-    const key = `${all.length}/${all.filter((i) => i.state === 'alive').length}/${trained[0]?.id ?? ''}`;
-    if (figure.key === key) return figure.svg;
-    const start = Date.parse(readRun(dir).startedAt);
-    const onLine = new Set(trained[0] ? lineage(new Map(all.map((i) => [i.id, i])), trained[0].id).map((i) => i.id) : []);
-    const svg = await renderSvg(
-      figure1Spec(
-        trained.map((i) => ({ id: i.id, hours: (Date.parse(i.bornAt) - start) / 3_600_000, validation: i.fitness!, state: i.state, ancestor: onLine.has(i.id) })),
-        `Every individual (${trained.length} trained)`,
-      ),
-    );
-    figure = { key, svg };
-    return svg;
-  };
-
-  const diagram = (i: Individual) => spaceOf(i.space).render(i.dna, io, i.id);
-
-  const send = (res: ServerResponse, status: number, type: string, body: string) => {
-    res.writeHead(status, {
-      'content-type': type,
-      'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
-      'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'",
-    });
-    res.end(res.req.method === 'HEAD' ? undefined : body);
-  };
-
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('allow', 'GET, HEAD');
-      return send(res, 405, 'text/plain', 'read-only: GET and HEAD only\n');
-    }
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (path === '/') return send(res, 200, 'text/html; charset=utf-8', page(dir));
-    if (path === '/api/state') return send(res, 200, 'application/json', JSON.stringify((await state()).json));
-    if (path === '/api/figure1.svg') return send(res, 200, 'image/svg+xml', await figure1());
-    const d = /^\/api\/diagram\/([^/]+)\.svg$/.exec(path);
-    if (d && ID.test(d[1]!)) {
-      const i = await store.get(d[1]!);
-      if (i) return send(res, 200, 'image/svg+xml', diagram(i));
-    }
-    return send(res, 404, 'text/plain', 'not found\n');
-  };
-
   const server = createServer((req, res) => {
-    handle(req, res).catch((e: Error) => {
+    handle(v, req, res).catch((e: Error) => {
       if (!res.headersSent) send(res, 500, 'text/plain', `error: ${e.message}\n`);
     });
   });
