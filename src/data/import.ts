@@ -9,6 +9,7 @@ import type { Manifest } from './manifest.js';
 import { CIFAR10_CLASSES, cifarFile, cifarMeta, parseNames, readCifarBatch } from './sources/cifar.js';
 import type { CifarKind } from './sources/cifar.js';
 import { FASHION_MNIST_CLASSES, idxFile, readIdxPair } from './sources/idx.js';
+import type { IdxFile } from './sources/idx.js';
 import { ImageReader, isImage } from './sources/images.js';
 import { walkSource } from './sources/walk.js';
 import { Staging } from './staging.js';
@@ -33,6 +34,49 @@ export interface ImportOptions {
 }
 
 type Kind = 'cifar10' | 'cifar100' | 'idx' | 'images';
+
+/** Keeps an IDX file until its partner (images or labels) arrives, then reads the pair and frees the bytes. */
+function takeIdx(staging: Staging, idx: Map<string, { where: string; data: Buffer }>, f: IdxFile, where: string, data: Buffer, classes: number): void {
+  const key = `${f.split}-${f.what}`;
+  if (idx.has(key)) throw new DatasetError('ERR_DATASET_SOURCE', `${where}: a second ${f.split} ${f.what} file`);
+  idx.set(key, { where, data });
+  const partner = idx.get(`${f.split}-${f.what === 'images' ? 'labels' : 'images'}`);
+  if (partner) {
+    const [im, lb] = f.what === 'images' ? [idx.get(key)!, partner] : [partner, idx.get(key)!];
+    readIdxPair(staging, im, lb, f.split, classes);
+    idx.set(key, { where, data: Buffer.alloc(0) }); // keep the marker, free the bytes
+    idx.set(`${f.split}-${f.what === 'images' ? 'labels' : 'images'}`, { where: partner.where, data: Buffer.alloc(0) });
+  }
+}
+
+/** What the source's kind says the classes are called (a --classes file first). @throws {DatasetError} when an IDX source lacks a file. */
+async function classNames(
+  kind: Kind,
+  source: string,
+  o: ImportOptions,
+  seen: { names: Partial<Record<'labels' | 'fine' | 'coarse', string[]>>; idx: Map<string, unknown>; classesFile: string[] | undefined; images: ImageReader },
+): Promise<string[]> {
+  const { names, idx, classesFile, images } = seen;
+  switch (kind) {
+    case 'cifar10':
+      return classesFile ?? names.labels ?? CIFAR10_CLASSES;
+    case 'cifar100': {
+      const n = o.coarse ? 20 : 100;
+      return classesFile ?? (o.coarse ? names.coarse : names.fine) ?? Array.from({ length: n }, (_, i) => `class_${i}`);
+    }
+    case 'idx': {
+      for (const split of ['train', 'test']) {
+        for (const what of ['images', 'labels']) {
+          if (!idx.has(`${split}-${what}`))
+            throw new DatasetError('ERR_DATASET_SOURCE', `${source}: no ${split} ${what} file (expected ${split === 'train' ? 'train' : 't10k'}-${what}-idx${what === 'images' ? 3 : 1}-ubyte[.gz])`);
+        }
+      }
+      return classesFile ?? (/fashion/i.test(o.name ?? source) ? FASHION_MNIST_CLASSES : Array.from({ length: 10 }, (_, i) => String(i)));
+    }
+    case 'images':
+      return images.finish(classesFile);
+  }
+}
 
 /**
  * Imports `source` (a folder or .tar/.tar.gz) into a new cache folder `o.out`.
@@ -71,16 +115,7 @@ export async function importDataset(source: string, o: ImportOptions): Promise<M
         const f = idxFile(e.path);
         if (f) {
           setKind('idx', where);
-          const key = `${f.split}-${f.what}`;
-          if (idx.has(key)) throw new DatasetError('ERR_DATASET_SOURCE', `${where}: a second ${f.split} ${f.what} file`);
-          idx.set(key, { where, data: e.data });
-          const partner = idx.get(`${f.split}-${f.what === 'images' ? 'labels' : 'images'}`);
-          if (partner) {
-            const [im, lb] = f.what === 'images' ? [idx.get(key)!, partner] : [partner, idx.get(key)!];
-            readIdxPair(staging, im, lb, f.split, classesFile?.length ?? 10);
-            idx.set(key, { where, data: Buffer.alloc(0) }); // keep the marker, free the bytes
-            idx.set(`${f.split}-${f.what === 'images' ? 'labels' : 'images'}`, { where: partner.where, data: Buffer.alloc(0) });
-          }
+          takeIdx(staging, idx, f, where, e.data, classesFile?.length ?? 10);
           return;
         }
         if (isImage(e.path)) {
@@ -91,32 +126,8 @@ export async function importDataset(source: string, o: ImportOptions): Promise<M
       (bytes, totalBytes) => o.onProgress?.({ bytes, totalBytes }),
     );
 
-    let classes: string[];
-    switch (kind) {
-      case 'cifar10':
-        classes = classesFile ?? names.labels ?? CIFAR10_CLASSES;
-        break;
-      case 'cifar100': {
-        const n = o.coarse ? 20 : 100;
-        classes = classesFile ?? (o.coarse ? names.coarse : names.fine) ?? Array.from({ length: n }, (_, i) => `class_${i}`);
-        break;
-      }
-      case 'idx': {
-        for (const split of ['train', 'test']) {
-          for (const what of ['images', 'labels']) {
-            if (!idx.has(`${split}-${what}`))
-              throw new DatasetError('ERR_DATASET_SOURCE', `${source}: no ${split} ${what} file (expected ${split === 'train' ? 'train' : 't10k'}-${what}-idx${what === 'images' ? 3 : 1}-ubyte[.gz])`);
-          }
-        }
-        classes = classesFile ?? (/fashion/i.test(o.name ?? source) ? FASHION_MNIST_CLASSES : Array.from({ length: 10 }, (_, i) => String(i)));
-        break;
-      }
-      case 'images':
-        classes = await images.finish(classesFile);
-        break;
-      default:
-        throw new DatasetError('ERR_DATASET_SOURCE', `${source}: no CIFAR batches, IDX files or images found`);
-    }
+    if (!kind) throw new DatasetError('ERR_DATASET_SOURCE', `${source}: no CIFAR batches, IDX files or images found`);
+    const classes = await classNames(kind, source, o, { names, idx, classesFile, images });
     const trainCount = staging.splitParts('train').reduce((a, p) => a + p.count, 0);
     const holdOut = o.validation ?? (trainCount >= 25000 ? 5000 : Math.max(1, Math.round(trainCount * 0.1)));
     o.onMessage?.(`read ${kind} source: ${trainCount} training images; holding out ${holdOut} for validation`);

@@ -18,7 +18,6 @@ import { lineage } from '../report/curves.js';
 import { esc, STYLE } from '../report/html.js';
 import { spaceOf } from '../spaces/index.js';
 import { FileStore, GenerationFiles } from '../store/index.js';
-import type { Individual } from '../store/index.js';
 import { openDataset } from '../data/dataset.js';
 import { readRun } from '../store/run-state.js';
 
