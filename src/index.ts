@@ -41,6 +41,8 @@ export type { PopulationSummary } from './store/summary.js';
 export { buildReport as report, buildReport } from './report/build.js';
 export type { ReportOptions, Summary as ReportSummary } from './report/build.js';
 export { reportSweep, spread } from './report/sweep.js';
+export { runSweep } from './worker/sweep.js';
+export type { SweepOptions } from './worker/sweep.js';
 export type { SweepSummary } from './report/sweep.js';
 export { compareExperiments } from './report/compare.js';
 export { trainBaseline } from './report/baseline.js';

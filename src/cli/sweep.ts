@@ -1,18 +1,13 @@
-import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { EXPERIMENT_FILE } from '../evolution/config.js';
-import { buildReport } from '../report/build.js';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { formatSpread, isSweep, readSweep, reportSweep, writeSweep } from '../report/sweep.js';
-import type { SweepManifest, SweepRun } from '../report/sweep.js';
-import { FileStore } from '../store/index.js';
-import { readRun } from '../store/run-state.js';
+import type { SweepManifest } from '../report/sweep.js';
 import { CliError, intOption, parse, str } from './args.js';
 import type { Parsed } from './args.js';
 import { parseDuration } from '../util/duration.js';
 import { configFromFlags, EVOLVE_OPTIONS } from './evolve-options.js';
 import { Progress } from './progress.js';
+import { runSweep } from '../worker/sweep.js';
 
 const HELP = `usage: evonas sweep --seeds 1,2,3 --out <sweep> --data <cache> [evolve options]
        evonas sweep --resume <sweep>
@@ -33,8 +28,6 @@ continues it with the time it had left, then the seeds not yet run.
   --time-budget T      each run's budget (default 30m)
   evolve's options     --data, --population, --algorithm, ... as for evolve
                        (not --seed, which the sweep sets)`;
-
-const EVONAS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'evonas');
 
 const OPTIONS = { ...EVOLVE_OPTIONS, seeds: { type: 'string' }, parallel: { type: 'string' } } as const;
 
@@ -58,13 +51,6 @@ export function parseSeeds(v: string | undefined): number[] {
   const n = seeds.map(Number);
   if (new Set(n).size !== n.length) throw new CliError(`--seeds repeats a seed: "${v}"`);
   return n;
-}
-
-/** What is left of a run's budget: the budget less the time from its start to its last birth. */
-async function timeLeft(exp: string, budgetMs: number): Promise<number> {
-  const started = Date.parse(readRun(exp).startedAt);
-  const last = Math.max(started, ...(await new FileStore(exp).list()).map((i) => Date.parse(i.bornAt)));
-  return budgetMs - (last - started);
 }
 
 function create(p: Parsed, dir: string): SweepManifest {
@@ -102,69 +88,25 @@ export async function run(argv: string[]): Promise<number> {
     m = create(p, dir);
   }
   const parallel = intOption(str(p, 'parallel'), '--parallel', 1, 1);
-  const maxChildren = m.evolveArgs.includes('--max-children') ? ['--max-children', m.evolveArgs[m.evolveArgs.indexOf('--max-children') + 1]!] : [];
   const each = m.budgetMs >= 60_000 ? `${+(m.budgetMs / 60_000).toFixed(1)} min` : `${m.budgetMs / 1000} s`;
   console.log(`sweep ${dir}: seeds ${m.runs.map((r) => r.seed).join(', ')}, ${each} each, ${parallel} at a time`);
 
-  let stopping = false;
-  const children = new Set<ReturnType<typeof spawn>>();
-  const stop = () => {
-    stopping = true;
-    for (const c of children) c.kill('SIGTERM'); // evolve stops the same way on either signal
-  };
+  const ac = new AbortController();
+  const stop = () => ac.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-
-  const runOne = async (r: SweepRun): Promise<void> => {
-    const exp = join(dir, r.experiment);
-    let args: string[] | undefined;
-    if (existsSync(join(exp, EXPERIMENT_FILE))) {
-      const left = await timeLeft(exp, m.budgetMs);
-      if (left >= 5000) args = ['evolve', '--resume', exp, '--time-budget', `${Math.ceil(left / 1000)}s`, ...maxChildren];
-    } else {
-      args = ['evolve', ...m.evolveArgs, '--seed', String(r.seed), '--out', exp, '--time-budget', `${m.budgetMs / 1000}s`];
-    }
-    r.state = 'running';
-    writeSweep(dir, m);
-    if (args) {
-      // One run at a time shows its own progress; several write theirs to <experiment>.log.
-      const log = parallel > 1 ? createWriteStream(`${exp}.log`, { flags: 'a' }) : undefined;
-      const child = spawn(process.execPath, [EVONAS, ...args], { stdio: ['ignore', log ? 'pipe' : 'inherit', log ? 'pipe' : 'inherit'] });
-      if (log) {
-        child.stdout!.pipe(log);
-        child.stderr!.pipe(log);
-        console.log(`seed ${r.seed}: running (progress in ${exp}.log)`);
-      }
-      children.add(child);
-      const code = await new Promise<number | null>((res) => child.on('close', res));
-      children.delete(child);
-      if (stopping) return; // stopped early: stays "running", resumed later with the time it had left
-      if (code !== 0) throw new CliError(`seed ${r.seed}: evolve exited with ${code}${log ? ` (see ${exp}.log)` : ''}; fix the cause, then evonas sweep --resume ${target}`, 1);
-    }
-    const progress = new Progress();
-    const s = await buildReport(exp, { log: (l) => progress.update(`seed ${r.seed}: ${l}`) }).finally(() => progress.done());
-    console.log(
-      `seed ${r.seed}: best by validation ${s.best.validationAccuracy.toFixed(4)}, test ${s.best.testAccuracy.toFixed(4)} (${s.best.params.toLocaleString('en')} parameters, ${s.individuals} individuals)`,
-    );
-    r.state = 'done';
-    writeSweep(dir, m);
-  };
-
-  const queue = m.runs.filter((r) => r.state !== 'done');
-  const lanes = Array.from({ length: Math.min(parallel, queue.length) }, async () => {
-    for (let r = queue.shift(); r && !stopping; r = queue.shift()) await runOne(r);
-  });
+  const progress = new Progress();
+  let r: Awaited<ReturnType<typeof runSweep>>;
   try {
-    await Promise.all(lanes);
+    r = await runSweep(dir, { parallel, signal: ac.signal, onLog: (l) => console.log(l), onProgress: (l) => progress.update(l), onProgressDone: () => progress.done() });
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
-  if (stopping) {
+  if (r.stopped) {
     console.log(`stopped; continue with: evonas sweep --resume ${target}`);
     return 130;
   }
-  const progress = new Progress();
   const s = await reportSweep(dir, (l) => progress.update(l)).finally(() => progress.done());
   console.log(`ensemble test accuracy: ${formatSpread(s.ensembleTestAccuracy)}`);
   console.log(`wrote ${join(dir, 'report', 'sweep.html')}, index.html (the band) and summary.json`);

@@ -24,7 +24,8 @@ import type { RunState } from '../store/run-state.js';
 import { utilization } from './reports.js';
 import type { Individual } from '../store/index.js';
 
-const EVONAS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'evonas');
+/** The evonas command, which the supervisor and a sweep start as child processes. */
+export const EVONAS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'evonas');
 
 /** Seeds a new experiment's population (steady-state spaces; a generational space's workers make generation 0). */
 export async function seedPopulation(dir: string, config: ExperimentConfig): Promise<void> {
