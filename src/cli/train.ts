@@ -6,7 +6,9 @@ import type { NetIR } from '../net/ir.js';
 import { PRESETS } from '../net/presets.js';
 import type { IOSpec } from '../net/presets.js';
 import { trainBaseline } from '../report/baseline.js';
+import type { BaselineOptions } from '../report/baseline.js';
 import { CliError, intOption, numberOption, parse, str } from './args.js';
+import type { Parsed } from './args.js';
 import { Progress } from './progress.js';
 
 const HELP = `usage: evonas train --data <cache> [options]
@@ -25,72 +27,72 @@ baseline beside evolution, and a check that the engine and data work.
   --test              also evaluate the test split once at the end
   --out DIR           write weights.safetensors and result.json there`;
 
-export async function run(argv: string[]): Promise<number> {
-  const p = parse(
-    argv,
-    {
-      data: { type: 'string' },
-      net: { type: 'string' },
-      steps: { type: 'string' },
-      batch: { type: 'string' },
-      lr: { type: 'string' },
-      'weight-decay': { type: 'string' },
-      precision: { type: 'string' },
-      threads: { type: 'string' },
-      seed: { type: 'string' },
-      test: { type: 'boolean' },
-      out: { type: 'string' },
-    },
-    HELP,
-  );
-  if (!p) return 0;
-  const dataDir = str(p, 'data');
-  if (!dataDir) throw new CliError(`--data <cache> is required\n\n${HELP}`);
+const OPTIONS = {
+  data: { type: 'string' },
+  net: { type: 'string' },
+  steps: { type: 'string' },
+  batch: { type: 'string' },
+  lr: { type: 'string' },
+  'weight-decay': { type: 'string' },
+  precision: { type: 'string' },
+  threads: { type: 'string' },
+  seed: { type: 'string' },
+  test: { type: 'boolean' },
+  out: { type: 'string' },
+} as const;
+
+/** A preset's name or a NetIR file. */
+function resolveNet(netName: string): (io: IOSpec) => NetIR {
+  if (PRESETS[netName]) return PRESETS[netName]!;
+  let ir: NetIR;
+  try {
+    ir = JSON.parse(readFileSync(netName, 'utf8')) as NetIR;
+  } catch (e) {
+    throw new CliError(`--net: "${netName}" is neither a preset (${Object.keys(PRESETS).join(', ')}) nor a readable NetIR file (${(e as Error).message})`);
+  }
+  return () => ir;
+}
+
+/** The flags as trainBaseline's options (all but the callbacks). */
+function baselineOptions(p: Parsed): BaselineOptions & { steps: number } {
+  const data = str(p, 'data');
+  if (!data) throw new CliError(`--data <cache> is required\n\n${HELP}`);
   const precision = (str(p, 'precision') ?? 'fp32') as Precision;
   if (precision !== 'fp32' && precision !== 'bf16') throw new CliError(`Expected fp32 or bf16 for --precision but received "${precision}"`);
-  const steps = intOption(str(p, 'steps'), '--steps', 4000, 1);
-  const batchSize = intOption(str(p, 'batch'), '--batch', 50, 1, 4096);
-  const learningRate = numberOption(str(p, 'lr'), '--lr', 0.1, 0, 10);
-  const weightDecay = numberOption(str(p, 'weight-decay'), '--weight-decay', 5e-4, 0, 1);
-  const threads = intOption(str(p, 'threads'), '--threads', availableParallelism(), 1, 1024);
-  const seed = intOption(str(p, 'seed'), '--seed', 0, 0, 2 ** 32 - 1);
-
   const netName = str(p, 'net') ?? 'resnet20';
-  let net: (io: IOSpec) => NetIR;
-  if (PRESETS[netName]) net = PRESETS[netName]!;
-  else {
-    let ir: NetIR;
-    try {
-      ir = JSON.parse(readFileSync(netName, 'utf8')) as NetIR;
-    } catch (e) {
-      throw new CliError(`--net: "${netName}" is neither a preset (${Object.keys(PRESETS).join(', ')}) nor a readable NetIR file (${(e as Error).message})`);
-    }
-    net = () => ir;
-  }
+  const out = str(p, 'out');
+  return {
+    data,
+    net: resolveNet(netName),
+    netName,
+    steps: intOption(str(p, 'steps'), '--steps', 4000, 1),
+    batchSize: intOption(str(p, 'batch'), '--batch', 50, 1, 4096),
+    learningRate: numberOption(str(p, 'lr'), '--lr', 0.1, 0, 10),
+    weightDecay: numberOption(str(p, 'weight-decay'), '--weight-decay', 5e-4, 0, 1),
+    precision,
+    threads: intOption(str(p, 'threads'), '--threads', availableParallelism(), 1, 1024),
+    seed: intOption(str(p, 'seed'), '--seed', 0, 0, 2 ** 32 - 1),
+    test: p.values.test === true,
+    ...(out ? { out } : {}),
+  };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const p = parse(argv, OPTIONS, HELP);
+  if (!p) return 0;
+  const o = baselineOptions(p);
   const progress = new Progress();
   const ac = new AbortController();
   const onSigint = () => ac.abort();
   process.once('SIGINT', onSigint);
   const t0 = Date.now();
-  const outDir = str(p, 'out');
-  const evalEvery = Math.max(500, Math.floor(steps / 8));
+  const evalEvery = Math.max(500, Math.floor(o.steps / 8));
   const r = await trainBaseline({
-    data: dataDir,
-    net,
-    netName,
-    steps,
-    batchSize,
-    learningRate,
-    weightDecay,
-    precision,
-    threads,
-    seed,
-    test: p.values.test === true,
-    ...(outDir ? { out: outDir } : {}),
+    ...o,
     signal: ac.signal,
     onStart: (s) =>
       console.log(
-        `training ${netName} (${(s.params / 1e6).toFixed(2)}M parameters, ${(s.trainFlopsPerImage / 1e6).toFixed(0)} MFLOPs per training image) ` +
+        `training ${o.netName} (${(s.params / 1e6).toFixed(2)}M parameters, ${(s.trainFlopsPerImage / 1e6).toFixed(0)} MFLOPs per training image) ` +
           `on ${s.dataset}: ${s.images} images, ${s.steps} steps of ${s.batchSize}, ${s.precision}, ${s.threads} threads`,
       ),
     onProgress: (q) => {
@@ -107,6 +109,6 @@ export async function run(argv: string[]): Promise<number> {
   });
   console.log(`${r.cancelled ? 'stopped' : 'done'} after ${r.steps} steps in ${r.seconds.toFixed(0)} s: validation accuracy ${r.validationAccuracy.toFixed(4)}`);
   if (r.testAccuracy !== undefined) console.log(`test accuracy ${r.testAccuracy.toFixed(4)} (${r.testImages} images)`);
-  if (outDir) console.log(`wrote ${join(outDir, 'weights.safetensors')} and result.json`);
+  if (o.out) console.log(`wrote ${join(o.out, 'weights.safetensors')} and result.json`);
   return r.cancelled ? 130 : 0;
 }
