@@ -79,7 +79,9 @@ function findCycle(nodes: NetNode[], start: number): string[] | undefined {
 }
 
 /**
- * Checks a NetIR and infers every shape.
+ * Checks a NetIR and infers every shape. One pass over the nodes in
+ * order, kept whole so that every check has the node's context for its
+ * message (the per-op rules are in the op table).
  * @throws {NetIRError} naming the node index, op and field of the first fault.
  */
 export function analyze(ir: NetIR): NetAnalysis {

@@ -18,6 +18,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import { readRun } from '../store/run-state.js';
 import { utilization } from '../worker/reports.js';
 import { bestSoFarSpec, figure1Spec, generationsSpec, render } from './charts.js';
+import { EvonasError } from '../util/errors.js';
 import { StagnationLog } from '../evolution/stagnation.js';
 import type { StagnationEvent } from '../evolution/stagnation.js';
 import type { Dot } from './charts.js';
@@ -92,13 +93,42 @@ class Tester {
   }
 }
 
+/** The report's table of the top individuals by validation, each tested once. */
+async function topRows(
+  ranked: Individual[],
+  tester: Tester,
+  f: { fitness: Map<string, number>; hours: (iso: string) => number; flopsOf: (i: Individual) => { params: number; forwardFlops: number } },
+): Promise<Summary['top']> {
+  const top: Summary['top'] = [];
+  for (const i of ranked) {
+    const an = f.flopsOf(i);
+    top.push({
+      id: i.id,
+      validationAccuracy: f.fitness.get(i.id)!,
+      testAccuracy: await tester.accuracy(i),
+      params: an.params,
+      flops: an.forwardFlops,
+      stepsTrained: i.stepsTrained,
+      ageHours: f.hours(i.bornAt),
+      state: i.state,
+    });
+  }
+  return top;
+}
+
+/**
+ * Picks the best by validation, tests it, the top-K ensemble, every
+ * best-so-far individual and the top N once each on the test split, and
+ * writes <experiment>/report/ (summary.json, index.html, PNGs).
+ * @throws {EvonasError} ERR_INPUT when nothing is trained yet.
+ */
 export async function buildReport(dir: string, o: ReportOptions = {}): Promise<Summary> {
   const log = o.log ?? (() => {});
   const x = openExperiment(dir);
   const all = await x.store.list();
   const ranked = rankByValidation(all);
   const best = ranked[0];
-  if (!best) throw new Error(`${dir}: no trained individual with weights yet; nothing to report`);
+  if (!best) throw new EvonasError('ERR_INPUT', `${dir}: no trained individual with weights yet; nothing to report`);
   const fitness = selectionFitness(all);
   const run = readRun(dir);
   const start = Date.parse(run.startedAt);
@@ -115,20 +145,7 @@ export async function buildReport(dir: string, o: ReportOptions = {}): Promise<S
     for (const i of bestSoFar(all)) {
       curve.push({ hours: hours(i.bornAt), id: i.id, validationAccuracy: i.fitness!, testAccuracy: i.hasWeights ? await tester.accuracy(i) : null });
     }
-    const top: Summary['top'] = [];
-    for (const i of ranked.slice(0, o.top ?? 10)) {
-      const an = flopsOf(i);
-      top.push({
-        id: i.id,
-        validationAccuracy: fitness.get(i.id)!,
-        testAccuracy: await tester.accuracy(i),
-        params: an.params,
-        flops: an.forwardFlops,
-        stepsTrained: i.stepsTrained,
-        ageHours: hours(i.bornAt),
-        state: i.state,
-      });
-    }
+    const top = await topRows(ranked.slice(0, o.top ?? 10), tester, { fitness, hours, flopsOf });
     const last = Math.max(...all.map((i) => Date.parse(i.bornAt)), start);
     const u = utilization(dir);
     const generations = spaceOf(x.config.space).generational ? new GenerationFiles(dir).stats<GenerationStats>() : undefined;

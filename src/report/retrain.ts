@@ -12,6 +12,7 @@ import { fit } from '../engine/fit.js';
 import type { FitProgress } from '../engine/fit.js';
 import { compile } from '../engine/net.js';
 import { saveSafetensors } from '../engine/safetensors.js';
+import { SPACE_REGISTRY, spaceOf } from '../spaces/index.js';
 import { compileStages, formatBits, validateStagesDNA } from '../spaces/stages/index.js';
 import { EvonasError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -56,12 +57,18 @@ export interface RetrainResult {
 }
 
 /**
+ * Retrains a Genetic CNN structure wider and from scratch with the paper's
+ * stepped schedule, then tests it once: check, build, train, evaluate,
+ * write, in order.
  * @returns the result, or undefined when `signal` stopped it (nothing written).
  * @throws {EvonasError} ERR_INPUT naming the experiment, individual or setting at fault.
  */
 export async function retrain(dir: string, o: RetrainOptions): Promise<RetrainResult | undefined> {
   const x = openExperiment(dir);
-  if (x.config.space !== 'stages') throw new EvonasError('ERR_INPUT', `${x.dir} searched the ${x.config.space} space; retrain takes a stages (Genetic CNN) experiment`, ['space']);
+  if (!spaceOf(x.config.space).retrainable) {
+    const which = [...SPACE_REGISTRY.values()].filter((s) => s.retrainable).map((s) => s.name);
+    throw new EvonasError('ERR_INPUT', `${x.dir} searched the ${x.config.space} space; retrain takes an experiment of the ${which.join(' or ')} space`, ['space']);
+  }
   const all = await x.store.list();
   const chosen = o.id === undefined || o.id === 'best' ? (rankByValidation(all)[0] ?? all.find((i) => i.fitness !== null)) : all.find((i) => i.id === o.id);
   if (!chosen) throw new EvonasError('ERR_INPUT', o.id === undefined || o.id === 'best' ? `${x.dir}: no trained individual yet` : `${x.dir}: no individual "${o.id}"`, ['id']);

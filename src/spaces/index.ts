@@ -42,6 +42,8 @@ export interface SearchSpace {
    * much of the parent's weights it may inherit.
    */
   mutate?(dna: unknown, rng: Rng, o: { k: number; weights?: Record<string, number> }): { dna: unknown; records: unknown[]; inherit: 'all' | 'matching' | 'none' };
+  /** Whether evonas retrain can train its structures wider from scratch (settings.stages.widths). */
+  retrainable?: boolean;
   /** The learning rate a DNA carries, where the space evolves it (else the experiment's). */
   learningRate?(dna: unknown): number;
 }
@@ -75,6 +77,7 @@ const stages: SearchSpace = {
   render: (dna, _io, title) => renderStages(validateStagesDNA(dna), title),
   describe: (dna) => ({ bits: formatBits(validateStagesDNA(dna)) }),
   initialPopulation: () => [],
+  retrainable: true,
 };
 
 /** Every space; adding one is a folder under src/spaces/ and one entry here. */

@@ -64,6 +64,11 @@ export interface WorkerKit {
   dispose(): void;
 }
 
+/**
+ * One worker's kit. Longer than most functions on purpose: it is a closure
+ * whose methods share the worker's open engine dataset, timers and rng, and
+ * each method is short.
+ */
 export function makeKit(dir: string, id: number, signal?: AbortSignal): WorkerKit {
   const config = readConfig(dir);
   const data = openDataset(config.data);

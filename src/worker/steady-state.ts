@@ -16,6 +16,12 @@ import type { Individual } from '../store/index.js';
 import { LEASE_MS } from './kit.js';
 import type { WorkerKit } from './kit.js';
 
+/**
+ * The steady-state driver (tournament, aging, random search): one call is
+ * one step (select, reproduce, train, evaluate, store). Kept whole on
+ * purpose: the step reads as the paper's loop, in order, and splitting it
+ * would scatter the one transaction a birth is.
+ */
 export function steadyStateDriver(kit: WorkerKit): () => Promise<StepOutcome> {
   const { config, store, rng, leases, name, started } = kit;
   const space = spaceOf(config.space);
