@@ -39,7 +39,7 @@ export type { PopulationSummary } from './store/summary.js';
 
 /** Results: the report (evonas report), sweeps over seeds, comparisons, export (evonas export) and prediction (evonas predict). */
 export { buildReport as report, buildReport } from './report/build.js';
-export type { ReportOptions, Summary as ReportSummary } from './report/build.js';
+export type { ReportOptions, ReportSummary } from './report/build.js';
 export { reportSweep, spread } from './report/sweep.js';
 export { runSweep } from './worker/sweep.js';
 export type { SweepOptions } from './worker/sweep.js';

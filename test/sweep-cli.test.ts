@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { importDataset } from '../src/data/import.js';
-import type { Summary } from '../src/report/build.js';
+import type { ReportSummary } from '../src/report/build.js';
 import type { SweepManifest, SweepSummary } from '../src/report/sweep.js';
 import { cifar10Folder } from './support/formats.js';
 import { EVONAS, runCli } from './support/cli.js';
@@ -34,7 +34,7 @@ describe('evonas sweep', () => {
       [1, 2],
     );
     for (const x of s.seeds) {
-      const own = json<Summary>(join(out, x.experiment, 'report', 'summary.json'));
+      const own = json<ReportSummary>(join(out, x.experiment, 'report', 'summary.json'));
       assert.equal(x.testAccuracy, own.best.testAccuracy, `seed ${x.seed}: the seed's own report`);
       assert.equal(json<{ seed: number }>(join(out, x.experiment, 'experiment.json')).seed, x.seed);
     }
@@ -121,7 +121,7 @@ describe('evonas evolve --stagnation', () => {
     assert.match(r.stdout + r.stderr, /stagnation at \d+ s: no new best by validation since \d+ s \(0\.\d{4}\); 5 mutations per child until \d+ s and every individual's weights reset/);
     const rep = await runCli(['report', exp]);
     assert.equal(rep.code, 0, rep.stderr);
-    const s = json<Summary>(join(exp, 'report', 'summary.json'));
+    const s = json<ReportSummary>(join(exp, 'report', 'summary.json'));
     assert.ok(s.stagnation!.length >= 1);
     assert.ok(s.stagnation!.every((e, i) => e.index === i && e.at - Math.max(e.bestAt, i ? s.stagnation![i - 1]!.at : 0) >= 2));
     // A reset retrains the living from scratch: children of the initial-training kind after the first event.

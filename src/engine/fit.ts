@@ -12,7 +12,7 @@ import type { EvalResult, Net } from './net.js';
  * 120, 60, 40 and 20 of 240 epochs at 1, 1/10, 1/100 and 1/1000 of the rate,
  * scaled to the run's length.
  */
-export type Schedule = 'constant' | 'cosine' | 'stepped';
+export type LrSchedule = 'constant' | 'cosine' | 'stepped';
 
 /** Where the stepped schedule's phases end, as fractions of the run, and their rate factors. */
 export const STEPPED = { ends: [120 / 240, 180 / 240, 220 / 240, 1], factors: [1, 0.1, 0.01, 0.001] };
@@ -33,7 +33,7 @@ export interface FitOptions {
   steps: number;
   batchSize?: number;
   learningRate: number;
-  schedule?: Schedule;
+  schedule?: LrSchedule;
   /** Linear warm-up steps at the start (cosine only). */
   warmupSteps?: number;
   momentum?: number;

@@ -32,7 +32,7 @@ import { selectionFitness } from '../evolution/selection.js';
 import { loadNet, openExperiment, rankByValidation, testSplit } from './models.js';
 import type { Experiment } from './models.js';
 
-export interface Summary {
+export interface ReportSummary {
   experiment: string;
   space: string;
   algorithm: string;
@@ -98,8 +98,8 @@ async function topRows(
   ranked: Individual[],
   tester: Tester,
   f: { fitness: Map<string, number>; hours: (iso: string) => number; flopsOf: (i: Individual) => { params: number; forwardFlops: number } },
-): Promise<Summary['top']> {
-  const top: Summary['top'] = [];
+): Promise<ReportSummary['top']> {
+  const top: ReportSummary['top'] = [];
   for (const i of ranked) {
     const an = f.flopsOf(i);
     top.push({
@@ -122,7 +122,7 @@ async function topRows(
  * writes <experiment>/report/ (summary.json, index.html, PNGs).
  * @throws {EvonasError} ERR_INPUT when nothing is trained yet.
  */
-export async function buildReport(dir: string, o: ReportOptions = {}): Promise<Summary> {
+export async function buildReport(dir: string, o: ReportOptions = {}): Promise<ReportSummary> {
   const log = o.log ?? (() => {});
   const x = openExperiment(dir);
   const all = await x.store.list();
@@ -141,7 +141,7 @@ export async function buildReport(dir: string, o: ReportOptions = {}): Promise<S
     const votes = majorityVote(await Promise.all(members.map((m) => tester.predict(m))), x.io.classes);
     const flopsOf = (i: Individual) => analyze(compileIndividual(i.space, i.dna, x.io, x.config.stages));
     const a = flopsOf(best);
-    const curve: Summary['bestSoFar'] = [];
+    const curve: ReportSummary['bestSoFar'] = [];
     for (const i of bestSoFar(all)) {
       curve.push({ hours: hours(i.bornAt), id: i.id, validationAccuracy: i.fitness!, testAccuracy: i.hasWeights ? await tester.accuracy(i) : null });
     }
@@ -149,7 +149,7 @@ export async function buildReport(dir: string, o: ReportOptions = {}): Promise<S
     const last = Math.max(...all.map((i) => Date.parse(i.bornAt)), start);
     const u = utilization(dir);
     const generations = spaceOf(x.config.space).generational ? new GenerationFiles(dir).stats<GenerationStats>() : undefined;
-    const summary: Summary = {
+    const summary: ReportSummary = {
       experiment: dir,
       space: x.config.space,
       algorithm: x.config.algorithm,
@@ -205,7 +205,7 @@ export function describeMutations(i: Individual): string {
     .join(' + ');
 }
 
-async function writeReport(x: Experiment, all: Individual[], s: Summary): Promise<void> {
+async function writeReport(x: Experiment, all: Individual[], s: ReportSummary): Promise<void> {
   const out = join(x.dir, 'report');
   mkdirSync(out, { recursive: true });
   const byId = new Map(all.map((i) => [i.id, i]));

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/fs.js';
 import { buildReport } from './build.js';
-import type { Summary } from './build.js';
+import type { ReportSummary } from './build.js';
 import { compareSpec, render } from './charts.js';
 import type { BandPoint } from './charts.js';
 import { esc, STYLE } from './html.js';
@@ -21,7 +21,7 @@ export interface Curve {
   end: number;
 }
 
-export function groupOf(s: Pick<Summary, 'space' | 'algorithm' | 'inheritance'>): string {
+export function groupOf(s: Pick<ReportSummary, 'space' | 'algorithm' | 'inheritance'>): string {
   return `${s.space}/${s.algorithm}${s.inheritance ? '' : ' (no inheritance)'}`;
 }
 
@@ -56,13 +56,13 @@ export async function compareExperiments(
   dirs: string[],
   out: string,
   log: (line: string) => void = () => {},
-  group: (dir: string, s: Summary) => string = (_d, s) => groupOf(s),
+  group: (dir: string, s: ReportSummary) => string = (_d, s) => groupOf(s),
 ): Promise<{ curves: Curve[]; bands: BandPoint[] }> {
   const curves: Curve[] = [];
   for (const dir of dirs) {
     const file = join(dir, 'report', 'summary.json');
-    let s: Summary;
-    if (existsSync(file)) s = JSON.parse(readFileSync(file, 'utf8')) as Summary;
+    let s: ReportSummary;
+    if (existsSync(file)) s = JSON.parse(readFileSync(file, 'utf8')) as ReportSummary;
     else {
       log(`${dir}: no report yet; making it`);
       s = await buildReport(dir, { log });

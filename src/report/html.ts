@@ -1,5 +1,5 @@
 /** The report page: one self-contained HTML file (inline SVG and CSS, no script, no network). */
-import type { Summary } from './build.js';
+import type { ReportSummary } from './build.js';
 import { escapeHtml } from '../util/html.js';
 
 export const esc = escapeHtml;
@@ -20,7 +20,7 @@ export interface HtmlParts {
   generationsTable?: string[];
 }
 
-export function reportHtml(s: Summary, p: HtmlParts): string {
+export function reportHtml(s: ReportSummary, p: HtmlParts): string {
   const top = s.top
     .map(
       (t, i) =>

@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../util/fs.js';
 import { buildReport } from './build.js';
-import type { Summary } from './build.js';
+import type { ReportSummary } from './build.js';
 import { compareExperiments } from './compare.js';
 import { esc, STYLE } from './html.js';
 
@@ -90,7 +90,7 @@ export async function reportSweep(dir: string, log: (line: string) => void = () 
   for (const r of done) {
     const exp = join(dir, r.experiment);
     const file = join(exp, 'report', 'summary.json');
-    const s: Summary = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Summary) : await buildReport(exp, { log });
+    const s: ReportSummary = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as ReportSummary) : await buildReport(exp, { log });
     seeds.push({
       seed: r.seed,
       experiment: r.experiment,

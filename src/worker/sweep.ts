@@ -8,7 +8,7 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXPERIMENT_FILE } from '../evolution/config.js';
 import { buildReport } from '../report/build.js';
-import type { Summary } from '../report/build.js';
+import type { ReportSummary } from '../report/build.js';
 import { readSweep, writeSweep } from '../report/sweep.js';
 import type { SweepManifest, SweepRun } from '../report/sweep.js';
 import { FileStore } from '../store/index.js';
@@ -53,7 +53,7 @@ async function evolveCommand(dir: string, m: SweepManifest, r: SweepRun): Promis
  * @returns each finished seed's report summary, and whether it was stopped.
  * @throws {EvonasError} ERR_RUN when a seed's evolve fails: fix the cause, then run it again to resume.
  */
-export async function runSweep(dir: string, o: SweepOptions = {}): Promise<{ stopped: boolean; reports: Map<number, Summary> }> {
+export async function runSweep(dir: string, o: SweepOptions = {}): Promise<{ stopped: boolean; reports: Map<number, ReportSummary> }> {
   const m = readSweep(dir);
   const parallel = o.parallel ?? 1;
   const log = o.onLog ?? (() => {});
@@ -62,7 +62,7 @@ export async function runSweep(dir: string, o: SweepOptions = {}): Promise<{ sto
     for (const c of children) c.kill('SIGTERM'); // evolve stops the same way on either signal
   };
   o.signal?.addEventListener('abort', stop, { once: true });
-  const reports = new Map<number, Summary>();
+  const reports = new Map<number, ReportSummary>();
   const runOne = async (r: SweepRun): Promise<void> => {
     const exp = join(dir, r.experiment);
     const args = await evolveCommand(dir, m, r);
