@@ -11,18 +11,17 @@
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
-        "/usr/include",
-        "/usr/include/torch/csrc/api/include"
+        "<!@(node scripts/libtorch.mjs include_dirs)"
       ],
       "defines": [
         "NAPI_VERSION=8",
         "NAPI_CPP_EXCEPTIONS",
-        "_GLIBCXX_USE_CXX11_ABI=1"
+        "<!@(node scripts/libtorch.mjs defines)"
       ],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
       "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O3", "-ffp-contract=off", "-fopenmp", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
-      "libraries": ["-Wl,--no-as-needed", "-ltorch", "-ltorch_cpu", "-lc10", "-Wl,--as-needed", "-fopenmp"]
+      "libraries": ["<!@(node scripts/libtorch.mjs libraries)", "-fopenmp"]
     }
   ]
 }

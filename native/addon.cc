@@ -18,7 +18,13 @@
 #include "fused.h"
 #include "model.h"
 
+#ifndef EVONAS_CUDA
+#define EVONAS_CUDA 0  // set by the build (scripts/libtorch.mjs) when the libtorch has CUDA
+#endif
+
 #include <ATen/Parallel.h>
+#include <ATen/detail/CUDAHooksInterface.h>
+#include <dlfcn.h>
 #include <omp.h>
 #include <torch/cuda.h>
 #include <cstring>
@@ -90,7 +96,8 @@ Op parseOp(const std::string& s) {
                                                      {"avgpool", Op::AvgPool},
                                                      {"globalavgpool", Op::GlobalAvgPool},
                                                      {"dense", Op::Dense},
-                                                     {"dropout", Op::Dropout}};
+                                                     {"dropout", Op::Dropout},
+                                                     {"zero", Op::Zero}};
   for (const auto& [name, op] : table) {
     if (s == name) return op;
   }
@@ -130,6 +137,38 @@ void readOpFields(const Napi::Object& o, Node& n) {
 }
 
 // ---------------------------------------------------------------- Dataset
+
+// The libtorch library this process loaded (the build's choice: Debian's,
+// LIBTORCH's or PyTorch's), found from one of its symbols.
+std::string libtorchPath() {
+  Dl_info dl;
+  if (dladdr(reinterpret_cast<void*>(&at::get_num_threads), &dl) && dl.dli_fname) return dl.dli_fname;
+  return "unknown";
+}
+
+// A CUDA device name checked before anything is built on it, with an error
+// that says which of the three is wrong: the build, the machine or the index.
+torch::Device checkedDevice(const std::string& name) {
+  if (name.rfind("cuda", 0) != 0) throw std::invalid_argument("device " + name + ": expected cpu, cuda or cuda:N");
+  if (!EVONAS_CUDA) {
+    throw std::invalid_argument("device " + name + ": this evonas was built against a libtorch without CUDA (" +
+                                libtorchPath() +
+                                "); rebuild it against a CUDA libtorch with LIBTORCH=/path/to/libtorch or "
+                                "LIBTORCH_USE_PYTORCH=1 (see the README)");
+  }
+  if (!torch::cuda::is_available()) {
+    const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
+    throw std::invalid_argument("device " + name + ": no CUDA device is visible" +
+                                (visible ? std::string(" (CUDA_VISIBLE_DEVICES=") + visible + ")" : std::string()));
+  }
+  torch::Device d(name);
+  const auto count = static_cast<int64_t>(torch::cuda::device_count());
+  if (d.has_index() && d.index() >= count) {
+    throw std::invalid_argument("device " + name + ": only " + std::to_string(count) + " CUDA device" +
+                                (count == 1 ? " is" : "s are") + " visible");
+  }
+  return d;
+}
 
 class DatasetWrap : public Napi::ObjectWrap<DatasetWrap> {
  public:
@@ -407,11 +446,7 @@ class NetWrap : public Napi::ObjectWrap<NetWrap> {
       o.channelsLast = flag(opts, "channelsLast");
       o.seed = static_cast<uint64_t>(num(opts, "seed"));
       const std::string device = str(opts, "device");
-      if (device != "cpu") {
-        if (device.rfind("cuda", 0) == 0 && !torch::cuda::is_available())
-          throw std::invalid_argument("device " + device + " requested but this libtorch has no CUDA device");
-        o.device = torch::Device(device);
-      }
+      if (device != "cpu") o.device = checkedDevice(device);
       model_ = std::make_shared<Model>(std::move(nodes), c, h, w, classes, o);
       return 0;
     });
@@ -622,8 +657,13 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto o = Napi::Object::New(env);
   o.Set("torchVersion", TORCH_VERSION);
+  o.Set("libtorchPath", libtorchPath());
+  o.Set("cudaBuilt", EVONAS_CUDA != 0);
   o.Set("cuda", torch::cuda::is_available());
   o.Set("cudaDevices", Napi::Number::New(env, torch::cuda::is_available() ? torch::cuda::device_count() : 0));
+  const auto& hooks = at::detail::getCUDAHooks();
+  if (hooks.hasCUDART()) o.Set("cudaRuntime", Napi::Number::New(env, static_cast<double>(hooks.versionCUDART())));
+  if (hooks.compiledWithCuDNN()) o.Set("cudnn", Napi::Number::New(env, static_cast<double>(hooks.versionCuDNN())));
   o.Set("parallel", at::get_parallel_info());
   const CpuFeatures f = cpuFeatures();
   auto cpu = Napi::Object::New(env);

@@ -6,6 +6,7 @@
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
+#include <torch/version.h>
 
 #include <algorithm>
 #include <chrono>
@@ -48,21 +49,37 @@ torch::Tensor subsample(const torch::Tensor& x, const Node& node) {
 
 }  // namespace
 
-RunScope::RunScope(const Options& o) : autocast_(o.bf16) {
+// bf16 autocast on the run's device. libtorch 2.4 replaced the per-device
+// calls (set_cpu_enabled, set_enabled for CUDA) with ones that take the
+// device type; the guard keeps one code for 1.13 to 2.x.
+void setAutocast(const torch::Device& device, bool on) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  const auto type = device.is_cuda() ? at::kCUDA : at::kCPU;
+  at::autocast::set_autocast_enabled(type, on);
+  if (on) at::autocast::set_autocast_dtype(type, at::kBFloat16);
+#else
+  if (device.is_cuda()) {
+    at::autocast::set_enabled(on);
+    if (on) at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+  } else {
+    at::autocast::set_cpu_enabled(on);
+    if (on) at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+  }
+#endif
+}
+
+RunScope::RunScope(const Options& o) : autocast_(o.bf16), device_(o.device) {
   // set_num_threads also rebuilds libtorch's pthreadpool and clears oneDNN's
   // primitive cache, so it is called only when the count changes.
   const int threads = std::max(1, o.threads);
   if (at::get_num_threads() != threads) at::set_num_threads(threads);
-  if (autocast_) {
-    at::autocast::set_cpu_enabled(true);
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-  }
+  if (autocast_) setAutocast(device_, true);
 }
 
 RunScope::~RunScope() {
   if (autocast_) {
     at::autocast::clear_cache();
-    at::autocast::set_cpu_enabled(false);
+    setAutocast(device_, false);
   }
 }
 
@@ -297,6 +314,9 @@ torch::Tensor Model::forward(const torch::Tensor& input, bool train, at::Generat
         break;
       case Op::Dense:
         y = at::linear(x.dim() > 2 ? x.flatten(1) : x, weight_[i], bias_[i]);
+        break;
+      case Op::Zero:
+        y = at::zeros_like(x);
         break;
       case Op::Dropout:
         if (train && node.rate > 0) {

@@ -15,7 +15,7 @@
 
 namespace evonas {
 
-enum class Op { Conv, BatchNorm, Relu, Add, MaxPool, AvgPool, GlobalAvgPool, Dense, Dropout };
+enum class Op { Conv, BatchNorm, Relu, Add, MaxPool, AvgPool, GlobalAvgPool, Dense, Dropout, Zero };
 
 // One node, already validated and shape-inferred by TypeScript. Value index 0 is
 // the image input; node k produces value k + 1.
@@ -153,6 +153,7 @@ class RunScope {
 
  private:
   bool autocast_;
+  torch::Device device_;
 };
 
 }  // namespace evonas

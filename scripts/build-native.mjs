@@ -1,21 +1,23 @@
 #!/usr/bin/env node
-// Builds the libtorch addon with node-gyp. Incremental: configure runs only when
-// binding.gyp changed or no Makefile exists, and make recompiles only changed files.
+// Builds the libtorch addon with node-gyp against the libtorch that
+// scripts/libtorch.mjs finds (LIBTORCH, LIBTORCH_USE_PYTORCH=1, or Debian's).
+// Incremental: configure runs only when binding.gyp or the chosen libtorch
+// changed, or no Makefile exists; make recompiles only changed files.
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findLibtorch, LibtorchError } from './libtorch.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const torchHeader = '/usr/include/torch/csrc/api/include/torch/torch.h';
 
-if (!existsSync(torchHeader)) {
-  console.error(
-    `evonas: libtorch headers not found (${torchHeader}).\n` +
-      "Install Debian's libtorch with:  apt-get update && apt-get install -y libtorch-dev\n" +
-      '(or run scripts/setup.sh, which does that and then builds).',
-  );
+let libtorch;
+try {
+  libtorch = findLibtorch();
+} catch (e) {
+  if (!(e instanceof LibtorchError)) throw e;
+  console.error(`evonas: ${e.message}`);
   process.exit(1);
 }
 
@@ -53,5 +55,12 @@ function run(args) {
 
 const makefile = join(root, 'build', 'Makefile');
 const gypFile = join(root, 'binding.gyp');
-if (!existsSync(makefile) || statSync(makefile).mtimeMs < statSync(gypFile).mtimeMs) run(['configure']);
+const chosen = join(root, 'build', 'libtorch.json');
+const same = existsSync(chosen) && readFileSync(chosen, 'utf8') === JSON.stringify(libtorch);
+if (!same || !existsSync(makefile) || statSync(makefile).mtimeMs < statSync(gypFile).mtimeMs) {
+  console.log(`evonas: building against libtorch ${libtorch.version} from ${libtorch.root} (${libtorch.source}${libtorch.cuda ? ', CUDA' : ', CPU only'})`);
+  run(['configure']);
+  mkdirSync(join(root, 'build'), { recursive: true });
+  writeFileSync(chosen, JSON.stringify(libtorch));
+}
 run(['build', '--jobs', 'max']);

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { readManifest } from '../data/manifest.js';
 import { validateConfig } from '../evolution/config.js';
 import type { ExperimentConfig } from '../evolution/config.js';
+import { assertDevice } from '../engine/devices.js';
 import { parseDuration } from '../util/duration.js';
 import { FILE_SCHEMAS } from '../util/json-schemas.js';
 import { CliError, intOption, str } from './args.js';
@@ -28,6 +29,8 @@ export const EVOLVE_OPTIONS = {
   batch: { type: 'string' },
   threads: { type: 'string' },
   precision: { type: 'string' },
+  device: { type: 'string' },
+  'workers-per-gpu': { type: 'string' },
   'no-inheritance': { type: 'boolean' },
   'time-budget': { type: 'string' },
   'max-children': { type: 'string' },
@@ -47,6 +50,8 @@ const FIELD_FLAGS: { flag: string; arg: string; field: keyof ExperimentConfig }[
   { flag: 'batch', arg: 'N', field: 'batchSize' },
   { flag: 'threads', arg: 'N', field: 'threadsPerWorker' },
   { flag: 'precision', arg: 'P', field: 'precision' },
+  { flag: 'device', arg: 'D', field: 'device' },
+  { flag: 'workers-per-gpu', arg: 'K', field: 'workersPerGpu' },
   { flag: 'no-inheritance', arg: '', field: 'inheritance' },
   { flag: 'generations', arg: 'T', field: 'generations' },
   { flag: 'epochs', arg: 'E', field: 'epochs' },
@@ -115,6 +120,8 @@ export function configFromFlags(p: Parsed): ExperimentConfig {
     flags.epochs = e;
   }
   if (str(p, 'precision')) flags.precision = str(p, 'precision');
+  if (str(p, 'device')) flags.device = str(p, 'device');
+  intFlag('workers-per-gpu', 'workersPerGpu', 1);
   if (p.values['no-inheritance']) flags.inheritance = false;
   if (str(p, 'stagnation') !== undefined) {
     flags.stagnation = { window: parseDuration(str(p, 'stagnation'), 0, '--stagnation') / 1000, remedy: str(p, 'stagnation-remedy') ?? 'both' };
@@ -128,5 +135,6 @@ export function configFromFlags(p: Parsed): ExperimentConfig {
     throw new CliError(`bad configuration: ${(e as Error).message}`, 1);
   }
   readManifest(config.data); // a clear error now rather than in every worker
+  assertDevice(config.device); // likewise: no CUDA in this build, no GPU visible, or no such GPU
   return config;
 }

@@ -1,12 +1,34 @@
 import { availableParallelism } from 'node:os';
-import { loadNative } from '../engine/native.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gpuNames } from '../engine/devices.js';
+import { ADDON_PATH, loadNative } from '../engine/native.js';
 import { parse } from './args.js';
 
 const HELP = `usage: evonas info [--json]
 
-Shows the engine evonas trains with: libtorch's version, CPU threads, the
-CPU's vector units and the one evonas's kernels use (EVONAS_ISA=baseline|avx2
-caps it), which precisions run natively, and CUDA.`;
+Shows the engine evonas trains with: libtorch's version and the library it
+loaded (and what chose it: Debian's, LIBTORCH or LIBTORCH_USE_PYTORCH), CPU
+threads, the CPU's vector units and the one evonas's kernels use
+(EVONAS_ISA=baseline|avx2 caps it), which precisions run natively, and CUDA:
+whether the build has it, the runtime and cuDNN versions, and the GPUs.`;
+
+/** What the build recorded about the libtorch it chose (build/libtorch.json), if anything. */
+function builtAgainst(): { source: string; root: string; version: string } | null {
+  const file = join(ADDON_PATH, '..', '..', 'libtorch.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { source: string; root: string; version: string }) : null;
+}
+
+/** The CUDA runtime's version number as text: 12040 is 12.4. */
+export function cudaVersion(n: number): string {
+  return `${Math.floor(n / 1000)}.${Math.floor((n % 1000) / 10)}`;
+}
+
+/** cuDNN's version number as text: 8902 is 8.9.2 (cuDNN 8), 90100 is 9.1.0 (cuDNN 9 has one more digit). */
+export function cudnnVersion(n: number): string {
+  const [major, rest] = n >= 90000 ? [Math.floor(n / 10000), n % 10000] : [Math.floor(n / 1000), n % 1000];
+  return `${major}.${Math.floor(rest / 100)}.${rest % 100}`;
+}
 
 export async function run(argv: string[]): Promise<number> {
   const args = parse(argv, { json: { type: 'boolean' } }, HELP);
@@ -25,18 +47,28 @@ export async function run(argv: string[]): Promise<number> {
       bf16: info.bf16Native ? 'native' : `refused: ${info.bf16Missing}; fp32 is the fast path on this CPU`,
       fp64: 'native (gradient checks)',
     },
+    libtorchPath: info.libtorchPath,
+    build: builtAgainst(),
+    cudaBuilt: info.cudaBuilt,
     cuda: info.cuda,
     cudaDevices: info.cudaDevices,
+    cudaRuntime: info.cudaRuntime === undefined ? null : cudaVersion(info.cudaRuntime),
+    cudnn: info.cudnn === undefined ? null : cudnnVersion(info.cudnn),
+    gpus: gpuNames(),
   };
   if (args.values.json) console.log(JSON.stringify(out, null, 2));
   else {
-    console.log(`libtorch     ${out.libtorch}`);
+    console.log(`libtorch     ${out.libtorch} (${out.libtorchPath}${out.build ? `; chosen by ${out.build.source}` : ''})`);
     console.log(`CPU threads  ${out.cpuThreads}`);
     console.log(`CPU units    ${units.join(' ') || 'none beyond SSE2'}`);
     console.log(`kernels      ${out.kernels}${process.env.EVONAS_ISA ? ` (EVONAS_ISA=${process.env.EVONAS_ISA})` : ''}`);
     console.log(`fp32         ${out.precisions.fp32}`);
     console.log(`bf16         ${out.precisions.bf16}`);
-    console.log(`CUDA         ${out.cuda ? `yes, ${out.cudaDevices} device(s)` : 'no'}`);
+    const cudaLine = !out.cudaBuilt
+      ? 'not in this build (a CPU libtorch; LIBTORCH or LIBTORCH_USE_PYTORCH=1 builds against a CUDA one)'
+      : `${out.cudaDevices} device(s) visible; runtime ${out.cudaRuntime ?? '-'}, cuDNN ${out.cudnn ?? '-'}`;
+    console.log(`CUDA         ${cudaLine}`);
+    for (const [i, g] of out.gpus.entries()) console.log(`GPU ${i}        ${g.name} (${g.memory})`);
   }
   return 0;
 }

@@ -5,6 +5,7 @@ import type { Precision } from '../engine/net.js';
 import type { NetIR } from '../net/ir.js';
 import { PRESETS } from '../net/presets.js';
 import type { IOSpec } from '../net/presets.js';
+import { assertDevice } from '../engine/devices.js';
 import { trainBaseline } from '../report/baseline.js';
 import type { BaselineOptions } from '../report/baseline.js';
 import { CliError, intOption, numberOption, parse, str } from './args.js';
@@ -22,6 +23,7 @@ baseline beside evolution, and a check that the engine and data work.
   --lr X              peak learning rate (default 0.1), cosine schedule with 200 warm-up steps
   --weight-decay X    (default 0.0005)
   --precision P       fp32 or bf16 (default fp32)
+  --device D          cpu (default), cuda or cuda:N
   --threads N         (default: all cores)
   --seed N            (default 0)
   --test              also evaluate the test split once at the end
@@ -35,6 +37,7 @@ const OPTIONS = {
   lr: { type: 'string' },
   'weight-decay': { type: 'string' },
   precision: { type: 'string' },
+  device: { type: 'string' },
   threads: { type: 'string' },
   seed: { type: 'string' },
   test: { type: 'boolean' },
@@ -61,6 +64,8 @@ function baselineOptions(p: Parsed): BaselineOptions & { steps: number } {
   if (precision !== 'fp32' && precision !== 'bf16') throw new CliError(`Expected fp32 or bf16 for --precision but received "${precision}"`);
   const netName = str(p, 'net') ?? 'resnet20';
   const out = str(p, 'out');
+  const device = str(p, 'device') ?? 'cpu';
+  assertDevice(device);
   return {
     data,
     net: resolveNet(netName),
@@ -73,6 +78,7 @@ function baselineOptions(p: Parsed): BaselineOptions & { steps: number } {
     threads: intOption(str(p, 'threads'), '--threads', availableParallelism(), 1, 1024),
     seed: intOption(str(p, 'seed'), '--seed', 0, 0, 2 ** 32 - 1),
     test: p.values.test === true,
+    device,
     ...(out ? { out } : {}),
   };
 }

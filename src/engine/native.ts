@@ -64,7 +64,15 @@ export type KernelIsa = (typeof KERNEL_ISAS)[number];
 
 export interface NativeInfo {
   torchVersion: string;
+  /** The libtorch library this process loaded (the build's choice). */
+  libtorchPath: string;
+  /** Whether the build's libtorch has CUDA (libtorch_cuda). */
+  cudaBuilt: boolean;
+  /** Whether a CUDA device is usable now. */
   cuda: boolean;
+  /** CUDA runtime and cuDNN versions as libtorch reports them (e.g. 12040, 90100), where it has them. */
+  cudaRuntime?: number;
+  cudnn?: number;
   cudaDevices: number;
   parallel: string;
   cpu: { avx2: boolean; fma: boolean; avx512: boolean; avx512bf16: boolean; amxbf16: boolean };

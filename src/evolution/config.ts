@@ -14,6 +14,7 @@ import { StagnationSchema } from './stagnation.js';
 import { GeneticSchema, StagesSettingsSchema } from '../spaces/stages/settings.js';
 import { MUTATIONS } from '../spaces/graph/mutations.js';
 import { DEFAULT_SPACE, SPACE_REGISTRY, spaceOf } from '../spaces/index.js';
+import { DEVICE_PATTERN } from '../engine/devices.js';
 import { EvonasError, pathOf } from '../util/errors.js';
 import { atLeast, dotted, oneOf, parseWith, strict, whole } from '../util/schema.js';
 import type { Path } from '../util/schema.js';
@@ -70,6 +71,12 @@ const experiment = {
     .boolean({ error: 'expected true or false' })
     .default(true)
     .describe("Children inherit their parent's weights where shapes match; false is the paper's no-inheritance control (every child trains from scratch)."),
+  device: z
+    .string({ error: 'expected cpu, cuda or cuda:N' })
+    .regex(DEVICE_PATTERN, { error: 'expected cpu, cuda or cuda:N' })
+    .default('cpu')
+    .describe('Where workers train: cpu, cuda (workers spread over the visible GPUs) or cuda:N (all on GPU N).'),
+  workersPerGpu: whole(1, 64).default(1).describe('With device cuda: consecutive workers that share one GPU before the next GPU is used.'),
   precision: oneOf(['fp32', 'bf16']).default('fp32').describe('Training precision: fp32, or bf16 where the CPU computes it natively (evonas info says).'),
   seed: whole(0, 2 ** 32 - 1)
     .default(0)

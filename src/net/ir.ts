@@ -64,8 +64,12 @@ export interface DropoutNode extends NodeBase {
   op: 'dropout';
   rate: number;
 }
+/** All zeros of its input's shape: an edge or a cell that passes nothing (NAS-Bench-201's `none`). */
+export interface ZeroNode extends NodeBase {
+  op: 'zero';
+}
 
-export type NetNode = Conv2dNode | BatchNormNode | ReluNode | AddNode | PoolNode | GlobalAvgPoolNode | DenseNode | DropoutNode;
+export type NetNode = Conv2dNode | BatchNormNode | ReluNode | AddNode | PoolNode | GlobalAvgPoolNode | DenseNode | DropoutNode | ZeroNode;
 
 export type OpName = NetNode['op'];
 

@@ -239,6 +239,8 @@ export const OPS: Record<OpName, OpSpec> = {
       ),
   },
   relu: { arity: [1, 1], shape: (_n, [input]) => input!, ...elementwise(1), onnx: (b, _n, [x]) => b.node('Relu', [x!.value], undefined, b.name()) },
+  // x - x: zeros of x's shape in ONNX without a float constant (a non-finite input would give NaN; the engine never feeds one).
+  zero: { arity: [1, 1], shape: (_n, [input]) => input!, ...elementwise(0), onnx: (b, _n, [x]) => b.node('Sub', [x!.value, x!.value], undefined, b.name()) },
   add: {
     arity: [2, Infinity],
     shape(_node, inputs) {

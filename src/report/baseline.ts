@@ -35,6 +35,8 @@ export interface BaselineOptions {
   precision?: Precision;
   threads?: number;
   seed?: number;
+  /** cpu (default), cuda or cuda:N. */
+  device?: string;
   /** Also evaluate the test split, once, at the end. */
   test?: boolean;
   /** Write weights.safetensors (with the NetIR, classes and statistics) and result.json here. */
@@ -66,7 +68,7 @@ export async function trainBaseline(o: BaselineOptions): Promise<BaselineResult>
   const batchSize = o.batchSize ?? 50;
   const precision = o.precision ?? 'fp32';
   const threads = o.threads ?? availableParallelism();
-  const net = compile(ir, { threads, precision, seed: o.seed ?? 0 });
+  const net = compile(ir, { threads, precision, seed: o.seed ?? 0, device: o.device ?? 'cpu' });
   const train = engineDataset(data.train());
   const validation = engineDataset(data.validation(), m.stats);
   try {

@@ -36,7 +36,7 @@ export function generationalDriver(kit: WorkerKit): () => Promise<StepOutcome> {
       const t0 = Date.now();
       const idle = kit.beginChild();
       const dna = space.validate(p.dna);
-      const net = compile(space.compile(dna, kit.io, config), { threads: config.threadsPerWorker, precision: config.precision, seed: rng.int(2 ** 31) });
+      const net = compile(space.compile(dna, kit.io, config), { threads: config.threadsPerWorker, precision: config.precision, seed: rng.int(2 ** 31), device: kit.device });
       const beat = setInterval(() => files.heartbeat(generation, slot), LEASE_MS / 8);
       try {
         const r = await fit(net, {

@@ -4,6 +4,8 @@
  * any stagnation remedies, and storing a trained child. A driver (one per
  * kind of space: steady-state or generational) decides what to train next.
  */
+import { workerDevice } from '../engine/devices.js';
+import { loadNative } from '../engine/native.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { engineDataset, openDataset } from '../data/dataset.js';
@@ -36,6 +38,8 @@ export interface WorkerKit {
   leases: Leases;
   /** `w<id>-<pid>`: the worker's name in records and claims. */
   name: string;
+  /** Where this worker trains (cpu, or its GPU: see workerDevice). */
+  device: string;
   rng: Rng;
   /** When the experiment started (ms since the epoch): schedules count from it. */
   started: number;
@@ -93,6 +97,7 @@ export function makeKit(dir: string, id: number, signal?: AbortSignal): WorkerKi
     store,
     leases: new LeaseClaims(join(dir, 'leases')),
     name,
+    device: config.device === 'cpu' ? 'cpu' : workerDevice(config.device, id, config.workersPerGpu, loadNative().info().cudaDevices),
     // The experiment's seed and the worker's number alone: a run repeats (the process id would not).
     rng: createRng(config.seed).fork(`worker-${id}`),
     started,

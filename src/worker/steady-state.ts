@@ -32,7 +32,7 @@ export function steadyStateDriver(kit: WorkerKit): () => Promise<StepOutcome> {
   const breed = async (dna: unknown, parent: Individual, records: unknown[], weights: Uint8Array | undefined, steps0: number, storeSeconds: number): Promise<boolean> => {
     const t0 = Date.now();
     const idle = kit.beginChild();
-    const net = compile(space.compile(dna, kit.io, config), { threads: config.threadsPerWorker, precision: config.precision, seed: rng.int(2 ** 31) });
+    const net = compile(space.compile(dna, kit.io, config), { threads: config.threadsPerWorker, precision: config.precision, seed: rng.int(2 ** 31), device: kit.device });
     try {
       if (weights) net.setWeights(decodeSafetensors(weights, `weights of ${parent.id}`).tensors);
       const r = await net.train({

@@ -1,0 +1,161 @@
+// Building against any libtorch: scripts/libtorch.mjs finds it from LIBTORCH,
+// LIBTORCH_USE_PYTORCH=1 (a Python that imports torch) or Debian's, with the
+// C++ ABI and CUDA the library has, and refuses a wrong one by what is missing.
+// CUDA requested where the build has none is refused before anything runs.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, describe, it } from 'node:test';
+import { cudaVersion, cudnnVersion } from '../src/cli/info.js';
+import { assertDevice, workerDevice } from '../src/engine/devices.js';
+import { loadNative } from '../src/engine/native.js';
+import { compile } from '../src/engine/net.js';
+import { importDataset } from '../src/data/import.js';
+import { EvonasError } from '../src/util/errors.js';
+import { cifar10Folder } from './support/formats.js';
+import { runCli } from './support/cli.js';
+import { netir } from './support/helpers.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const script = join(root, 'scripts', 'libtorch.mjs');
+const tmp = mkdtempSync(join(tmpdir(), 'evonas-libtorch-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** A libtorch layout with empty libraries: what discovery reads, nothing it links. */
+function fakeLibtorch(name: string, o: { version?: [number, number, number]; cuda?: boolean; cmakeAbi?: 0 | 1; symbols?: string; omit?: string } = {}): string {
+  const dir = join(tmp, name);
+  const api = join(dir, 'include', 'torch', 'csrc', 'api', 'include', 'torch');
+  mkdirSync(api, { recursive: true });
+  mkdirSync(join(dir, 'lib'), { recursive: true });
+  writeFileSync(join(api, 'torch.h'), '// fake\n');
+  const [major, minor, patch] = o.version ?? [2, 5, 1];
+  writeFileSync(join(api, 'version.h'), `#define TORCH_VERSION_MAJOR ${major}\n#define TORCH_VERSION_MINOR ${minor}\n#define TORCH_VERSION_PATCH ${patch}\n`);
+  for (const lib of ['libtorch.so', 'libtorch_cpu.so', 'libc10.so', ...(o.cuda ? ['libtorch_cuda.so', 'libc10_cuda.so'] : [])]) {
+    if (lib !== o.omit) writeFileSync(join(dir, 'lib', lib), lib === 'libc10.so' ? (o.symbols ?? '_ZNSt7__cxx1112basic_string') : '');
+  }
+  if (o.cmakeAbi !== undefined) {
+    mkdirSync(join(dir, 'share', 'cmake', 'Torch'), { recursive: true });
+    writeFileSync(join(dir, 'share', 'cmake', 'Torch', 'TorchConfig.cmake'), `  set(TORCH_CXX_FLAGS "-D_GLIBCXX_USE_CXX11_ABI=${o.cmakeAbi}")\n`);
+  }
+  return dir;
+}
+
+function discover(env: Record<string, string>, what = 'json') {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LIBTORCH')));
+  const r = spawnSync(process.execPath, [script, what], { encoding: 'utf8', env: { ...clean, ...env } });
+  return { code: r.status, out: r.stdout, err: r.stderr, json: r.status === 0 && what === 'json' ? JSON.parse(r.stdout) : undefined };
+}
+
+describe('libtorch discovery', () => {
+  it('LIBTORCH: a libtorch folder, its version, ABI and CUDA, with an rpath to its lib/', () => {
+    const dir = fakeLibtorch('zip', { cuda: true, cmakeAbi: 0 });
+    const r = discover({ LIBTORCH: dir });
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual([r.json.source, r.json.root, r.json.version, r.json.cxx11abi, r.json.cuda], ['LIBTORCH', dir, '2.5.1', false, true]);
+    assert.deepEqual(r.json.include, [join(dir, 'include'), join(dir, 'include', 'torch', 'csrc', 'api', 'include')]);
+    const libs = discover({ LIBTORCH: dir }, 'libraries').out.trim().split(' ');
+    assert.ok(libs.includes(`-Wl,-rpath,${join(dir, 'lib')}`) && libs.includes(`-L${join(dir, 'lib')}`), libs.join(' '));
+    assert.ok(libs.includes('-ltorch_cuda') && libs.includes('-lc10_cuda'));
+    assert.equal(discover({ LIBTORCH: dir }, 'defines').out.trim(), '_GLIBCXX_USE_CXX11_ABI=0 EVONAS_CUDA=1');
+  });
+
+  it('reads the ABI from the library when no CMake config says it; LIBTORCH_CXX11_ABI overrides', () => {
+    const cxx11 = fakeLibtorch('cxx11');
+    assert.equal(discover({ LIBTORCH: cxx11 }).json.cxx11abi, true);
+    const old = fakeLibtorch('pre-cxx11', { symbols: '_ZNSs4_Rep', version: [1, 13, 1] });
+    const r = discover({ LIBTORCH: old });
+    assert.deepEqual([r.json.cxx11abi, r.json.cuda, r.json.version], [false, false, '1.13.1']);
+    assert.equal(discover({ LIBTORCH: old, LIBTORCH_CXX11_ABI: '1' }).json.cxx11abi, true);
+    assert.ok(!discover({ LIBTORCH: old }, 'libraries').out.includes('cuda'), 'no CUDA libraries without libtorch_cuda.so');
+  });
+
+  it('refuses a folder that is not a libtorch, naming what is missing', () => {
+    const dir = fakeLibtorch('broken', { omit: 'libtorch_cpu.so' });
+    const r = discover({ LIBTORCH: dir });
+    assert.equal(r.code, 1);
+    assert.match(r.err, new RegExp(`LIBTORCH points at ${dir}, which is not a libtorch .*missing ${join(dir, 'lib', 'libtorch_cpu.so')}`));
+    const none = discover({ LIBTORCH: join(tmp, 'nowhere') });
+    assert.equal(none.code, 1);
+    assert.match(none.err, /nowhere, which is not a libtorch/);
+  });
+
+  it('LIBTORCH_USE_PYTORCH=1: asks Python where torch is and which ABI it has', () => {
+    const dir = fakeLibtorch('site-packages-torch', { cmakeAbi: 1 });
+    const python = join(tmp, 'python');
+    writeFileSync(python, `#!/bin/sh\nprintf '%s\\n0\\n' '${dir}'\n`);
+    chmodSync(python, 0o755);
+    const r = discover({ LIBTORCH_USE_PYTORCH: '1', PYTHON: python });
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual([r.json.root, r.json.cxx11abi], [dir, false], 'the ABI torch reports wins over the CMake file');
+    assert.match(r.json.source, /LIBTORCH_USE_PYTORCH/);
+    const broken = join(tmp, 'python-without-torch');
+    writeFileSync(broken, '#!/bin/sh\necho "ModuleNotFoundError: No module named \'torch\'" >&2\nexit 1\n');
+    chmodSync(broken, 0o755);
+    const e = discover({ LIBTORCH_USE_PYTORCH: '1', PYTHON: broken });
+    assert.equal(e.code, 1);
+    assert.match(e.err, /cannot import torch \(ModuleNotFoundError: No module named 'torch'\)/);
+  });
+
+  it("otherwise Debian's libtorch-dev, the one this build uses", () => {
+    const r = discover({});
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual([r.json.source, r.json.cuda, r.json.rpath], ['debian', false, false]);
+    assert.equal(r.json.version, loadNative().info().torchVersion, 'the headers found are the library loaded');
+  });
+});
+
+describe('devices on a build without CUDA', () => {
+  const info = loadNative().info();
+
+  it('the addon says what it loaded and that it has no CUDA', () => {
+    assert.equal(info.cudaBuilt, false);
+    assert.ok(existsSync(info.libtorchPath), info.libtorchPath);
+    assert.match(info.libtorchPath, /libtorch/);
+  });
+
+  it('refuses cuda with the reason, in TypeScript and in the addon alike', () => {
+    assert.throws(
+      () => assertDevice('cuda'),
+      (e: unknown) => e instanceof EvonasError && e.code === 'ERR_DEVICE' && /built against a libtorch without CUDA/.test(e.message),
+    );
+    assert.throws(() => assertDevice('tpu'), /expected cpu, cuda or cuda:N/);
+    assert.doesNotThrow(() => assertDevice('cpu'));
+    assert.throws(() => assertDevice('cuda:1', { cudaBuilt: true, cudaDevices: 1, libtorchPath: 'x' }), /only 1 CUDA device is visible/);
+    assert.throws(() => assertDevice('cuda', { cudaBuilt: true, cudaDevices: 0, libtorchPath: 'x' }), /no CUDA device is visible/);
+    assert.throws(() => compile(netir([{ id: 'd', op: 'dense', inputs: ['input'], units: 2 }]), { device: 'cuda:0' }), /cuda:0: this evonas was built against a libtorch without CUDA/);
+  });
+
+  it('spreads workers over the visible GPUs, K per GPU', () => {
+    assert.deepEqual(
+      [0, 1, 2, 3, 4, 5].map((id) => workerDevice('cuda', id, 2, 2)),
+      ['cuda:0', 'cuda:0', 'cuda:1', 'cuda:1', 'cuda:0', 'cuda:0'],
+    );
+    assert.deepEqual(
+      [0, 1].map((id) => workerDevice('cuda:3', id, 1, 4)),
+      ['cuda:3', 'cuda:3'],
+    );
+    assert.equal(workerDevice('cpu', 7, 1, 0), 'cpu');
+  });
+
+  it('train and evolve refuse --device cuda before writing anything; info says why', async () => {
+    const t = await runCli(['train', '--data', join(tmp, 'no-cache'), '--device', 'cuda']);
+    assert.equal(t.code, 1);
+    assert.match(t.stderr, /device cuda: this evonas was built against a libtorch without CUDA/);
+    const cache = join(tmp, 'cache');
+    await importDataset(cifar10Folder(join(tmp, 'cifar'), 20), { out: cache, validation: 10 });
+    const out = join(tmp, 'gpu-run');
+    const e = await runCli(['evolve', '--data', cache, '--out', out, '--device', 'cuda', '--workers-per-gpu', '2']);
+    assert.equal(e.code, 1);
+    assert.match(e.stderr, /device cuda: this evonas was built against a libtorch without CUDA/);
+    assert.equal(existsSync(out), false, 'nothing written');
+    const bad = await runCli(['evolve', '--data', cache, '--out', out, '--device', 'gpu0']);
+    assert.match(bad.stderr, /device: expected cpu, cuda or cuda:N but found "gpu0"/);
+    const i = await runCli(['info', '--json']);
+    const j = JSON.parse(i.stdout);
+    assert.deepEqual([j.cudaBuilt, j.cudnn, j.libtorchPath], [false, null, info.libtorchPath]);
+    assert.deepEqual([cudaVersion(12040), cudnnVersion(8902), cudnnVersion(90100)], ['12.4', '8.9.2', '9.1.0']);
+  });
+});
