@@ -12,6 +12,7 @@ import { ScheduleSchema } from './schedule.js';
 import type { Schedule } from './schedule.js';
 import { StagnationSchema } from './stagnation.js';
 import { GeneticSchema, StagesSettingsSchema } from '../spaces/stages/settings.js';
+import { Nb201SettingsSchema } from '../spaces/nb201/settings.js';
 import { MUTATIONS } from '../spaces/graph/mutations.js';
 import { DEFAULT_SPACE, SPACE_REGISTRY, spaceOf } from '../spaces/index.js';
 import { DEVICE_PATTERN } from '../engine/devices.js';
@@ -97,6 +98,7 @@ const experiment = {
   learningRate: atLeast(0, true).default(0.01).describe("Stages space: the base learning rate of the paper's stepped schedule (paper 0.01)."),
   genetic: GeneticSchema.prefault({}).describe("Stages space: Genetic CNN's operator settings (the paper's CIFAR-10 values)."),
   stages: StagesSettingsSchema.prefault({}).describe("Stages space: nodes per stage and the network around them (the paper's CIFAR-10 LeNet base)."),
+  nb201: Nb201SettingsSchema.prefault({}).describe("nb201 space: the benchmark skeleton's cells per stage and first channels (the benchmark's 5 and 16)."),
 };
 
 /**

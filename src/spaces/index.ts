@@ -11,10 +11,13 @@ import type { MutationWeights } from './graph/index.js';
 import type { Rng } from '../util/rng.js';
 import { compileStages, formatBits, GENETIC_CNN_BASE, hashStagesDNA, renderStages, validateStagesDNA } from './stages/index.js';
 import type { StagesBase } from './stages/index.js';
+import { compileNb201, EDGES, formatCell, mutateCell, NB201_BENCHMARK, parseCell, randomCell, renderNb201, validateNb201 } from './nb201/index.js';
+import type { Nb201Settings } from './nb201/index.js';
 
-/** Settings a space may read from the experiment (today the stages space's base network). */
+/** Settings a space may read from the experiment (the stages space's base network, the nb201 skeleton's size). */
 export interface SpaceSettings {
   stages?: StagesBase;
+  nb201?: Nb201Settings;
 }
 
 export interface SearchSpace {
@@ -34,8 +37,8 @@ export interface SearchSpace {
   render(dna: unknown, io: IOSpec, title: string): string;
   /** What the report shows of the best beside its accuracies (e.g. the stages' bits). */
   describe(dna: unknown): Record<string, string>;
-  /** The population evolve seeds (steady-state spaces); a generational space's workers make generation 0. */
-  initialPopulation(size: number): unknown[];
+  /** The population evolve seeds (steady-state spaces), drawn with `rng` where the space draws it; a generational space's workers make generation 0. */
+  initialPopulation(size: number, rng: Rng): unknown[];
   /**
    * Steady-state spaces: a child of `dna` by `k` mutations (drawn with
    * `weights` by name where given), the records the lineage shows, and how
@@ -80,10 +83,36 @@ const stages: SearchSpace = {
   retrainable: true,
 };
 
+const nb201: SearchSpace = {
+  name: 'nb201',
+  title: "NAS-Bench-201's cell (Dong & Yang 2020)",
+  algorithms: ['aging', 'tournament', 'random'],
+  generational: false,
+  validate: validateNb201,
+  compile: (dna, io, settings) => compileNb201(parseCell(validateNb201(dna).cell), io, settings?.nb201 ?? NB201_BENCHMARK),
+  selectionKey: (i) => i.id,
+  render: (dna, _io, title) => renderNb201(parseCell(validateNb201(dna).cell), title),
+  describe: (dna) => ({ cell: validateNb201(dna).cell }),
+  // The field's regularized-evolution baselines start from cells drawn uniformly.
+  initialPopulation: (size, rng) => Array.from({ length: size }, () => ({ cell: formatCell(randomCell(rng)) })),
+  mutate(dna, rng, o) {
+    let ops = parseCell(validateNb201(dna).cell);
+    const records: unknown[] = [];
+    for (let k = 0; k < o.k; k++) {
+      const m = mutateCell(ops, rng);
+      ops = m.ops;
+      records.push({ type: 'alter-edge', edge: `${EDGES[m.edge]![0]}->${EDGES[m.edge]![1]}`, from: m.from, to: m.to });
+    }
+    // Weights are named by edge, so an unchanged edge keeps its parent's and a changed one starts afresh.
+    return { dna: { cell: formatCell(ops) }, records, inherit: 'matching' };
+  },
+};
+
 /** Every space; adding one is a folder under src/spaces/ and one entry here. */
 export const SPACE_REGISTRY = new Map<string, SearchSpace>([
   [graph.name, graph],
   [stages.name, stages],
+  [nb201.name, nb201],
 ]);
 
 /** The space an experiment searches when it names none: the paper's. */

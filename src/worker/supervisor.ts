@@ -15,6 +15,7 @@ import { formatStatsRow, STATS_HEADER } from '../evolution/generational.js';
 import type { GenerationStats } from '../evolution/generational.js';
 import { describeEvent, StagnationLog } from '../evolution/stagnation.js';
 import { spaceOf } from '../spaces/index.js';
+import { createRng } from '../util/rng.js';
 import { FileStore, GenerationFiles, newRecord } from '../store/index.js';
 import { summarize, summarizePopulation } from '../store/summary.js';
 import type { PopulationSummary } from '../store/summary.js';
@@ -30,7 +31,8 @@ export const EVONAS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 
 /** Seeds a new experiment's population (steady-state spaces; a generational space's workers make generation 0). */
 export async function seedPopulation(dir: string, config: ExperimentConfig): Promise<void> {
   const store = new FileStore(dir);
-  for (const dna of spaceOf(config.space).initialPopulation(config.population)) await store.put(newRecord({ worker: 'evolve', space: config.space, dna }));
+  for (const dna of spaceOf(config.space).initialPopulation(config.population, createRng(config.seed).fork('initial-population')))
+    await store.put(newRecord({ worker: 'evolve', space: config.space, dna }));
 }
 
 /**

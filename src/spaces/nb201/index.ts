@@ -1,0 +1,5 @@
+/** The NAS-Bench-201 search space: the cell, its string form, mutation, canonical hash, compile and drawing. */
+export * from './cell.js';
+export * from './compile.js';
+export { renderNb201 } from './render.js';
+export { Nb201SettingsSchema } from './settings.js';

@@ -1,0 +1,116 @@
+// The NAS-Bench-201 space: the benchmark's cell strings round-trip, the
+// canonical form equates what computes the same, the skeleton's parameters
+// match a count by hand, and the registry runs the space like any other.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { validateConfig } from '../src/evolution/config.js';
+import { analyze } from '../src/net/analyze.js';
+import { spaceOf } from '../src/spaces/index.js';
+import { canonicalCell, compileNb201, EDGES, formatCell, mutateCell, NB201_OPS, parseCell, randomCell, validateNb201 } from '../src/spaces/nb201/index.js';
+import type { Nb201Op } from '../src/spaces/nb201/index.js';
+import { createRng } from '../src/util/rng.js';
+
+const table = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'datasets', 'nas-bench-201.csv');
+const io = { channels: 3, height: 32, width: 32, classes: 10 };
+const all = (op: Nb201Op) => EDGES.map(() => op);
+
+describe('the NAS-Bench-201 cell', () => {
+  it("parses and prints every one of the benchmark's 15,625 cell strings exactly", { skip: !existsSync(table) && 'no ../shared/datasets/nas-bench-201.csv' }, () => {
+    const rows = readFileSync(table, 'utf8').trim().split('\n').slice(1);
+    assert.equal(rows.length, 15_625);
+    const seen = new Set<string>();
+    const forms = new Set<string>();
+    for (const row of rows) {
+      const cell = row.split(',')[1]!;
+      const ops = parseCell(cell);
+      assert.equal(formatCell(ops), cell);
+      seen.add(cell);
+      forms.add(canonicalCell(ops));
+    }
+    assert.equal(seen.size, 15_625, 'every cell once: 5 ops on 6 edges');
+    assert.equal(forms.size, 6_466, "the benchmark's count of unique cells");
+  });
+
+  it('refuses a malformed cell naming the fault', () => {
+    assert.throws(() => parseCell('|nor_conv_3x3~0|+|none~0|none~1|'), /expected 3 nodes/);
+    assert.throws(() => parseCell('|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|'), /unknown op "conv"/);
+    assert.throws(() => parseCell('|none~0|+|none~1|none~0|+|none~0|none~1|none~2|'), /input 0 should read ~0/);
+    assert.throws(() => validateNb201({ bits: [] }), /expected \{"cell"/);
+  });
+
+  it("canonical form as the benchmark's: a cut-off node makes its other edges irrelevant; skips and sum order do not matter", () => {
+    const c = (s: string) => canonicalCell(parseCell(s));
+    // Node 1 receives nothing, so what it feeds does not matter.
+    assert.equal(c('|none~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_1x1~2|'), c('|none~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|none~1|nor_conv_1x1~2|'));
+    // conv(x) through a skip, or straight.
+    assert.equal(c('|skip_connect~0|+|none~0|nor_conv_3x3~1|+|none~0|none~1|skip_connect~2|'), c('|none~0|+|nor_conv_3x3~0|none~1|+|none~0|none~1|skip_connect~2|'));
+    // conv(x) + x at node 2, whichever edge carries the conv (node 1 is x through a skip).
+    assert.equal(c('|skip_connect~0|+|nor_conv_3x3~0|skip_connect~1|+|none~0|none~1|skip_connect~2|'), c('|skip_connect~0|+|skip_connect~0|nor_conv_3x3~1|+|none~0|none~1|skip_connect~2|'));
+    // Different functions stay apart.
+    assert.notEqual(c('|nor_conv_3x3~0|+|none~0|none~1|+|none~0|skip_connect~1|none~2|'), c('|nor_conv_1x1~0|+|none~0|none~1|+|none~0|skip_connect~1|none~2|'));
+    assert.equal(c(formatCell(all('none'))), '#+#+#');
+  });
+
+  it('mutation changes one edge to another op; random cells cover every op', () => {
+    const rng = createRng(3);
+    let ops = all('nor_conv_3x3');
+    for (let k = 0; k < 200; k++) {
+      const m = mutateCell(ops, rng);
+      assert.equal(m.ops.filter((o, i) => o !== ops[i]).length, 1);
+      assert.notEqual(m.to, m.from);
+      assert.equal(m.ops[m.edge], m.to);
+      ops = m.ops;
+    }
+    const counts = new Map<string, number>();
+    for (let k = 0; k < 2000; k++) for (const o of randomCell(rng)) counts.set(o, (counts.get(o) ?? 0) + 1);
+    for (const o of NB201_OPS) assert.ok(Math.abs(counts.get(o)! / 12_000 - 0.2) < 0.02, `${o}: ${counts.get(o)}`);
+  });
+});
+
+describe('the NAS-Bench-201 skeleton', () => {
+  // By hand, C = 16, N = 5, 10 classes: a ReLU-conv-BN of k x k from a to b channels has k*k*a*b + 2b parameters.
+  const rcb = (k: number, a: number, b: number) => k * k * a * b + 2 * b;
+  const stem = 3 * 3 * 3 * 16 + 2 * 16;
+  const reduction = (a: number) => rcb(3, a, 2 * a) + rcb(3, 2 * a, 2 * a) + a * 2 * a; // + the 1x1 shortcut, no BN
+  const head = 2 * 64 + 64 * 10 + 10;
+  const around = stem + reduction(16) + reduction(32) + head;
+
+  it('has the parameters counted by hand for the all-3x3, all-skip and all-none cells', () => {
+    const params = (op: Nb201Op) => analyze(compileNb201(all(op), io)).params;
+    assert.equal(params('nor_conv_3x3'), around + 5 * 6 * (rcb(3, 16, 16) + rcb(3, 32, 32) + rcb(3, 64, 64)));
+    assert.equal(params('nor_conv_3x3'), 1_531_546, "the benchmark's largest network: 1.53 M parameters");
+    assert.equal(params('skip_connect'), around);
+    assert.equal(params('none'), around);
+    assert.equal(params('nor_conv_1x1'), around + 5 * 6 * (rcb(1, 16, 16) + rcb(1, 32, 32) + rcb(1, 64, 64)));
+  });
+
+  it('scales with cellsPerStage and channels, and a cut-off cell compiles to zeros', () => {
+    const small = compileNb201(all('nor_conv_3x3'), io, { cellsPerStage: 1, channels: 4 });
+    assert.equal(analyze(small).params, 3 * 3 * 3 * 4 + 8 + reductionAt(4) + reductionAt(8) + 2 * 16 + 16 * 10 + 10 + 6 * (rcb(3, 4, 4) + rcb(3, 8, 8) + rcb(3, 16, 16)));
+    const cut = compileNb201(parseCell('|none~0|+|none~0|none~1|+|none~0|nor_conv_3x3~1|none~2|'), io, { cellsPerStage: 1, channels: 4 });
+    assert.ok(
+      cut.nodes.some((n) => n.op === 'zero'),
+      'node 1 passes nothing',
+    );
+    analyze(cut);
+    function reductionAt(a: number) {
+      return rcb(3, a, 2 * a) + rcb(3, 2 * a, 2 * a) + a * 2 * a;
+    }
+  });
+
+  it('is a registered space: configured, seeded, mutated, rendered', () => {
+    const c = validateConfig({ data: '/d', space: 'nb201', nb201: { cellsPerStage: 1, channels: 8 } });
+    assert.deepEqual([c.algorithm, c.nb201], ['aging', { cellsPerStage: 1, channels: 8 }]);
+    assert.throws(() => validateConfig({ data: '/d', space: 'nb201', nb201: { cells: 1 } }), /nb201\.cells: unknown field/);
+    const space = spaceOf('nb201');
+    const population = space.initialPopulation(20, createRng(1));
+    assert.equal(new Set(population.map((d) => (d as { cell: string }).cell)).size > 15, true, 'drawn, not all alike');
+    const child = space.mutate!(population[0], createRng(2), { k: 1 });
+    assert.equal((child.records[0] as { type: string }).type, 'alter-edge');
+    assert.match(space.render(population[0], io, 'cell'), /^<svg[\s\S]*nor_conv|^<svg[\s\S]*skip_connect|^<svg[\s\S]*avg_pool|^<svg[\s\S]*none/);
+    assert.equal(analyze(space.compile(population[0], io, c)).shapes.at(-1)!.kind, 'flat');
+  });
+});
