@@ -54,7 +54,7 @@ export async function chooseForExport(x: Experiment, o: Pick<ExportOptions, 'id'
 }
 
 async function member(x: Experiment, i: Individual): Promise<OnnxMember> {
-  return { ir: compileIndividual(i.space, i.dna, x.io, x.config.stages), weights: decodeSafetensors(await x.store.readWeights(i.id), `weights of ${i.id}`).tensors };
+  return { ir: compileIndividual(i.space, i.dna, x.io, x.config), weights: decodeSafetensors(await x.store.readWeights(i.id), `weights of ${i.id}`).tensors };
 }
 
 /**

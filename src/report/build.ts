@@ -139,7 +139,7 @@ export async function buildReport(dir: string, o: ReportOptions = {}): Promise<R
     const k = Math.min(o.ensemble ?? DEFAULT_ENSEMBLE, ranked.length);
     const members = ranked.slice(0, k);
     const votes = majorityVote(await Promise.all(members.map((m) => tester.predict(m))), x.io.classes);
-    const flopsOf = (i: Individual) => analyze(compileIndividual(i.space, i.dna, x.io, x.config.stages));
+    const flopsOf = (i: Individual) => analyze(compileIndividual(i.space, i.dna, x.io, x.config));
     const a = flopsOf(best);
     const curve: ReportSummary['bestSoFar'] = [];
     for (const i of bestSoFar(all)) {

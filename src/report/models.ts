@@ -45,7 +45,7 @@ export function rankByValidation(individuals: Individual[]): Individual[] {
 
 /** Rebuilds an individual's network with its trained weights. */
 export async function loadNet(x: Experiment, i: Individual, o: { threads?: number } = {}): Promise<Net> {
-  const ir = compileIndividual(i.space, i.dna, x.io, x.config.stages);
+  const ir = compileIndividual(i.space, i.dna, x.io, x.config);
   const net = compile(ir, { threads: o.threads ?? 2, precision: 'fp32' });
   try {
     const r = net.setWeights(decodeSafetensors(await x.store.readWeights(i.id), `weights of ${i.id}`).tensors);

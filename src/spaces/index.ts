@@ -125,7 +125,7 @@ export function spaceOf(name: string): SearchSpace {
   return s;
 }
 
-/** Compiles a stored DNA of any space; `stages` gives the stages space's base network. */
-export function compileIndividual(space: string, dna: unknown, io: IOSpec, stagesBase: StagesBase = GENETIC_CNN_BASE): NetIR {
-  return spaceOf(space).compile(dna, io, { stages: stagesBase });
+/** Compiles a stored DNA of any space with the experiment's settings for it (its configuration will do). */
+export function compileIndividual(space: string, dna: unknown, io: IOSpec, settings: SpaceSettings = {}): NetIR {
+  return spaceOf(space).compile(dna, io, settings);
 }
