@@ -2,16 +2,20 @@
 // canonical form equates what computes the same, the skeleton's parameters
 // match a count by hand, and the registry runs the space like any other.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
+import { importDataset } from '../src/data/import.js';
 import { validateConfig } from '../src/evolution/config.js';
 import { analyze } from '../src/net/analyze.js';
 import { spaceOf } from '../src/spaces/index.js';
 import { canonicalCell, compileNb201, EDGES, formatCell, mutateCell, NB201_OPS, parseCell, randomCell, validateNb201 } from '../src/spaces/nb201/index.js';
 import type { Nb201Op } from '../src/spaces/nb201/index.js';
 import { createRng } from '../src/util/rng.js';
+import { runCli } from './support/cli.js';
+import { cifar10Folder } from './support/formats.js';
 
 const table = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'datasets', 'nas-bench-201.csv');
 const io = { channels: 3, height: 32, width: 32, classes: 10 };
@@ -110,7 +114,65 @@ describe('the NAS-Bench-201 skeleton', () => {
     assert.equal(new Set(population.map((d) => (d as { cell: string }).cell)).size > 15, true, 'drawn, not all alike');
     const child = space.mutate!(population[0], createRng(2), { k: 1 });
     assert.equal((child.records[0] as { type: string }).type, 'alter-edge');
+    const draws = new Set(Array.from({ length: 50 }, (_, k) => (space.randomIndividual!(createRng(k)) as { cell: string }).cell));
+    assert.ok(draws.size > 45, 'random search draws fresh cells');
     assert.match(space.render(population[0], io, 'cell'), /^<svg[\s\S]*nor_conv|^<svg[\s\S]*skip_connect|^<svg[\s\S]*avg_pool|^<svg[\s\S]*none/);
     assert.equal(analyze(space.compile(population[0], io, c)).shapes.at(-1)!.kind, 'flat');
+  });
+});
+
+describe('nb201 through the normal paths', () => {
+  const root = mkdtempSync(join(tmpdir(), 'evonas-nb201-'));
+  const cache = join(root, 'cache');
+  before(async () => {
+    await importDataset(cifar10Folder(join(root, 'src'), 40), { out: cache, validation: 20 });
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('trains one cell with evonas train, scaled down', async () => {
+    const cell = '|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|';
+    const r = await runCli(['train', '--data', cache, '--cell', cell, '--cells-per-stage', '1', '--channels', '4', '--steps', '20', '--batch', '10', '--threads', '1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /training nb201 \|nor_conv_3x3~0\|.* \(0\.01M parameters/);
+    assert.match(r.stdout, /done after 20 steps .*validation accuracy 0\.\d{4}/);
+  });
+
+  it('evolves with --space nb201, then reports and exports like any space', async () => {
+    const exp = join(root, 'exp');
+    const e = await runCli([
+      'evolve',
+      '--data',
+      cache,
+      '--out',
+      exp,
+      '--space',
+      'nb201',
+      '--cells-per-stage',
+      '1',
+      '--channels',
+      '4',
+      '--population',
+      '4',
+      '--workers',
+      '1',
+      '--steps',
+      '5',
+      '--batch',
+      '10',
+      '--max-children',
+      '6',
+      '--time-budget',
+      '120s',
+    ]);
+    assert.equal(e.code, 0, e.stderr);
+    const config = JSON.parse(readFileSync(join(exp, 'experiment.json'), 'utf8'));
+    assert.deepEqual([config.space, config.algorithm, config.nb201], ['nb201', 'aging', { cellsPerStage: 1, channels: 4 }]);
+    const r = await runCli(['report', exp]);
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(readFileSync(join(exp, 'report', 'summary.json'), 'utf8'));
+    assert.match(summary.best.cell, /^\|[a-z_0-9]+~0\|\+/, 'the report shows the best cell');
+    assert.ok(summary.individuals >= 10, `${summary.individuals} individuals`);
+    const x = await runCli(['export', exp, '--format', 'onnx', '--out', join(root, 'best.onnx')]);
+    assert.equal(x.code, 0, x.stderr);
   });
 });

@@ -23,6 +23,8 @@ export const EVOLVE_OPTIONS = {
   space: { type: 'string' },
   generations: { type: 'string' },
   epochs: { type: 'string' },
+  'cells-per-stage': { type: 'string' },
+  channels: { type: 'string' },
   population: { type: 'string' },
   workers: { type: 'string' },
   steps: { type: 'string' },
@@ -120,6 +122,10 @@ export function configFromFlags(p: Parsed): ExperimentConfig {
     flags.epochs = e;
   }
   if (str(p, 'precision')) flags.precision = str(p, 'precision');
+  const nb201 = { ...(base.nb201 as object | undefined) } as Record<string, unknown>;
+  if (str(p, 'cells-per-stage') !== undefined) nb201.cellsPerStage = intOption(str(p, 'cells-per-stage'), '--cells-per-stage', 0, 1);
+  if (str(p, 'channels') !== undefined) nb201.channels = intOption(str(p, 'channels'), '--channels', 0, 1);
+  if (Object.keys(nb201).length) flags.nb201 = nb201;
   if (str(p, 'device')) flags.device = str(p, 'device');
   intFlag('workers-per-gpu', 'workersPerGpu', 1);
   if (p.values['no-inheritance']) flags.inheritance = false;

@@ -22,6 +22,9 @@ half-written). Add workers from another shell with "evonas worker <experiment>".
   --print-config       print the effective configuration (defaults, file and
                        flags together, validated) and exit, writing nothing
 ${fieldFlagsHelp()}
+  --cells-per-stage N  nb201 space: cells per stage of the benchmark's skeleton
+                       (the benchmark's 5; fewer for 2 cores)
+  --channels C         nb201 space: the first stage's channels (the benchmark's 16)
   --time-budget T      e.g. 90s, 30m, 2h (default 30m)
   --max-children N     also stop once the store holds N children (a budget
                        that repeats: with 1 worker, 1 thread and a seed, two

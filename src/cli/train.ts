@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Precision } from '../engine/net.js';
 import type { NetIR } from '../net/ir.js';
 import { PRESETS } from '../net/presets.js';
+import { compileNb201, NB201_BENCHMARK, parseCell } from '../spaces/nb201/index.js';
 import type { IOSpec } from '../net/presets.js';
 import { assertDevice } from '../engine/devices.js';
 import { trainBaseline } from '../report/baseline.js';
@@ -18,6 +19,9 @@ Trains one fixed network on a dataset cache and reports its accuracy: a
 baseline beside evolution, and a check that the engine and data work.
 
   --net NAME|FILE     ${Object.keys(PRESETS).join(', ')} (default resnet20), or a NetIR .json file
+  --cell CELL         instead: a NAS-Bench-201 cell (|nor_conv_3x3~0|+|...|) in the
+                      benchmark's skeleton, --cells-per-stage N (default 5) and
+                      --channels C (default 16) to scale it
   --steps N           SGD steps (default 4000)
   --batch N           batch size (default 50)
   --lr X              peak learning rate (default 0.1), cosine schedule with 200 warm-up steps
@@ -32,6 +36,9 @@ baseline beside evolution, and a check that the engine and data work.
 const OPTIONS = {
   data: { type: 'string' },
   net: { type: 'string' },
+  cell: { type: 'string' },
+  'cells-per-stage': { type: 'string' },
+  channels: { type: 'string' },
   steps: { type: 'string' },
   batch: { type: 'string' },
   lr: { type: 'string' },
@@ -56,19 +63,31 @@ function resolveNet(netName: string): (io: IOSpec) => NetIR {
   return () => ir;
 }
 
+/** A NAS-Bench-201 cell in the benchmark's skeleton, scaled by --cells-per-stage and --channels. */
+function nb201Net(p: Parsed, cell: string): (io: IOSpec) => NetIR {
+  const ops = parseCell(cell);
+  const s = {
+    cellsPerStage: intOption(str(p, 'cells-per-stage'), '--cells-per-stage', NB201_BENCHMARK.cellsPerStage, 1, 64),
+    channels: intOption(str(p, 'channels'), '--channels', NB201_BENCHMARK.channels, 1, 4096),
+  };
+  return (io) => compileNb201(ops, io, s);
+}
+
 /** The flags as trainBaseline's options (all but the callbacks). */
 function baselineOptions(p: Parsed): BaselineOptions & { steps: number } {
   const data = str(p, 'data');
   if (!data) throw new CliError(`--data <cache> is required\n\n${HELP}`);
   const precision = (str(p, 'precision') ?? 'fp32') as Precision;
   if (precision !== 'fp32' && precision !== 'bf16') throw new CliError(`Expected fp32 or bf16 for --precision but received "${precision}"`);
-  const netName = str(p, 'net') ?? 'resnet20';
+  const cell = str(p, 'cell');
+  if (cell && str(p, 'net')) throw new CliError('give --net or --cell, not both');
+  const netName = cell ? `nb201 ${cell}` : (str(p, 'net') ?? 'resnet20');
   const out = str(p, 'out');
   const device = str(p, 'device') ?? 'cpu';
   assertDevice(device);
   return {
     data,
-    net: resolveNet(netName),
+    net: cell ? nb201Net(p, cell) : resolveNet(netName),
     netName,
     steps: intOption(str(p, 'steps'), '--steps', 4000, 1),
     batchSize: intOption(str(p, 'batch'), '--batch', 50, 1, 4096),

@@ -45,6 +45,13 @@ export interface SearchSpace {
    * much of the parent's weights it may inherit.
    */
   mutate?(dna: unknown, rng: Rng, o: { k: number; weights?: Record<string, number> }): { dna: unknown; records: unknown[]; inherit: 'all' | 'matching' | 'none' };
+  /**
+   * A fresh individual drawn uniformly, where the space defines one: random
+   * search then evaluates independent draws (the field's baseline on a
+   * tabular space, as Genetic CNN's random strings) instead of the 2017
+   * paper's control, a random walk of mutations.
+   */
+  randomIndividual?(rng: Rng): unknown;
   /** Whether evonas retrain can train its structures wider from scratch (settings.stages.widths). */
   retrainable?: boolean;
   /** The learning rate a DNA carries, where the space evolves it (else the experiment's). */
@@ -95,13 +102,14 @@ const nb201: SearchSpace = {
   describe: (dna) => ({ cell: validateNb201(dna).cell }),
   // The field's regularized-evolution baselines start from cells drawn uniformly.
   initialPopulation: (size, rng) => Array.from({ length: size }, () => ({ cell: formatCell(randomCell(rng)) })),
+  randomIndividual: (rng) => ({ cell: formatCell(randomCell(rng)) }),
   mutate(dna, rng, o) {
     let ops = parseCell(validateNb201(dna).cell);
     const records: unknown[] = [];
     for (let k = 0; k < o.k; k++) {
       const m = mutateCell(ops, rng);
       ops = m.ops;
-      records.push({ type: 'alter-edge', edge: `${EDGES[m.edge]![0]}->${EDGES[m.edge]![1]}`, from: m.from, to: m.to });
+      records.push({ type: 'alter-edge', detail: { edge: `${EDGES[m.edge]![0]}->${EDGES[m.edge]![1]}`, from: m.from, to: m.to } });
     }
     // Weights are named by edge, so an unchanged edge keeps its parent's and a changed one starts afresh.
     return { dna: { cell: formatCell(ops) }, records, inherit: 'matching' };

@@ -62,10 +62,13 @@ export function steadyStateDriver(kit: WorkerKit): () => Promise<StepOutcome> {
     worker: name,
     async reproduce(parent) {
       const elapsed = (Date.now() - started) / 1000;
-      const child = mutateChild(space.validate(parent.dna), rng, {
-        k: mutationsPerChild(kit.schedule(), elapsed),
-        ...(Object.keys(config.mutationWeights).length ? { weights: config.mutationWeights } : {}),
-      });
+      const child =
+        config.algorithm === 'random' && space.randomIndividual
+          ? { dna: space.randomIndividual(rng), records: [{ type: 'random-draw' }], inherit: 'none' as const }
+          : mutateChild(space.validate(parent.dna), rng, {
+              k: mutationsPerChild(kit.schedule(), elapsed),
+              ...(Object.keys(config.mutationWeights).length ? { weights: config.mutationWeights } : {}),
+            });
       let inherit = config.inheritance ? child.inherit : 'none';
       // A step in flight across a reset: the child starts from scratch too.
       if (resetSinceBirth(kit.schedule(), (Date.parse(parent.bornAt) - started) / 1000, elapsed)) inherit = 'none';
