@@ -23,6 +23,7 @@ import { CIFAR10_IO } from '../src/net/presets.js';
 import { compileDNA, initialDNA, mutate, MUTATIONS } from '../src/spaces/graph/index.js';
 import type { GraphDNA } from '../src/spaces/graph/index.js';
 import { compileStages, parseBits, randomStagesDNA, zeroDNA } from '../src/spaces/stages/index.js';
+import { compileNb201, parseCell } from '../src/spaces/nb201/index.js';
 import { createRng } from '../src/util/rng.js';
 import { runCli } from './support/cli.js';
 import { cifar10Folder } from './support/formats.js';
@@ -157,6 +158,15 @@ describe('ONNX export', () => {
       const ir = compileStages(dna, CIFAR10_IO, { widths: [8, 16, 16], kernel: 3, fc: 32, dropout: 0.5 });
       const e = await engineRun(ir, 20 + k);
       assertClose(e.logits, (await runOnnx(exportOnnx([{ ir, weights: e.weights }], { stats, classes: CLASSES }))).logits, `stages ${k}`);
+    }
+  });
+
+  it('gives the engine its logits for NAS-Bench-201 cells, a cut-off node (zeros) and average pools included', async () => {
+    const cells = ['|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|', '|none~0|+|avg_pool_3x3~0|nor_conv_3x3~1|+|skip_connect~0|none~1|nor_conv_1x1~2|'];
+    for (const [k, cell] of cells.entries()) {
+      const ir = compileNb201(parseCell(cell), CIFAR10_IO, { cellsPerStage: 1, channels: 4 });
+      const e = await engineRun(ir, 40 + k);
+      assertClose(e.logits, (await runOnnx(exportOnnx([{ ir, weights: e.weights }], { stats, classes: CLASSES }))).logits, `nb201 ${cell}`);
     }
   });
 
