@@ -2,7 +2,7 @@
 // canonical form equates what computes the same, the skeleton's parameters
 // match a count by hand, and the registry runs the space like any other.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +11,7 @@ import { importDataset } from '../src/data/import.js';
 import { validateConfig } from '../src/evolution/config.js';
 import { analyze } from '../src/net/analyze.js';
 import { spaceOf } from '../src/spaces/index.js';
-import { canonicalCell, compileNb201, EDGES, formatCell, mutateCell, NB201_OPS, parseCell, randomCell, validateNb201 } from '../src/spaces/nb201/index.js';
+import { BenchmarkError, canonicalCell, compileNb201, EDGES, formatCell, mutateCell, NB201_OPS, parseCell, randomCell, readBenchmark, validateNb201 } from '../src/spaces/nb201/index.js';
 import type { Nb201Op } from '../src/spaces/nb201/index.js';
 import { createRng } from '../src/util/rng.js';
 import { runCli } from './support/cli.js';
@@ -71,6 +71,42 @@ describe('the NAS-Bench-201 cell', () => {
     const counts = new Map<string, number>();
     for (let k = 0; k < 2000; k++) for (const o of randomCell(rng)) counts.set(o, (counts.get(o) ?? 0) + 1);
     for (const o of NB201_OPS) assert.ok(Math.abs(counts.get(o)! / 12_000 - 0.2) < 0.02, `${o}: ${counts.get(o)}`);
+  });
+});
+
+describe("NAS-Bench-201's table", () => {
+  it("reads a dataset's validation (the signal) and test (the report) columns", { skip: !existsSync(table) && 'no ../shared/datasets/nas-bench-201.csv' }, () => {
+    const b = readBenchmark(table, 'cifar10');
+    assert.equal(b.byCell.size, 15_625);
+    const e = b.byCell.get('|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|')!;
+    assert.equal(e.index, 1);
+    assert.ok(Math.abs(e.validation - 0.82834) < 1e-12 && Math.abs(e.test - 0.9366) < 1e-12, JSON.stringify(e));
+    assert.ok(b.bestTest > 0.94 && b.bestTest < 0.95, String(b.bestTest));
+  });
+
+  it('refuses a file without the columns, or with a bad cell or value, naming the line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'evonas-nb201-table-'));
+    try {
+      const file = (name: string, text: string) => {
+        writeFileSync(join(dir, name), text);
+        return join(dir, name);
+      };
+      const header = 'index,cell,cifar10_valid_12ep,cifar10_test_200ep\n';
+      const ok = file('ok.csv', `${header}0,|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,10.0,10.0\n`);
+      assert.equal(readBenchmark(ok, 'cifar10').byCell.size, 1);
+      assert.throws(
+        () => readBenchmark(ok, 'cifar100'),
+        (e: unknown) => e instanceof BenchmarkError && /no column cifar100_valid_12ep/.test(e.message),
+      );
+      assert.throws(() => readBenchmark(file('cell.csv', `${header}0,|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|,10,10\n`), 'cifar10'), /cell\.csv:2: .*unknown op "conv"/);
+      assert.throws(
+        () => readBenchmark(file('value.csv', `${header}0,|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,abc,10\n`), 'cifar10'),
+        /value\.csv:2: cifar10_valid_12ep: expected a percentage but found "abc"/,
+      );
+      assert.throws(() => readBenchmark(join(dir, 'missing.csv'), 'cifar10'), /missing\.csv: ENOENT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

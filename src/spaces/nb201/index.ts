@@ -3,3 +3,4 @@ export * from './cell.js';
 export * from './compile.js';
 export { renderNb201 } from './render.js';
 export { Nb201SettingsSchema } from './settings.js';
+export * from './table.js';
