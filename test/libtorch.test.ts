@@ -125,7 +125,7 @@ describe('devices on a build without CUDA', () => {
     assert.doesNotThrow(() => assertDevice('cpu'));
     assert.throws(() => assertDevice('cuda:1', { cudaBuilt: true, cudaDevices: 1, libtorchPath: 'x' }), /only 1 CUDA device is visible/);
     assert.throws(() => assertDevice('cuda', { cudaBuilt: true, cudaDevices: 0, libtorchPath: 'x' }), /no CUDA device is visible/);
-    assert.throws(() => compile(netir([{ id: 'd', op: 'dense', inputs: ['input'], units: 2 }]), { device: 'cuda:0' }), /cuda:0: this evonas was built against a libtorch without CUDA/);
+    assert.throws(() => compile(netir([{ id: 'd', op: 'dense', inputs: ['input'], units: 3 }], { classes: 3 }), { device: 'cuda:0' }), /cuda:0: this evonas was built against a libtorch without CUDA/);
   });
 
   it('spreads workers over the visible GPUs, K per GPU', () => {
