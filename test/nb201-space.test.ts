@@ -143,7 +143,8 @@ describe('the NAS-Bench-201 skeleton', () => {
 
   it('is a registered space: configured, seeded, mutated, rendered', () => {
     const c = validateConfig({ data: '/d', space: 'nb201', nb201: { cellsPerStage: 1, channels: 8 } });
-    assert.deepEqual([c.algorithm, c.nb201], ['aging', { cellsPerStage: 1, channels: 8 }]);
+    assert.deepEqual([c.algorithm, c.nb201, c.schedule], ['aging', { cellsPerStage: 1, channels: 8 }, {}], "the space's defaults: aging, one edge per child throughout");
+    assert.deepEqual(validateConfig({ data: '/d' }).schedule, { mutationRate: [{ from: 0, to: 180, k: 3 }] }, "the graph space keeps evonas's warm-up");
     assert.throws(() => validateConfig({ data: '/d', space: 'nb201', nb201: { cells: 1 } }), /nb201\.cells: unknown field/);
     const space = spaceOf('nb201');
     const population = space.initialPopulation(20, createRng(1));

@@ -82,8 +82,8 @@ const experiment = {
   seed: whole(0, 2 ** 32 - 1)
     .default(0)
     .describe('Seeds every random choice: with one worker and one thread, two runs make the same individuals.'),
-  schedule: ScheduleSchema.default(SCALED_SCHEDULE).describe(
-    "Raised mutation rates and population-wide weight resets at set times (the paper's section 5). Default: 3 mutations per child for the first 3 minutes.",
+  schedule: ScheduleSchema.optional().describe(
+    "Raised mutation rates and population-wide weight resets at set times (the paper's section 5). Default: the space's (graph and stages: 3 mutations per child for the first 3 minutes; nb201: none, the field's baseline).",
   ),
   stagnation: StagnationSchema.nullable().default(null).describe("Notice a trapped population and apply the paper's remedies by itself (null: never). Steady-state spaces only."),
   mutationWeights: z
@@ -122,13 +122,15 @@ export const ExperimentSchema = strict(experiment)
     }
   })
   // Each space's own algorithm by default (the paper's tournament, Genetic CNN's generations), kept in the file's key order.
-  .transform(({ format, version, data, space, algorithm, ...rest }) => ({
+  .transform(({ format, version, data, space, algorithm, schedule, ...rest }) => ({
     format,
     version,
     data,
     space,
     algorithm: (algorithm ?? spaceOf(space).algorithms[0]!) as AlgorithmName | 'generational',
     ...rest,
+    // The space's own default where it has one, else evonas's warm-up (see SCALED_SCHEDULE).
+    schedule: schedule ?? spaceOf(space).defaults?.schedule ?? SCALED_SCHEDULE,
   }));
 
 export type ExperimentConfig = z.output<typeof ExperimentSchema>;

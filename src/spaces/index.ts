@@ -52,6 +52,8 @@ export interface SearchSpace {
    * paper's control, a random walk of mutations.
    */
   randomIndividual?(rng: Rng): unknown;
+  /** Defaults of the experiment's fields that differ for this space (else the shared ones). */
+  defaults?: { schedule?: { mutationRate?: { from: number; to: number; k: number }[]; weightResets?: number[] } };
   /** Whether evonas retrain can train its structures wider from scratch (settings.stages.widths). */
   retrainable?: boolean;
   /** The learning rate a DNA carries, where the space evolves it (else the experiment's). */
@@ -103,6 +105,8 @@ const nb201: SearchSpace = {
   // The field's regularized-evolution baselines start from cells drawn uniformly.
   initialPopulation: (size, rng) => Array.from({ length: size }, () => ({ cell: formatCell(randomCell(rng)) })),
   randomIndividual: (rng) => ({ cell: formatCell(randomCell(rng)) }),
+  // One edge per child throughout, as the field's regularized-evolution baseline: no warm-up of raised mutation rates.
+  defaults: { schedule: {} },
   mutate(dna, rng, o) {
     let ops = parseCell(validateNb201(dna).cell);
     const records: unknown[] = [];
