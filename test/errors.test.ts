@@ -3,7 +3,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CliError } from '../src/cli/args.js';
-import { ConfigError, validateConfig } from '../src/evolution/config.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, readConfig, validateConfig } from '../src/evolution/config.js';
 import { analyze, NetIRError } from '../src/net/analyze.js';
 import { ConflictError } from '../src/store/index.js';
 import { DNAError, validateDNA } from '../src/spaces/graph/index.js';
@@ -32,6 +35,21 @@ describe('errors', () => {
     assert.ok(d instanceof DNAError);
     assert.equal(d.code, 'ERR_DNA_INVALID');
     assert.deepEqual([new ConflictError('x').code, new CliError('x').code, new CliError('x', 1).code], ['ERR_STORE_CONFLICT', 'ERR_USAGE', 'ERR_INPUT']);
+  });
+
+  it("a stored experiment's bad field is refused with the file's name and the field's path", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'evonas-errors-'));
+    try {
+      writeFileSync(join(dir, 'experiment.json'), JSON.stringify({ format: 'evonas.experiment', version: 1, data: '/d', genetic: { pm: 0.5 } }));
+      const e = caught(() => readConfig(dir));
+      assert.ok(e instanceof ConfigError);
+      assert.deepEqual(e.path, ['genetic', 'pm']);
+      assert.match(e.message, new RegExp(`^${join(dir, 'experiment.json')}: genetic\\.pm: unknown field`));
+      const none = caught(() => readConfig(join(dir, 'nothing')));
+      assert.deepEqual(none.path, [join(dir, 'nothing', 'experiment.json')]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('pathOf splits dotted and indexed paths', () => {

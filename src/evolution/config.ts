@@ -155,14 +155,20 @@ export function validateConfig(raw: unknown): ExperimentConfig {
 
 export function readConfig(dir: string): ExperimentConfig {
   const path = join(dir, EXPERIMENT_FILE);
-  if (!existsSync(path)) throw new ConfigError(path, 'no experiment here (evonas evolve creates one)');
+  if (!existsSync(path)) throw new ConfigError([path], 'no experiment here (evonas evolve creates one)');
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new ConfigError(path, (e as Error).message);
+    throw new ConfigError([path], (e as Error).message);
   }
-  return validateConfig(raw);
+  try {
+    return validateConfig(raw);
+  } catch (e) {
+    // Name the file too: "<dir>/experiment.json: genetic.pm: unknown field ...".
+    if (e instanceof ConfigError) e.message = `${path}: ${e.message}`;
+    throw e;
+  }
 }
 
 export function writeConfig(dir: string, c: ExperimentConfig): void {
