@@ -7,7 +7,7 @@ import type { Parsed } from './args.js';
 import { parseDuration } from '../util/duration.js';
 import { configFromFlags, EVOLVE_OPTIONS } from './evolve-options.js';
 import { Progress } from './progress.js';
-import { runSweep } from '../worker/sweep.js';
+import { runSweep } from '../report/run-sweep.js';
 
 const HELP = `usage: evonas sweep --seeds 1,2,3 --out <sweep> --data <cache> [evolve options]
        evonas sweep --resume <sweep>

@@ -7,8 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { ConfigError, EXPERIMENT_FILE, readConfig, validateConfig, writeConfig } from '../evolution/config.js';
 import type { ExperimentConfig } from '../evolution/config.js';
 import { formatStatsRow, STATS_HEADER } from '../evolution/generational.js';
@@ -25,8 +24,7 @@ import type { RunState } from '../store/run-state.js';
 import { utilization } from './reports.js';
 import type { Individual } from '../store/index.js';
 
-/** The evonas command, which the supervisor and a sweep start as child processes. */
-export const EVONAS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bin', 'evonas');
+import { EVONAS } from '../util/command.js';
 
 /** Seeds a new experiment's population (steady-state spaces; a generational space's workers make generation 0). */
 export async function seedPopulation(dir: string, config: ExperimentConfig): Promise<void> {

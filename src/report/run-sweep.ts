@@ -7,14 +7,14 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXPERIMENT_FILE } from '../evolution/config.js';
-import { buildReport } from '../report/build.js';
-import type { ReportSummary } from '../report/build.js';
-import { readSweep, writeSweep } from '../report/sweep.js';
-import type { SweepManifest, SweepRun } from '../report/sweep.js';
+import { buildReport } from './build.js';
+import type { ReportSummary } from './build.js';
+import { readSweep, writeSweep } from './sweep.js';
+import type { SweepManifest, SweepRun } from './sweep.js';
 import { FileStore } from '../store/index.js';
 import { readRun } from '../store/run-state.js';
 import { EvonasError } from '../util/errors.js';
-import { EVONAS } from './supervisor.js';
+import { EVONAS } from '../util/command.js';
 
 export interface SweepOptions {
   /** Runs at once (default 1). One run shows its progress on this process's terminal; several write theirs to <experiment>.log. */
