@@ -46,7 +46,7 @@ const s = JSON.parse(readFileSync(join(out, 'report', 'summary.json'), 'utf8')) 
 console.log(`\nsweep ${out}`);
 for (const x of s.seeds) {
   console.log(
-    `seed ${x.seed}: test ${x.testAccuracy.toFixed(4)} (validation ${x.validationAccuracy.toFixed(4)}, ${x.params.toLocaleString('en')} parameters, ${x.individuals} individuals; top-2 ensemble ${x.ensembleTestAccuracy.toFixed(4)})`,
+    `seed ${x.seed}: test ${x.testAccuracy.toFixed(4)} (validation ${x.validationAccuracy.toFixed(4)}, ${x.params.toLocaleString('en')} parameters, ${x.individuals} individuals; top-2 ensemble ${x.ensembleTestAccuracy?.toFixed(4) ?? '-'})`,
   );
 }
 const t = s.testAccuracy;

@@ -150,8 +150,8 @@ describe('evonas report', () => {
       ],
     );
     assert.equal(s.bestSoFar[0]!.testAccuracy, other.testAccuracy);
-    assert.equal(s.ensemble.k, 2);
-    assert.deepEqual(s.ensemble.ids, [luckyId, trainedId]);
+    assert.equal(s.ensemble?.k, 2);
+    assert.deepEqual(s.ensemble?.ids, [luckyId, trainedId]);
     assert.equal(s.individuals, 3);
     assert.equal(typeof s.totalFlops, 'number');
     const onDisk = JSON.parse(readFileSync(join(exp, 'report', 'summary.json'), 'utf8'));

@@ -29,7 +29,8 @@ describe('evonas schema', () => {
     assert.equal(s.additionalProperties, false);
     assert.equal(s.properties.genetic.additionalProperties, false, 'nested objects are strict too');
     assert.equal(s.properties.population.default, DEFAULTS.population);
-    assert.deepEqual(s.required, ['data']);
+    assert.equal(s.required, undefined, 'data is required by the evaluator (else: data; then: benchmark)');
+    assert.deepEqual(s.else.required, ['data']);
     const check = new Ajv2020({ strict: false }).compile(s);
     const configs: [unknown, boolean][] = [
       [{ data: '/d' }, true],
@@ -40,6 +41,9 @@ describe('evonas schema', () => {
       [{ data: '/d', schedule: { mutationRate: [{ from: 0, to: 9, k: 0 }] } }, false],
       [{ data: '/d', precision: 'fp16' }, false],
       [{ population: 10 }, false],
+      [{ space: 'nb201', evaluator: 'table', benchmark: { path: '/t.csv', dataset: 'cifar10' } }, true],
+      [{ space: 'nb201', evaluator: 'table' }, false],
+      [{ space: 'nb201', evaluator: 'table', benchmark: { path: '/t.csv', dataset: 'cifar10', extra: 1 } }, false],
     ];
     for (const [c, ok] of configs) {
       let ours = true;

@@ -5,7 +5,8 @@
 import { resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { readManifest } from '../data/manifest.js';
-import { validateConfig } from '../evolution/config.js';
+import { dataOf, validateConfig } from '../evolution/config.js';
+import { tableOf } from '../spaces/index.js';
 import type { ExperimentConfig } from '../evolution/config.js';
 import { assertDevice } from '../engine/devices.js';
 import { parseDuration } from '../util/duration.js';
@@ -40,6 +41,9 @@ export const EVOLVE_OPTIONS = {
   'stagnation-remedy': { type: 'string' },
   'print-config': { type: 'boolean' },
   seed: { type: 'string' },
+  evaluator: { type: 'string' },
+  benchmark: { type: 'string' },
+  dataset: { type: 'string' },
 } satisfies ParseOptions;
 
 /** The flags that set one field of experiment.json: their help comes from the field's declaration. */
@@ -58,6 +62,7 @@ const FIELD_FLAGS: { flag: string; arg: string; field: keyof ExperimentConfig }[
   { flag: 'generations', arg: 'T', field: 'generations' },
   { flag: 'epochs', arg: 'E', field: 'epochs' },
   { flag: 'seed', arg: 'K', field: 'seed' },
+  { flag: 'evaluator', arg: 'E', field: 'evaluator' },
 ];
 
 /** Word-wraps `text` to `width` columns, every line after the first indented by `indent`. */
@@ -93,7 +98,6 @@ export function fieldFlagsHelp(): string {
  */
 export function configFromFlags(p: Parsed): ExperimentConfig {
   const data = str(p, 'data');
-  if (!data) throw new CliError('--data <cache> is required (or --resume <experiment>); see evonas evolve --help');
   const file = str(p, 'config');
   let base: Record<string, unknown> = {};
   if (file) {
@@ -103,7 +107,16 @@ export function configFromFlags(p: Parsed): ExperimentConfig {
       throw new CliError(`${file}: ${(e as Error).message}`, 1);
     }
   }
-  const flags: Record<string, unknown> = { format: 'evonas.experiment', version: 1, data: resolve(data) };
+  const flags: Record<string, unknown> = { format: 'evonas.experiment', version: 1, ...(data ? { data: resolve(data) } : {}) };
+  if (str(p, 'evaluator')) flags.evaluator = str(p, 'evaluator');
+  if (str(p, 'benchmark') !== undefined || str(p, 'dataset') !== undefined) {
+    const b = { ...(base.benchmark as object | undefined) } as Record<string, unknown>;
+    if (str(p, 'benchmark') !== undefined) b.path = resolve(str(p, 'benchmark')!);
+    if (str(p, 'dataset') !== undefined) b.dataset = str(p, 'dataset');
+    flags.benchmark = b;
+  }
+  if ((flags.evaluator ?? base.evaluator ?? 'train') === 'train' && !data && base.data === undefined)
+    throw new CliError('--data <cache> is required (or --resume <experiment>, or --evaluator table); see evonas evolve --help');
   const intFlag = (flag: string, field: string, min: number) => {
     if (str(p, flag) !== undefined) flags[field] = intOption(str(p, flag), `--${flag}`, 0, min);
   };
@@ -140,7 +153,20 @@ export function configFromFlags(p: Parsed): ExperimentConfig {
   } catch (e) {
     throw new CliError(`bad configuration: ${(e as Error).message}`, 1);
   }
-  readManifest(config.data); // a clear error now rather than in every worker
-  assertDevice(config.device); // likewise: no CUDA in this build, no GPU visible, or no such GPU
+  // Clear errors now rather than in every worker: a dataset or benchmark that does not read, no CUDA in this build, no such GPU.
+  if (config.evaluator === 'table') tableOf(config);
+  else {
+    readManifest(dataOf(config));
+    assertDevice(config.device);
+  }
   return config;
+}
+
+/** A table-driven run with only an evaluation budget: no limit on the simulated clock (ten years). */
+export const TABLE_NO_TIME_LIMIT = 10 * 365 * 24 * 3_600_000;
+
+/** A table-driven run's clock is simulated: its budget is what the user gives (evaluations, simulated time, or both), checked before anything is written. */
+export function checkTableBudget(p: Parsed, config: ExperimentConfig): void {
+  if (config.evaluator === 'table' && str(p, 'time-budget') === undefined && str(p, 'max-children') === undefined)
+    throw new CliError('a table-driven run needs a budget: --max-children N (evaluations) and/or --time-budget T (simulated time, e.g. 200h)');
 }

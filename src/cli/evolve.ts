@@ -6,12 +6,14 @@ import { spaceOf } from '../spaces/index.js';
 import { seedPopulation, startRun, supervise } from '../worker/supervisor.js';
 import { CliError, intOption, parse, str } from './args.js';
 import { parseDuration } from '../util/duration.js';
-import { configFromFlags, EVOLVE_OPTIONS, fieldFlagsHelp } from './evolve-options.js';
+import { checkTableBudget, configFromFlags, EVOLVE_OPTIONS, fieldFlagsHelp, TABLE_NO_TIME_LIMIT } from './evolve-options.js';
 import type { Parsed } from './args.js';
 import { Progress } from './progress.js';
 
 const HELP = `usage: evonas evolve --data <cache> --out <experiment> [options]
        evonas evolve --resume <experiment> [--time-budget T]
+       evonas evolve --space nb201 --evaluator table --benchmark <file.csv>
+                     --dataset cifar10 --out <experiment> --max-children N [options]
 
 Starts (or resumes) an evolution: creates the experiment, starts the workers
 under a supervisor that restarts any that die, shows progress, and stops at
@@ -25,7 +27,12 @@ ${fieldFlagsHelp()}
   --cells-per-stage N  nb201 space: cells per stage of the benchmark's skeleton
                        (the benchmark's 5; fewer for 2 cores)
   --channels C         nb201 space: the first stage's channels (the benchmark's 16)
-  --time-budget T      e.g. 90s, 30m, 2h (default 30m)
+  --benchmark FILE     evaluator table: the tabular benchmark (NAS-Bench-201's
+                       CSV layout: index, cell, <dataset>_valid_12ep,
+                       <dataset>_test_200ep, ...)
+  --dataset D          evaluator table: cifar10, cifar100 or imagenet16
+  --time-budget T      e.g. 90s, 30m, 2h (default 30m); with evaluator table,
+                       time on the simulated clock (no default)
   --max-children N     also stop once the store holds N children (a budget
                        that repeats: with 1 worker, 1 thread and a seed, two
                        runs make the same individuals)
@@ -49,6 +56,7 @@ function create(p: Parsed): { dir: string; config: ExperimentConfig } {
   const dir = resolve(out);
   if (existsSync(join(dir, EXPERIMENT_FILE))) throw new CliError(`${out} already holds an experiment; resume it with --resume ${out}`, 1);
   const config = configFromFlags(p);
+  checkTableBudget(p, config);
   mkdirSync(dir, { recursive: true });
   writeConfig(dir, config);
   return { dir, config };
@@ -57,7 +65,6 @@ function create(p: Parsed): { dir: string; config: ExperimentConfig } {
 export async function run(argv: string[]): Promise<number> {
   const p = parse(argv, EVOLVE_OPTIONS, HELP);
   if (!p) return 0;
-  const budget = parseDuration(str(p, 'time-budget'), 30 * 60_000);
   const maxChildren = str(p, 'max-children') === undefined ? undefined : intOption(str(p, 'max-children'), '--max-children', 0, 1);
   let dir: string;
   let config: ExperimentConfig;
@@ -70,17 +77,21 @@ export async function run(argv: string[]): Promise<number> {
   if (resume) {
     dir = resolve(resume);
     config = readConfig(dir);
+    if (config.evaluator === 'table') throw new CliError(`${resume}: a table-driven run is simulated in one go and is not resumed; start a new one (it takes seconds, and repeats with its seed)`, 1);
   } else {
     ({ dir, config } = create(p));
     await seedPopulation(dir, config);
   }
+  const table = config.evaluator === 'table';
+  const budget = parseDuration(str(p, 'time-budget'), table ? TABLE_NO_TIME_LIMIT : 30 * 60_000);
   const deadline = Date.parse(startRun(dir, budget, maxChildren).deadline);
   const generational = spaceOf(config.space).generational;
-  const training = generational && config.epochs ? `${config.epochs} epochs` : `${config.stepsPerChild} steps`;
+  const training = table
+    ? `accuracies looked up in ${config.benchmark!.path} (${config.benchmark!.dataset}) on a simulated clock`
+    : `${generational && config.epochs ? `${config.epochs} epochs` : `${config.stepsPerChild} steps`} per child`;
   const shape = generational ? `${config.generations} generations of ${config.population}` : `population ${config.population}`;
-  console.log(
-    `${resume ? 'resuming' : 'evolving'} ${dir}: ${config.space} space, ${config.algorithm}, ${shape}, ${config.workers} workers, ${training} per child, until ${new Date(deadline).toISOString()}`,
-  );
+  const until = table ? [maxChildren && `${maxChildren} evaluations`, str(p, 'time-budget') && `${str(p, 'time-budget')} simulated`].filter(Boolean).join(' or ') : new Date(deadline).toISOString();
+  console.log(`${resume ? 'resuming' : 'evolving'} ${dir}: ${config.space} space, ${config.algorithm}, ${shape}, ${config.workers} ${table ? 'simulated ' : ''}workers, ${training}, until ${until}`);
 
   const progress = new Progress();
   const stop = new AbortController();
@@ -90,7 +101,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const r = await supervise(dir, { signal: stop.signal, onProgress: (l: string) => progress.update(l), onLog: (l: string) => progress.log(l) });
     progress.done();
-    console.log(`stopped: ${r.children} children trained, ${r.alive} alive; best validation accuracy ${r.best ? `${r.best.fitness!.toFixed(4)} (${r.best.id})` : '-'}`);
+    console.log(`stopped: ${r.children} children ${table ? 'evaluated' : 'trained'}, ${r.alive} alive; best validation accuracy ${r.best ? `${r.best.fitness!.toFixed(4)} (${r.best.id})` : '-'}`);
   } finally {
     progress.done();
     process.off('SIGINT', onSignal);

@@ -28,7 +28,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log('seed  validation  test    ensemble  parameters  individuals');
     for (const r of s.seeds)
       console.log(
-        `${String(r.seed).padEnd(4)}  ${r.validationAccuracy.toFixed(4)}      ${r.testAccuracy.toFixed(4)}  ${r.ensembleTestAccuracy.toFixed(4)}    ${String(r.params).padStart(10)}  ${String(r.individuals).padStart(11)}`,
+        `${String(r.seed).padEnd(4)}  ${r.validationAccuracy.toFixed(4)}      ${r.testAccuracy.toFixed(4)}  ${r.ensembleTestAccuracy === null ? '     -' : r.ensembleTestAccuracy.toFixed(4)}    ${String(r.params).padStart(10)}  ${String(r.individuals).padStart(11)}`,
       );
     console.log(`test accuracy: ${formatSpread(s.testAccuracy)}; budget ${(s.budgetSeconds / 60).toFixed(1)} min per seed`);
     console.log(`wrote ${join(dir, 'report', 'sweep.html')} and summary.json`);
@@ -41,8 +41,11 @@ export async function run(argv: string[]): Promise<number> {
   }).finally(() => progress.done());
   const pct = (x: number) => x.toFixed(4);
   console.log(`best by validation: ${s.best.id}  validation ${pct(s.best.validationAccuracy)}  test ${pct(s.best.testAccuracy)}  ${s.best.params.toLocaleString('en')} parameters`);
-  console.log(`top-${s.ensemble.k} ensemble (majority vote): test ${pct(s.ensemble.testAccuracy)}`);
-  console.log(`${s.individuals} individuals, ${(s.totalFlops / 1e12).toFixed(2)} TFLOP (Ft·Nt + Fv·Nv), wall ${(s.wallSeconds / 60).toFixed(1)} min`);
+  if (s.ensemble) console.log(`top-${s.ensemble.k} ensemble (majority vote): test ${pct(s.ensemble.testAccuracy)}`);
+  if (s.table) console.log(`looked up in ${s.table.path} (${s.table.dataset}): the best test accuracy in the whole table is ${pct(s.table.bestTest)}`);
+  console.log(
+    `${s.individuals} individuals, ${(s.totalFlops / 1e12).toFixed(2)} TFLOP (Ft·Nt + Fv·Nv), ${s.clock === 'simulated' ? `simulated ${(s.wallSeconds / 3600).toFixed(2)} h` : `wall ${(s.wallSeconds / 60).toFixed(1)} min`}`,
+  );
   console.log(`wrote ${join(dir, 'report', 'index.html')} and summary.json`);
   return 0;
 }

@@ -5,7 +5,7 @@ import type { SweepManifest } from '../report/sweep.js';
 import { CliError, intOption, parse, str } from './args.js';
 import type { Parsed } from './args.js';
 import { parseDuration } from '../util/duration.js';
-import { configFromFlags, EVOLVE_OPTIONS } from './evolve-options.js';
+import { checkTableBudget, configFromFlags, EVOLVE_OPTIONS, TABLE_NO_TIME_LIMIT } from './evolve-options.js';
 import { Progress } from './progress.js';
 import { runSweep } from '../report/run-sweep.js';
 
@@ -57,12 +57,13 @@ function create(p: Parsed, dir: string): SweepManifest {
   if (p.values.seed !== undefined) throw new CliError('--seed is set per run by the sweep; give --seeds instead');
   if (p.values.resume !== undefined) throw new CliError('--resume takes the sweep alone: evonas sweep --resume <sweep>');
   const seeds = parseSeeds(str(p, 'seeds'));
-  configFromFlags(p); // refuses bad settings now, naming the flag or field, before anything is written
+  const config = configFromFlags(p); // refuses bad settings now, naming the flag or field, before anything is written
+  checkTableBudget(p, config);
   const m: SweepManifest = {
     format: 'evonas.sweep',
     version: 1,
     evolveArgs: evolveArgs(p),
-    budgetMs: parseDuration(str(p, 'time-budget'), 30 * 60_000),
+    budgetMs: parseDuration(str(p, 'time-budget'), config.evaluator === 'table' ? TABLE_NO_TIME_LIMIT : 30 * 60_000),
     runs: seeds.map((seed) => ({ seed, experiment: `seed-${seed}`, state: 'pending' })),
   };
   mkdirSync(dir, { recursive: true });
@@ -88,7 +89,13 @@ export async function run(argv: string[]): Promise<number> {
     m = create(p, dir);
   }
   const parallel = intOption(str(p, 'parallel'), '--parallel', 1, 1);
-  const each = m.budgetMs >= 60_000 ? `${+(m.budgetMs / 60_000).toFixed(1)} min` : `${m.budgetMs / 1000} s`;
+  const evaluations = m.evolveArgs[m.evolveArgs.indexOf('--max-children') + 1];
+  const each =
+    m.budgetMs === TABLE_NO_TIME_LIMIT && m.evolveArgs.includes('--max-children')
+      ? `${evaluations} evaluations`
+      : m.budgetMs >= 60_000
+        ? `${+(m.budgetMs / 60_000).toFixed(1)} min`
+        : `${m.budgetMs / 1000} s`;
   console.log(`sweep ${dir}: seeds ${m.runs.map((r) => r.seed).join(', ')}, ${each} each, ${parallel} at a time`);
 
   const ac = new AbortController();
@@ -108,7 +115,7 @@ export async function run(argv: string[]): Promise<number> {
     return 130;
   }
   const s = await reportSweep(dir, (l) => progress.update(l)).finally(() => progress.done());
-  console.log(`ensemble test accuracy: ${formatSpread(s.ensembleTestAccuracy)}`);
+  if (s.ensembleTestAccuracy) console.log(`ensemble test accuracy: ${formatSpread(s.ensembleTestAccuracy)}`);
   console.log(`wrote ${join(dir, 'report', 'sweep.html')}, index.html (the band) and summary.json`);
   console.log(`test accuracy over ${s.testAccuracy.n} seeds: ${formatSpread(s.testAccuracy)}`);
   return 0;

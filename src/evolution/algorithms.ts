@@ -32,7 +32,7 @@ function pairwise(name: string, choose: (a: Individual, b: Individual, ctx: Step
       const trained = await trainFirst(ctx, pair);
       if (trained) return trained;
       const { parent, victim } = choose(pair[0]!, pair[1]!, ctx);
-      const alive = await ctx.store.aliveCount();
+      const alive = (await ctx.store.aliveCount()) + (ctx.inFlight?.() ?? 0);
       if (alive >= ctx.populationSize && (await ctx.store.kill(victim.id, ctx.worker)) !== 'killed') return 'conflict';
       // Concurrent workers that all found the population short overshoot it: above the set-point a step only kills.
       if (alive > ctx.populationSize) return 'killed';
@@ -62,10 +62,11 @@ export function aging(sampleSize: number): Algorithm {
       const trained = await trainFirst(ctx, sample);
       if (trained) return trained;
       const alive = await ctx.store.list({ state: 'alive' });
-      if (alive.length >= ctx.populationSize) {
+      const occupied = alive.length + (ctx.inFlight?.() ?? 0);
+      if (occupied >= ctx.populationSize) {
         const oldest = alive.reduce((o, i) => (i.bornAt < o.bornAt || (i.bornAt === o.bornAt && i.id < o.id) ? i : o));
         if ((await ctx.store.kill(oldest.id, ctx.worker)) !== 'killed') return 'conflict';
-        if (alive.length > ctx.populationSize) return 'killed';
+        if (occupied > ctx.populationSize) return 'killed';
       }
       const best = sample.reduce((b, i) => (rank(i) > rank(b) ? i : b));
       await ctx.reproduce(best);

@@ -51,7 +51,23 @@ export const SCALED_SCHEDULE: Schedule = { mutationRate: [{ from: 0, to: 180, k:
 const experiment = {
   format: z.literal('evonas.experiment', { error: 'not an evonas experiment' }).default('evonas.experiment'),
   version: z.literal(1, { error: 'an experiment of another evonas version (this one reads version 1)' }).default(1),
-  data: z.string({ error: 'expected the path of a dataset cache' }).min(1, { error: 'expected the path of a dataset cache' }).describe('Dataset cache folder (evonas data import makes one).'),
+  data: z
+    .string({ error: 'expected the path of a dataset cache' })
+    .min(1, { error: 'expected the path of a dataset cache' })
+    .optional()
+    .describe('Dataset cache folder (evonas data import makes one). Required unless the evaluator is a table.'),
+  evaluator: oneOf(['train', 'table'])
+    .default('train')
+    .describe(
+      "How a child is evaluated: train (the engine trains it and measures its validation accuracy) or table (its accuracy is looked up in the space's tabular benchmark, on a simulated clock: nb201 with NAS-Bench-201).",
+    ),
+  benchmark: strict({
+    path: z.string({ error: 'expected the path of the benchmark file' }).min(1, { error: 'expected the path of the benchmark file' }),
+    dataset: z.string({ error: 'expected a dataset of the benchmark' }),
+  })
+    .nullable()
+    .default(null)
+    .describe("With evaluator table: the benchmark file (NAS-Bench-201's CSV layout) and which of its datasets to read (cifar10, cifar100, imagenet16)."),
   space: z
     .string({ error: 'expected the name of a search space' })
     .default(DEFAULT_SPACE)
@@ -117,6 +133,22 @@ export const ExperimentSchema = strict(experiment)
     if (c.algorithm !== undefined && !space.algorithms.includes(c.algorithm)) {
       ctx.addIssue({ code: 'custom', path: ['algorithm'], message: `the ${c.space} space takes ${space.algorithms.join(', ')} but found ${JSON.stringify(c.algorithm)}` });
     }
+    if (c.evaluator === 'train' && c.data === undefined) ctx.addIssue({ code: 'custom', path: ['data'], message: 'expected the path of a dataset cache (required to train)' });
+    if (c.evaluator === 'table') {
+      if (!space.table)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['evaluator'],
+          message: `the ${c.space} space has no tabular benchmark (spaces with one: ${[...SPACE_REGISTRY.values()]
+            .filter((s) => s.table)
+            .map((s) => s.name)
+            .join(', ')})`,
+        });
+      else if (c.benchmark === null) ctx.addIssue({ code: 'custom', path: ['benchmark'], message: 'required with evaluator table: {"path": "<file.csv>", "dataset": "cifar10"}' });
+      else if (!space.table.datasets.includes(c.benchmark.dataset))
+        ctx.addIssue({ code: 'custom', path: ['benchmark', 'dataset'], message: `expected one of ${space.table.datasets.join(', ')} but found ${JSON.stringify(c.benchmark.dataset)}` });
+      if (c.stagnation !== null) ctx.addIssue({ code: 'custom', path: ['stagnation'], message: 'not with evaluator table (looked-up individuals have no weights to reset)' });
+    }
     if (c.stagnation !== null && space.generational) {
       ctx.addIssue({ code: 'custom', path: ['stagnation'], message: `applies to steady-state spaces only (the ${c.space} space is generational: it has no population to free)` });
     }
@@ -136,6 +168,15 @@ export const ExperimentSchema = strict(experiment)
 export type ExperimentConfig = z.output<typeof ExperimentSchema>;
 
 export const DEFAULTS: Omit<ExperimentConfig, 'data'> = (({ data: _, ...rest }) => rest)(ExperimentSchema.parse({ data: '-' }));
+
+/**
+ * The dataset cache an experiment trains on.
+ * @throws {ConfigError} when it has none: its evaluator is a table.
+ */
+export function dataOf(config: Pick<ExperimentConfig, 'data' | 'evaluator'>): string {
+  if (config.data === undefined) throw new ConfigError('data', `none: this experiment's evaluator is ${config.evaluator} (its accuracies are looked up, nothing is trained)`);
+  return config.data;
+}
 
 export class ConfigError extends EvonasError {
   /** The field at fault, dotted: 'genetic.pM'. */

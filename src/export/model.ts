@@ -66,7 +66,7 @@ export async function exportModel(dir: string, o: ExportOptions): Promise<Export
   if (o.ensemble !== undefined && o.format !== 'onnx') throw new EvonasError('ERR_INPUT', 'an ensemble exports as ONNX only', ['format']);
   const combine = o.combine ?? 'vote';
   if (combine !== 'vote' && combine !== 'average') throw new EvonasError('ERR_INPUT', `combine: expected vote or average but found ${JSON.stringify(combine)}`, ['combine']);
-  const x = openExperiment(dir);
+  const x = openExperiment(dir, { weights: 'export' });
   const chosen = await chooseForExport(x, o);
   const members = await Promise.all(chosen.map((i) => member(x, i)));
   const provenance = { experiment: x.dir, individuals: JSON.stringify(chosen.map((i) => ({ id: i.id, validationAccuracy: i.fitness }))) };

@@ -12,12 +12,13 @@ import { formatStatsRow } from '../evolution/generational.js';
 import type { GenerationStats } from '../evolution/generational.js';
 import { analyze } from '../net/analyze.js';
 import { compileIndividual, spaceOf } from '../spaces/index.js';
+import type { LookupTable } from '../spaces/index.js';
 import { GenerationFiles } from '../store/index.js';
 import type { Individual } from '../store/index.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { readRun } from '../store/run-state.js';
 import { utilization } from '../worker/reports.js';
-import { bestSoFarSpec, figure1Spec, generationsSpec, render } from './charts.js';
+import { bestSoFarSpec, figure1Spec, generationsSpec, render, SIMULATED_CLOCK, WALL_CLOCK } from './charts.js';
 import { EvonasError } from '../util/errors.js';
 import { StagnationLog } from '../evolution/stagnation.js';
 import type { StagnationEvent } from '../evolution/stagnation.js';
@@ -38,8 +39,13 @@ export interface ReportSummary {
   algorithm: string;
   inheritance: boolean;
   generatedAt: string;
-  best: { id: string; validationAccuracy: number; testAccuracy: number; params: number; flops: number; stepsTrained: number; bits?: string };
-  ensemble: { k: number; ids: string[]; testAccuracy: number };
+  best: { id: string; validationAccuracy: number; testAccuracy: number; params: number; flops: number; stepsTrained: number; bits?: string; cell?: string };
+  /** The top-K majority vote; absent for a table-driven run (looked-up individuals make no predictions). */
+  ensemble?: { k: number; ids: string[]; testAccuracy: number };
+  /** 'simulated' for a table-driven run: its times (hours, wallSeconds) are on the simulated clock. */
+  clock: 'wall' | 'simulated';
+  /** A table-driven run's benchmark, and its best test accuracy for scale. */
+  table?: { path: string; dataset: string; bestTest: number };
   individuals: number;
   alive: number;
   failed: number;
@@ -62,8 +68,21 @@ export interface ReportOptions {
   log?: (line: string) => void;
 }
 
+/** Gives an individual's test accuracy (each measured once). */
+interface Tester {
+  accuracy(i: Individual): Promise<number>;
+}
+
+/** A table-driven run's: the test accuracy its benchmark recorded. */
+class TableTester implements Tester {
+  constructor(private readonly table: LookupTable) {}
+  async accuracy(i: Individual): Promise<number> {
+    return this.table.test(i.dna);
+  }
+}
+
 /** Tests individuals once each on the test split, keeping their predictions. */
-class Tester {
+class SplitTester implements Tester {
   private readonly cache = new Map<string, Vote>();
   constructor(
     private readonly x: Experiment,
@@ -126,24 +145,28 @@ export async function buildReport(dir: string, o: ReportOptions = {}): Promise<R
   const log = o.log ?? (() => {});
   const x = openExperiment(dir);
   const all = await x.store.list();
-  const ranked = rankByValidation(all);
+  const ranked = rankByValidation(all, { weights: !x.table });
   const best = ranked[0];
-  if (!best) throw new EvonasError('ERR_INPUT', `${dir}: no trained individual with weights yet; nothing to report`);
+  if (!best) throw new EvonasError('ERR_INPUT', `${dir}: no ${x.table ? 'evaluated individual' : 'trained individual with weights'} yet; nothing to report`);
   const fitness = selectionFitness(all);
   const run = readRun(dir);
   const start = Date.parse(run.startedAt);
   const hours = (iso: string) => (Date.parse(iso) - start) / 3_600_000;
-  const { data: test, labels } = testSplit(x);
-  const tester = new Tester(x, test, labels, log);
+  const split = x.table ? undefined : testSplit(x);
+  const tester: Tester = split ? new SplitTester(x, split.data, split.labels, log) : new TableTester(x.table!);
   try {
-    const k = Math.min(o.ensemble ?? DEFAULT_ENSEMBLE, ranked.length);
-    const members = ranked.slice(0, k);
-    const votes = majorityVote(await Promise.all(members.map((m) => tester.predict(m))), x.io.classes);
+    let ensemble: ReportSummary['ensemble'];
+    if (split && tester instanceof SplitTester) {
+      const k = Math.min(o.ensemble ?? DEFAULT_ENSEMBLE, ranked.length);
+      const members = ranked.slice(0, k);
+      const votes = majorityVote(await Promise.all(members.map((m) => tester.predict(m))), x.io.classes);
+      ensemble = { k, ids: members.map((m) => m.id), testAccuracy: accuracy(votes, split.labels) };
+    }
     const flopsOf = (i: Individual) => analyze(compileIndividual(i.space, i.dna, x.io, x.config));
     const a = flopsOf(best);
     const curve: ReportSummary['bestSoFar'] = [];
     for (const i of bestSoFar(all)) {
-      curve.push({ hours: hours(i.bornAt), id: i.id, validationAccuracy: i.fitness!, testAccuracy: i.hasWeights ? await tester.accuracy(i) : null });
+      curve.push({ hours: hours(i.bornAt), id: i.id, validationAccuracy: i.fitness!, testAccuracy: i.hasWeights || x.table ? await tester.accuracy(i) : null });
     }
     const top = await topRows(ranked.slice(0, o.top ?? 10), tester, { fitness, hours, flopsOf });
     const last = Math.max(...all.map((i) => Date.parse(i.bornAt)), start);
@@ -164,13 +187,15 @@ export async function buildReport(dir: string, o: ReportOptions = {}): Promise<R
         stepsTrained: best.stepsTrained,
         ...spaceOf(best.space).describe(best.dna),
       },
-      ensemble: { k, ids: members.map((m) => m.id), testAccuracy: accuracy(votes, labels) },
+      ...(ensemble ? { ensemble } : {}),
+      clock: x.table ? 'simulated' : 'wall',
+      ...(x.table ? { table: { path: x.table.path, dataset: x.table.dataset, bestTest: x.table.bestTest } } : {}),
       individuals: all.length,
       alive: all.filter((i) => i.state === 'alive').length,
       failed: all.filter((i) => i.failure !== undefined).length,
       totalFlops: all.reduce((s, i) => s + i.trainFlops + i.validationFlops, 0),
       wallSeconds: (last - start) / 1000,
-      workerUtilization: u.wall ? u.busy / u.wall : null,
+      workerUtilization: u.wall && !x.table ? u.busy / u.wall : null,
       bestSoFar: curve,
       top,
       ...(generations ? { generations } : {}),
@@ -180,7 +205,7 @@ export async function buildReport(dir: string, o: ReportOptions = {}): Promise<R
     await writeReport(x, all, summary);
     return summary;
   } finally {
-    test.dispose();
+    split?.data.dispose();
   }
 }
 
@@ -215,7 +240,8 @@ async function writeReport(x: Experiment, all: Individual[], s: ReportSummary): 
   const dots: Dot[] = all
     .filter((i) => i.fitness !== null)
     .map((i) => ({ id: i.id, hours: (Date.parse(i.bornAt) - start) / 3_600_000, validation: i.fitness!, state: i.state, ancestor: onLine.has(i.id) }));
-  const label = `${x.config.space} space, ${x.config.algorithm}${x.config.inheritance ? '' : ', no inheritance'}`;
+  const label = `${x.config.space} space, ${x.config.algorithm}${x.table ? `, looked up in the ${x.table.dataset} table` : x.config.inheritance ? '' : ', no inheritance'}`;
+  const clock = s.clock === 'simulated' ? SIMULATED_CLOCK : WALL_CLOCK;
   const charts: Record<string, { svg: string; png: Buffer }> = {
     figure1: await render(
       figure1Spec(
@@ -225,6 +251,7 @@ async function writeReport(x: Experiment, all: Individual[], s: ReportSummary): 
           hours: e.at / 3600,
           label: e.weightReset !== undefined ? (e.mutationRate ? 'stagnation: mutation rate raised, weights reset' : 'stagnation: weights reset') : 'stagnation: mutation rate raised',
         })),
+        clock,
       ),
     ),
     'best-so-far': await render(
@@ -234,6 +261,7 @@ async function writeReport(x: Experiment, all: Individual[], s: ReportSummary): 
           { hours: p.hours, accuracy: p.validationAccuracy, kind: 'validation' as const },
         ]),
         'Best so far: chosen by validation, reported on test',
+        clock,
       ),
     ),
   };

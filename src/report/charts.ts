@@ -45,8 +45,12 @@ export interface Marker {
   label: string;
 }
 
+/** The x axis of time charts: wall time, or a table-driven run's simulated clock (SIMULATED_CLOCK). */
+export const WALL_CLOCK = 'wall time (hours)';
+export const SIMULATED_CLOCK = 'simulated time (hours)';
+
 /** Real et al. 2017, Figure 1: every individual, wall time against validation accuracy; the best's ancestors joined; events as vertical rules. */
-export function figure1Spec(dots: Dot[], title: string, markers: Marker[] = []): TopLevelSpec {
+export function figure1Spec(dots: Dot[], title: string, markers: Marker[] = [], clock = WALL_CLOCK): TopLevelSpec {
   const rules = markers.length
     ? [
         {
@@ -70,7 +74,7 @@ export function figure1Spec(dots: Dot[], title: string, markers: Marker[] = []):
         data: { values: dots.filter((d) => !d.ancestor) },
         mark: { type: 'point', filled: true, size: 18, opacity: 0.55 },
         encoding: {
-          x: { field: 'hours', type: 'quantitative', title: 'wall time (hours)' },
+          x: { field: 'hours', type: 'quantitative', title: clock },
           y: { field: 'validation', type: 'quantitative', title: 'validation accuracy', scale: { domain: [0, 1] } },
           color: {
             field: 'state',
@@ -103,14 +107,14 @@ export interface CurvePoint {
 }
 
 /** The best-so-far curve: test accuracy of the best-by-validation individual at each time, validation beside it. */
-export function bestSoFarSpec(points: CurvePoint[], title: string): TopLevelSpec {
+export function bestSoFarSpec(points: CurvePoint[], title: string, clock = WALL_CLOCK): TopLevelSpec {
   return {
     ...base,
     title,
     data: { values: points },
     mark: { type: 'line', interpolate: 'step-after', point: true },
     encoding: {
-      x: { field: 'hours', type: 'quantitative', title: 'wall time (hours)' },
+      x: { field: 'hours', type: 'quantitative', title: clock },
       y: { field: 'accuracy', type: 'quantitative', title: 'accuracy of the best so far', scale: { zero: false } },
       color: { field: 'kind', type: 'nominal', title: 'split', legend: { labelLimit: 400 }, scale: { domain: ['test', 'validation'], range: ['#d62728', '#1f77b4'] } },
     },
@@ -142,13 +146,13 @@ export interface BandPoint {
 }
 
 /** Several experiments' best-so-far test accuracy: mean line and min-max band per group (the paper's repeatability figure). */
-export function compareSpec(points: BandPoint[], title: string): TopLevelSpec {
+export function compareSpec(points: BandPoint[], title: string, clock = WALL_CLOCK): TopLevelSpec {
   return {
     ...base,
     title,
     data: { values: points },
     encoding: {
-      x: { field: 'hours', type: 'quantitative', title: 'wall time (hours)' },
+      x: { field: 'hours', type: 'quantitative', title: clock },
       color: { field: 'group', type: 'nominal', title: 'experiment', legend: { labelLimit: 400 } },
     },
     layer: [

@@ -37,12 +37,16 @@ Every choice below is by validation accuracy; test accuracy is only reported.</p
 <div class="kpi">
 <div>best by validation<b>${pct(s.best.validationAccuracy)}</b>${esc(s.best.id)}</div>
 <div>its test accuracy<b>${pct(s.best.testAccuracy)}</b>${s.best.params.toLocaleString('en')} parameters, ${big(s.best.flops)} per image</div>
-<div>top-${s.ensemble.k} ensemble (majority vote), test<b>${pct(s.ensemble.testAccuracy)}</b>ties go to the members' larger summed probability</div>
+${
+  s.ensemble
+    ? `<div>top-${s.ensemble.k} ensemble (majority vote), test<b>${pct(s.ensemble.testAccuracy)}</b>ties go to the members' larger summed probability</div>`
+    : `<div>best test accuracy in the table<b>${pct(s.table?.bestTest ?? null)}</b>${esc(s.table?.dataset ?? '')}, for scale</div>`
+}
 <div>individuals<b>${s.individuals.toLocaleString('en')}</b>${s.alive} alive, ${s.failed} failed</div>
-<div>compute, Σ Ft·Nt + Fv·Nv<b>${big(s.totalFlops)}</b>wall ${(s.wallSeconds / 3600).toFixed(2)} h, workers busy ${pct(s.workerUtilization)}</div>
+<div>compute, Σ Ft·Nt + Fv·Nv<b>${big(s.totalFlops)}</b>${s.clock === 'simulated' ? 'simulated' : 'wall'} ${(s.wallSeconds / 3600).toFixed(2)} h, workers busy ${pct(s.workerUtilization)}</div>
 </div>
 <h2>Every individual</h2>
-${figure('figure1', 'Wall time against validation accuracy; the best individual’s ancestors are joined in red (Real et al. 2017, Figure 1)')}
+${figure('figure1', `${s.clock === 'simulated' ? 'Simulated time (each evaluation charged for the training the table recorded)' : 'Wall time'} against validation accuracy; the best individual’s ancestors are joined in red (Real et al. 2017, Figure 1)`)}
 <h2>Best so far</h2>
 ${figure('best-so-far', 'At each time, the test accuracy of the individual with the highest validation accuracy born at or before it, with that validation accuracy beside it')}
 ${p.generationsTable ? `<h2>Generations</h2>${figure('generations', 'Per-generation statistics (Xie &amp; Yuille 2017, Table 1)')}<pre>${esc(p.generationsTable.join('\n'))}</pre>` : ''}

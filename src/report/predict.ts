@@ -60,7 +60,7 @@ async function decodeAll(files: string[], s: Shape): Promise<Uint8Array> {
 
 /** An experiment's best individual on the engine: probabilities, a row per image. */
 async function viaEngine(dir: string, files: string[]): Promise<{ classes: string[]; probs: ArrayLike<number> }> {
-  const x = openExperiment(dir);
+  const x = openExperiment(dir, { weights: 'predict with' });
   const best = rankByValidation(await x.store.list())[0];
   if (!best) throw new EvonasError('ERR_INPUT', `${dir}: no trained individual with weights yet`);
   const images = await decodeAll(files, x.io);

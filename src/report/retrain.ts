@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { engineDataset, openDataset } from '../data/dataset.js';
+import { dataOf } from '../evolution/config.js';
 import { fit } from '../engine/fit.js';
 import type { FitProgress } from '../engine/fit.js';
 import { compile } from '../engine/net.js';
@@ -64,7 +65,7 @@ export interface RetrainResult {
  * @throws {EvonasError} ERR_INPUT naming the experiment, individual or setting at fault.
  */
 export async function retrain(dir: string, o: RetrainOptions): Promise<RetrainResult | undefined> {
-  const x = openExperiment(dir);
+  const x = openExperiment(dir, { weights: 'retrain' });
   if (!spaceOf(x.config.space).retrainable) {
     const which = [...SPACE_REGISTRY.values()].filter((s) => s.retrainable).map((s) => s.name);
     throw new EvonasError('ERR_INPUT', `${x.dir} searched the ${x.config.space} space; retrain takes an experiment of the ${which.join(' or ')} space`, ['space']);
@@ -82,7 +83,7 @@ export async function retrain(dir: string, o: RetrainOptions): Promise<RetrainRe
   const seed = o.seed ?? 0;
   const base = { ...x.config.stages, widths: o.widths, fc };
   const net = compile(compileStages(dna, x.io, base), { threads: o.threads ?? availableParallelism(), seed });
-  const data = openDataset(x.config.data);
+  const data = openDataset(dataOf(x.config));
   const train = engineDataset(data.train());
   const validation = engineDataset(data.validation(), x.stats);
   try {

@@ -4,9 +4,9 @@
  * one or several at a time, then its report; resumable run by run.
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXPERIMENT_FILE } from '../evolution/config.js';
+import { EXPERIMENT_FILE, readConfig } from '../evolution/config.js';
 import { buildReport } from './build.js';
 import type { ReportSummary } from './build.js';
 import { readSweep, writeSweep } from './sweep.js';
@@ -39,6 +39,8 @@ async function timeLeft(exp: string, budgetMs: number): Promise<number> {
 /** The evolve command that starts (or resumes, with the time it had left) one seed's run; none when its time is spent. */
 async function evolveCommand(dir: string, m: SweepManifest, r: SweepRun): Promise<string[] | undefined> {
   const exp = join(dir, r.experiment);
+  // A table-driven run is made in one go, in seconds, and repeats with its seed: one stopped part way is made again.
+  if (existsSync(join(exp, EXPERIMENT_FILE)) && readConfig(exp).evaluator === 'table') rmSync(exp, { recursive: true, force: true });
   if (!existsSync(join(exp, EXPERIMENT_FILE))) return ['evolve', ...m.evolveArgs, '--seed', String(r.seed), '--out', exp, '--time-budget', `${m.budgetMs / 1000}s`];
   const left = await timeLeft(exp, m.budgetMs);
   const i = m.evolveArgs.indexOf('--max-children');

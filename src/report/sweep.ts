@@ -46,9 +46,20 @@ export interface SweepSummary {
   sweep: string;
   budgetSeconds: number;
   evolveArgs: string[];
-  seeds: { seed: number; experiment: string; best: string; validationAccuracy: number; testAccuracy: number; ensembleTestAccuracy: number; params: number; individuals: number; wallSeconds: number }[];
+  seeds: {
+    seed: number;
+    experiment: string;
+    best: string;
+    validationAccuracy: number;
+    testAccuracy: number;
+    ensembleTestAccuracy: number | null;
+    params: number;
+    individuals: number;
+    wallSeconds: number;
+  }[];
   testAccuracy: Spread;
-  ensembleTestAccuracy: Spread;
+  /** null for table-driven runs, which have no ensemble. */
+  ensembleTestAccuracy: Spread | null;
   validationAccuracy: Spread;
 }
 
@@ -97,7 +108,7 @@ export async function reportSweep(dir: string, log: (line: string) => void = () 
       best: s.best.id,
       validationAccuracy: s.best.validationAccuracy,
       testAccuracy: s.best.testAccuracy,
-      ensembleTestAccuracy: s.ensemble.testAccuracy,
+      ensembleTestAccuracy: s.ensemble?.testAccuracy ?? null,
       params: s.best.params,
       individuals: s.individuals,
       wallSeconds: s.wallSeconds,
@@ -109,7 +120,7 @@ export async function reportSweep(dir: string, log: (line: string) => void = () 
     evolveArgs: m.evolveArgs,
     seeds,
     testAccuracy: spread(seeds.map((s) => s.testAccuracy)),
-    ensembleTestAccuracy: spread(seeds.map((s) => s.ensembleTestAccuracy)),
+    ensembleTestAccuracy: seeds.every((s) => s.ensembleTestAccuracy !== null) ? spread(seeds.map((s) => s.ensembleTestAccuracy!)) : null,
     validationAccuracy: spread(seeds.map((s) => s.validationAccuracy)),
   };
   const out = join(dir, 'report');
@@ -124,7 +135,7 @@ export async function reportSweep(dir: string, log: (line: string) => void = () 
   const rows = seeds
     .map(
       (s) =>
-        `<tr><td>${s.seed}</td><td class="l">${esc(s.experiment)}</td><td>${pct(s.validationAccuracy)}</td><td>${pct(s.testAccuracy)}</td><td>${pct(s.ensembleTestAccuracy)}</td><td>${s.params.toLocaleString('en')}</td><td>${s.individuals}</td></tr>`,
+        `<tr><td>${s.seed}</td><td class="l">${esc(s.experiment)}</td><td>${pct(s.validationAccuracy)}</td><td>${pct(s.testAccuracy)}</td><td>${s.ensembleTestAccuracy === null ? '-' : pct(s.ensembleTestAccuracy)}</td><td>${s.params.toLocaleString('en')}</td><td>${s.individuals}</td></tr>`,
     )
     .join('\n');
   const agg = (label: string, x: Spread) => `<tr><td class="l" colspan="2">${label}</td><td colspan="5" class="l">${esc(formatSpread(x))}</td></tr>`;
@@ -136,7 +147,7 @@ export async function reportSweep(dir: string, log: (line: string) => void = () 
 <table><tr><th>seed</th><th class="l">experiment</th><th>validation</th><th>test</th><th>top-2 ensemble test</th><th>parameters</th><th>individuals</th></tr>
 ${rows}
 ${agg('test accuracy', summary.testAccuracy)}
-${agg('ensemble test accuracy', summary.ensembleTestAccuracy)}</table>
+${summary.ensembleTestAccuracy ? agg('ensemble test accuracy', summary.ensembleTestAccuracy) : ''}</table>
 <p><a href="index.html">Best-so-far curves: mean and range over the seeds</a></p></body></html>\n`,
   );
   return summary;

@@ -9,7 +9,6 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readConfig } from '../evolution/config.js';
 import type { ExperimentConfig } from '../evolution/config.js';
 import type { IOSpec } from '../net/presets.js';
 import type { GenerationStats } from '../evolution/generational.js';
@@ -18,7 +17,7 @@ import { lineage } from '../report/curves.js';
 import { esc, STYLE } from '../report/html.js';
 import { spaceOf } from '../spaces/index.js';
 import { FileStore, GenerationFiles } from '../store/index.js';
-import { openDataset } from '../data/dataset.js';
+import { openExperiment } from '../report/models.js';
 import { readRun } from '../store/run-state.js';
 
 export interface Dashboard {
@@ -110,12 +109,12 @@ async function handle(v: View, req: IncomingMessage, res: ServerResponse): Promi
 
 /** Serves a live, read-only view of the experiment in `dir` (127.0.0.1:8080 unless told otherwise). */
 export async function startDashboard(dir: string, o: { port?: number; host?: string } = {}): Promise<Dashboard> {
-  const config = readConfig(dir);
-  const m = openDataset(config.data).manifest;
+  const x = openExperiment(dir);
+  const config = x.config;
   const v: View = {
     dir,
     config,
-    io: { ...m.shape, classes: m.classes.length },
+    io: x.io,
     store: new FileStore(dir),
     generations: spaceOf(config.space).generational ? new GenerationFiles(dir) : undefined,
     figure: { key: '', svg: '' },

@@ -9,9 +9,25 @@ import type { IOSpec } from '../net/presets.js';
 import { compileDNA, inheritance, initialDNA, mutate, renderDNA, validateDNA } from './graph/index.js';
 import type { MutationWeights } from './graph/index.js';
 import type { Rng } from '../util/rng.js';
+import { EvonasError } from '../util/errors.js';
 import { compileStages, formatBits, GENETIC_CNN_BASE, hashStagesDNA, renderStages, validateStagesDNA } from './stages/index.js';
 import type { StagesBase } from './stages/index.js';
-import { compileNb201, EDGES, formatCell, mutateCell, NB201_BENCHMARK, parseCell, randomCell, renderNb201, validateNb201 } from './nb201/index.js';
+import {
+  BENCHMARK_DATASETS,
+  BENCHMARK_TRAINING,
+  BenchmarkError,
+  compileNb201,
+  EDGES,
+  formatCell,
+  mutateCell,
+  NB201_BENCHMARK,
+  parseCell,
+  randomCell,
+  readBenchmark,
+  renderNb201,
+  validateNb201,
+} from './nb201/index.js';
+import type { BenchmarkDataset } from './nb201/index.js';
 import type { Nb201Settings } from './nb201/index.js';
 
 /** Settings a space may read from the experiment (the stages space's base network, the nb201 skeleton's size). */
@@ -58,6 +74,28 @@ export interface SearchSpace {
   retrainable?: boolean;
   /** The learning rate a DNA carries, where the space evolves it (else the experiment's). */
   learningRate?(dna: unknown): number;
+  /** A tabular benchmark of this space (evaluator table): the datasets it records and how to read a file of its layout. */
+  table?: { datasets: readonly string[]; read(path: string, dataset: string): LookupTable };
+}
+
+/**
+ * A tabular benchmark read for one dataset: every structure's recorded
+ * accuracies, looked up instead of trained. A search reads `validation`;
+ * only the report reads `test`.
+ */
+export interface LookupTable {
+  path: string;
+  dataset: string;
+  /** The network's input and classes on this dataset. */
+  io: IOSpec;
+  /** The training the table recorded per structure, which the simulated clock charges for (see worker/simulate.ts). */
+  training: { epochs: number; batchSize: number; trainImages: number; validationImages: number };
+  /** The validation accuracy (0-1) recorded for `dna`'s structure: the search's signal. @throws naming the structure when the table lacks it. */
+  validation(dna: unknown): number;
+  /** The test accuracy (0-1) recorded for it: read by the report only. */
+  test(dna: unknown): number;
+  /** The best test accuracy in the whole table, for scale. */
+  bestTest: number;
 }
 
 const graph: SearchSpace = {
@@ -118,6 +156,28 @@ const nb201: SearchSpace = {
     // Weights are named by edge, so an unchanged edge keeps its parent's and a changed one starts afresh.
     return { dna: { cell: formatCell(ops) }, records, inherit: 'matching' };
   },
+  table: {
+    datasets: BENCHMARK_DATASETS,
+    read(path, dataset) {
+      const b = readBenchmark(path, dataset as BenchmarkDataset);
+      const { io, ...training } = BENCHMARK_TRAINING[b.dataset];
+      const entry = (dna: unknown) => {
+        const cell = validateNb201(dna).cell;
+        const e = b.byCell.get(cell);
+        if (!e) throw new BenchmarkError(`${path}: no row for cell ${cell}`, [path, cell]);
+        return e;
+      };
+      return {
+        path,
+        dataset,
+        io,
+        training,
+        bestTest: b.bestTest,
+        validation: (dna) => entry(dna).validation,
+        test: (dna) => entry(dna).test,
+      };
+    },
+  },
 };
 
 /** Every space; adding one is a folder under src/spaces/ and one entry here. */
@@ -135,6 +195,17 @@ export function spaceOf(name: string): SearchSpace {
   const s = SPACE_REGISTRY.get(name);
   if (!s) throw new RangeError(`Expected a search space (${[...SPACE_REGISTRY.keys()].join(', ')}) but found ${JSON.stringify(name)}`);
   return s;
+}
+
+/**
+ * The tabular benchmark a table-driven experiment looks its accuracies up in.
+ * @throws {EvonasError} naming the file, line or field at fault, or ERR_CONFIG when the experiment trains instead.
+ */
+export function tableOf(config: { space: string; evaluator: string; benchmark: { path: string; dataset: string } | null }): LookupTable {
+  const t = spaceOf(config.space).table;
+  if (config.evaluator !== 'table' || !t || !config.benchmark)
+    throw new EvonasError('ERR_CONFIG', `evaluator: this experiment trains its individuals (evaluator ${config.evaluator}); it has no table`, ['evaluator']);
+  return t.read(config.benchmark.path, config.benchmark.dataset);
 }
 
 /** Compiles a stored DNA of any space with the experiment's settings for it (its configuration will do). */

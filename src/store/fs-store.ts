@@ -77,6 +77,25 @@ export class FileStore implements PopulationStore {
     }
   }
 
+  /**
+   * Writes an individual as it was in another store (a dead one with its
+   * time and killer), whole or not at all: for evonas store migrate.
+   */
+  async restore(i: Individual, weights?: Buffer): Promise<void> {
+    const { state, diedAt, killedBy, ...record } = i;
+    const stage = join(this.tmp, `${i.id}.${process.pid}.${randomBytes(4).toString('hex')}`);
+    await mkdir(stage);
+    try {
+      if (weights) await writeDurable(join(stage, WEIGHTS), [weights]);
+      await writeDurable(join(stage, RECORD), [JSON.stringify({ ...record, hasWeights: weights !== undefined })]);
+      if (state === 'dead') await writeDurable(join(stage, DEATH), [JSON.stringify({ diedAt, killedBy })]);
+      await rename(stage, this.path(i.id, state));
+    } catch (e) {
+      await rm(stage, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
   async kill(id: string, by: string): Promise<'killed' | 'conflict'> {
     const dead = this.path(id, 'dead');
     try {
@@ -101,13 +120,14 @@ export class FileStore implements PopulationStore {
   private readonly deathNotes = new Map<string, { diedAt: string; killedBy: string }>();
   private readonly collected = new Set<string>();
 
-  private async read(id: string, state: 'alive' | 'dead'): Promise<Individual | undefined> {
+  /** @param listed the state was just seen in a listing: a cached record is not checked again (a listing is a snapshot anyway). */
+  private async read(id: string, state: 'alive' | 'dead', listed = false): Promise<Individual | undefined> {
     const dir = this.path(id, state);
     let record = this.records.get(id);
     try {
-      if (record)
-        await stat(dir); // still in this state?
-      else {
+      if (record) {
+        if (!listed) await stat(dir); // still in this state?
+      } else {
         record = JSON.parse(await readFile(join(dir, RECORD), 'utf8')) as IndividualRecord;
         this.records.set(id, record);
       }
@@ -166,7 +186,7 @@ export class FileStore implements PopulationStore {
     const out: Individual[] = [];
     for (const e of wanted) {
       // An entry may move (killed) or vanish (collected) between the listing and the read.
-      const ind = (await this.read(e.id, e.state)) ?? (e.state === 'alive' ? await this.read(e.id, 'dead') : undefined);
+      const ind = (await this.read(e.id, e.state, true)) ?? (e.state === 'alive' ? await this.read(e.id, 'dead') : undefined);
       if (ind && (!filter.state || ind.state === filter.state)) out.push(ind);
     }
     return out;

@@ -1,5 +1,6 @@
 export * from './types.js';
 export { FileStore, newIndividualId, newRecord } from './fs-store.js';
+export { MemoryStore } from './memory-store.js';
 export { TimedStore } from './timed.js';
 export { GenerationFiles } from './generations.js';
 export { LeaseClaims } from './claims.js';

@@ -12,6 +12,13 @@ function jsonSchema(schema: z.ZodType, id: string, title: string): Record<string
 }
 
 export const FILE_SCHEMAS: Record<string, () => Record<string, unknown>> = {
-  experiment: () => jsonSchema(ExperimentSchema, 'https://evonas.dev/schema/experiment.json', 'evonas experiment.json'),
+  experiment: () => ({
+    ...jsonSchema(ExperimentSchema, 'https://evonas.dev/schema/experiment.json', 'evonas experiment.json'),
+    // The refinement the declaration cannot say in JSON Schema by itself: what the evaluator requires.
+    if: { properties: { evaluator: { const: 'table' } }, required: ['evaluator'] },
+    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then/else, not a thenable
+    then: { required: ['benchmark'], properties: { benchmark: { type: 'object' } } },
+    else: { required: ['data'] },
+  }),
   manifest: () => jsonSchema(ManifestSchema, 'https://evonas.dev/schema/manifest.json', 'evonas dataset manifest.json'),
 };

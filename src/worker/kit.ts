@@ -12,7 +12,7 @@ import { engineDataset, openDataset } from '../data/dataset.js';
 import type { EngineDataset } from '../engine/dataset.js';
 import type { Net } from '../engine/net.js';
 import { encodeSafetensors } from '../engine/safetensors.js';
-import { readConfig } from '../evolution/config.js';
+import { dataOf, readConfig } from '../evolution/config.js';
 import type { ExperimentConfig } from '../evolution/config.js';
 import type { Schedule } from '../evolution/schedule.js';
 import { detectStagnation, StagnationLog, withRemedies } from '../evolution/stagnation.js';
@@ -75,7 +75,7 @@ export interface WorkerKit {
  */
 export function makeKit(dir: string, id: number, signal?: AbortSignal): WorkerKit {
   const config = readConfig(dir);
-  const data = openDataset(config.data);
+  const data = openDataset(dataOf(config));
   const m = data.manifest;
   const train = engineDataset(data.train());
   const validation = engineDataset(data.validation(), m.stats);

@@ -13,9 +13,13 @@ import type { ExperimentConfig } from '../evolution/config.js';
 import { formatStatsRow, STATS_HEADER } from '../evolution/generational.js';
 import type { GenerationStats } from '../evolution/generational.js';
 import { describeEvent, StagnationLog } from '../evolution/stagnation.js';
-import { spaceOf } from '../spaces/index.js';
+import { spaceOf, tableOf } from '../spaces/index.js';
 import { createRng } from '../util/rng.js';
 import { FileStore, GenerationFiles, newRecord } from '../store/index.js';
+import type { PopulationStore } from '../store/index.js';
+import { EvonasError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { simulate } from './simulate.js';
 import { summarize, summarizePopulation } from '../store/summary.js';
 import type { PopulationSummary } from '../store/summary.js';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -26,11 +30,57 @@ import type { Individual } from '../store/index.js';
 
 import { EVONAS } from '../util/command.js';
 
-/** Seeds a new experiment's population (steady-state spaces; a generational space's workers make generation 0). */
-export async function seedPopulation(dir: string, config: ExperimentConfig): Promise<void> {
-  const store = new FileStore(dir);
+/** Seeds a population in `store` (steady-state spaces; a generational space's workers make generation 0). */
+export async function seedStore(store: PopulationStore, config: ExperimentConfig): Promise<void> {
   for (const dna of spaceOf(config.space).initialPopulation(config.population, createRng(config.seed).fork('initial-population')))
     await store.put(newRecord({ worker: 'evolve', space: config.space, dna }));
+}
+
+/** Seeds a new experiment's population in its folder. */
+export async function seedPopulation(dir: string, config: ExperimentConfig): Promise<void> {
+  await seedStore(new FileStore(dir), config);
+}
+
+const hoursOf = (seconds: number) => `${(seconds / 3600).toFixed(2)} h`;
+
+/**
+ * A table-driven run (evaluator table): its simulated workers in this
+ * process over the experiment's store, on the simulated clock (see
+ * simulate.ts). It takes seconds and is made in one go: one stopped part
+ * way is started again, not resumed.
+ */
+async function superviseTable(dir: string, config: ExperimentConfig, o: SuperviseOptions): Promise<SuperviseResult> {
+  const run = readRun(dir);
+  const startedAt = Date.parse(run.startedAt);
+  const store = new FileStore(dir);
+  if ((await store.list()).some((i) => i.parent !== null))
+    throw new EvonasError('ERR_RUN', `${dir}: a table-driven run is simulated in one go and is not resumed; start a new one (it takes seconds, and repeats with its seed)`);
+  const budget = { seconds: (Date.parse(run.deadline) - startedAt) / 1000, ...(run.maxChildren ? { evaluations: run.maxChildren } : {}) };
+  const r = await simulate({
+    config,
+    table: tableOf(config),
+    store,
+    startedAt,
+    budget,
+    ...(o.signal ? { signal: o.signal } : {}),
+    onProgress: (p) =>
+      o.onProgress?.(
+        `simulated ${hoursOf(p.seconds)}  evaluations ${p.evaluations}${budget.evaluations ? `/${budget.evaluations}` : ''}  best validation ${p.bestValidation === null ? '-' : p.bestValidation.toFixed(4)}`,
+      ),
+  });
+  mkdirSync(join(dir, 'workers'), { recursive: true });
+  // One report for all simulated workers: their wall time is this process's, and none of it trained.
+  writeFileAtomic(
+    join(dir, 'workers', 'simulated.json'),
+    `${JSON.stringify({ worker: `${config.workers} simulated`, wall: r.wallSeconds, train: 0, evaluate: 0, children: r.evaluations, store: r.storeSeconds, simulatedSeconds: r.seconds, steps: r.steps })}\n`,
+  );
+  const all = await store.list();
+  if (o.onIndividual) for (const i of all) if (i.fitness !== null) o.onIndividual(i);
+  o.onLog?.(
+    `simulated ${hoursOf(r.seconds)} with ${config.workers} workers: ${r.evaluations} evaluations in ${r.wallSeconds.toFixed(1)} s of wall time (${((100 * r.storeSeconds) / Math.max(r.wallSeconds, 1e-9)).toFixed(0)}% in the store)`,
+  );
+  const s = summarize(all);
+  return { children: r.evaluations, alive: s.alive, ...(s.best ? { best: s.best } : {}) };
 }
 
 /**
@@ -166,6 +216,7 @@ async function observer(dir: string, config: ExperimentConfig, deadline: number,
 /** Runs `config.workers` workers on the experiment in `dir` until its run's deadline (startRun sets it), then stops them. */
 export async function supervise(dir: string, o: SuperviseOptions = {}): Promise<SuperviseResult> {
   const config = readConfig(dir);
+  if (config.evaluator === 'table') return superviseTable(dir, config, o);
   const deadline = Date.parse(readRun(dir).deadline);
   const store = new FileStore(dir);
   const pool = new WorkerPool(dir, config.workers, deadline, o.onLog ?? (() => {}));

@@ -4,7 +4,9 @@
  * against the shared store until the deadline or a stop signal. A child in
  * flight when it stops is dropped, never half-written: births are atomic.
  */
+import { readConfig } from '../evolution/config.js';
 import { selectionFitness } from '../evolution/selection.js';
+import { EvonasError } from '../util/errors.js';
 import type { StepOutcome } from '../evolution/types.js';
 import { spaceOf } from '../spaces/index.js';
 import { ConflictError, historyKeepers } from '../store/index.js';
@@ -22,6 +24,8 @@ export interface WorkerOptions {
 
 /** Runs one worker until the deadline, the child budget or the signal. @returns how many steps of each kind it took. */
 export async function runWorker(o: WorkerOptions): Promise<Record<string, number>> {
+  if (readConfig(o.dir).evaluator === 'table')
+    throw new EvonasError('ERR_INPUT', `${o.dir}: a table-driven run's workers are simulated by evonas evolve, in one process on the simulated clock; there is nothing for evonas worker to do`);
   const kit = makeKit(o.dir, o.id, o.signal);
   const { config, store } = kit;
   const step = spaceOf(config.space).generational ? generationalDriver(kit) : steadyStateDriver(kit);

@@ -6,10 +6,25 @@
  */
 import { readFileSync } from 'node:fs';
 import { EvonasError } from '../../util/errors.js';
+import type { IOSpec } from '../../net/presets.js';
 import { parseCell } from './cell.js';
 
 export const BENCHMARK_DATASETS = ['cifar10', 'cifar100', 'imagenet16'] as const;
 export type BenchmarkDataset = (typeof BENCHMARK_DATASETS)[number];
+
+/**
+ * What the benchmark's 12-epoch training of a cell read and wrote, per
+ * dataset (Dong & Yang 2020, section 3 and its hp=12 records): the network's
+ * input and classes, the images of one training epoch (CIFAR-10's train half
+ * of its train/valid split, CIFAR-100's train set, ImageNet16-120's train
+ * set) and of the validation pass, with its batch size. The simulated clock charges a lookup
+ * for this much work.
+ */
+export const BENCHMARK_TRAINING: Record<BenchmarkDataset, { io: IOSpec; epochs: number; batchSize: number; trainImages: number; validationImages: number }> = {
+  cifar10: { io: { height: 32, width: 32, channels: 3, classes: 10 }, epochs: 12, batchSize: 256, trainImages: 25_000, validationImages: 25_000 },
+  cifar100: { io: { height: 32, width: 32, channels: 3, classes: 100 }, epochs: 12, batchSize: 256, trainImages: 50_000, validationImages: 5_000 },
+  imagenet16: { io: { height: 16, width: 16, channels: 3, classes: 120 }, epochs: 12, batchSize: 256, trainImages: 151_700, validationImages: 3_000 },
+};
 
 export interface BenchmarkEntry {
   index: number;
