@@ -160,7 +160,7 @@ describe('generational runs on the shared store', () => {
   it('concurrent processes: each lease has one holder, also when a short lease expires during the test', async () => {
     const dir = join(root, 'race');
     const child = fileURLToPath(new URL('./support/claim-child.js', import.meta.url));
-    const start = Date.now() + 2000;
+    const start = Date.now() + 5000; // time for 12 processes to start, also on a loaded 2-core machine
     const race = (workers: number, o: { startAt: number; holdMs: number; dies: (w: number) => boolean }) =>
       Promise.all(
         Array.from(
