@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets evonas up on a fresh Debian machine: Debian's libtorch (chromium for
-# the browser tests, clang-format for the lint), the npm dependencies, the
+# the browser tests, clang-format for the lint, postgresql for the store's), the npm dependencies, the
 # native addon and the TypeScript build. Safe to run again.
 set -euo pipefail
 # onnxruntime-node ships its CPU binary; the extra download its install step attempts fails offline.
@@ -14,6 +14,8 @@ missing=()
 [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
 # npm test checks native/'s formatting (npm run lint).
 command -v clang-format >/dev/null || missing+=(clang-format)
+# The PostgreSQL store's tests start their own server (initdb, pg_ctl) from Debian's package.
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo=sudo

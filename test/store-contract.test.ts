@@ -1,12 +1,14 @@
-// The store contract, run against every backend (today: the filesystem).
+// The store contract, run against every backend (the filesystem, and memory for in-process simulations).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, describe, it } from 'node:test';
-import { FileStore, historyKeepers, newRecord, TimedStore } from '../src/store/index.js';
+import { after, before, describe, it } from 'node:test';
+import { FileStore, historyKeepers, MemoryStore, newRecord, PgStore, TimedStore } from '../src/store/index.js';
+import { startPostgres } from './support/postgres.js';
+import type { Postgres } from './support/postgres.js';
 import { selectionFitness } from '../src/evolution/selection.js';
 import { hashStagesDNA, randomStagesDNA, zeroDNA } from '../src/spaces/stages/index.js';
 import type { IndividualRecord, PopulationStore } from '../src/store/index.js';
@@ -20,19 +22,48 @@ function record(over: Partial<IndividualRecord> = {}): IndividualRecord {
   return newRecord({ worker: 'test', space: 'graph', dna: { x: 1 }, fitness: 0.5, ...over });
 }
 
-const backends: [string, () => { store: PopulationStore; dir: string }][] = [
+// PostgreSQL: a real server, started for these tests (test/support/postgres.ts).
+let server: Postgres | undefined;
+const opened: PgStore[] = [];
+before(async () => {
+  server = await startPostgres();
+});
+after(async () => {
+  for (const s of opened) await s.close();
+  server?.stop();
+});
+async function pgStore(schema: string): Promise<PgStore> {
+  const s = await PgStore.open(`${server!.url}?schema=${schema}`);
+  opened.push(s);
+  return s;
+}
+
+/**
+ * `location` is where other processes open the backend (a folder or a URL;
+ * '' for memory, which lives in one process); `dir` is the folder of a
+ * filesystem backend, for tests that damage its files.
+ */
+const backends: [string, () => Promise<{ store: PopulationStore; location: string; dir?: string }>][] = [
+  ['memory', async () => ({ store: new MemoryStore(), location: '' })],
   [
     'filesystem',
-    () => {
+    async () => {
       const dir = join(root, `fs-${n++}`);
-      return { store: new FileStore(dir), dir };
+      return { store: new FileStore(dir), location: dir, dir };
     },
   ],
   [
     'filesystem behind TimedStore',
-    () => {
+    async () => {
       const dir = join(root, `timed-${n++}`);
-      return { store: new TimedStore(new FileStore(dir)), dir };
+      return { store: new TimedStore(new FileStore(dir)), location: dir, dir };
+    },
+  ],
+  [
+    'postgresql',
+    async () => {
+      const schema = `contract_${n++}`;
+      return { store: await pgStore(schema), location: `${server!.url}?schema=${schema}` };
     },
   ],
 ];
@@ -40,7 +71,7 @@ const backends: [string, () => { store: PopulationStore; dir: string }][] = [
 for (const [name, make] of backends) {
   describe(`store contract: ${name}`, () => {
     it('a birth appears alive and complete, with its weights', async () => {
-      const { store } = make();
+      const { store } = await make();
       const r = record({ hasWeights: true, fitness: 0.7 });
       await store.put(r, [Buffer.from('abc'), Buffer.from('def')]);
       assert.deepEqual(await store.get(r.id), { ...r, state: 'alive' });
@@ -55,17 +86,17 @@ for (const [name, make] of backends) {
     });
 
     it('refuses a second birth of one id, a bad id and a record that lies about weights', async () => {
-      const { store } = make();
+      const { store } = await make();
       const r = record();
       await store.put(r);
-      await assert.rejects(store.put(r), /ENOTEMPTY|EEXIST/);
+      await assert.rejects(store.put(r), /ENOTEMPTY|EEXIST/); // the filesystem's rename refusal, or the same word from memory
       await assert.rejects(store.put(record({ id: '../escape' })), /Expected an id of lowercase letters, digits and dashes/);
       await assert.rejects(store.put(record({ hasWeights: true })), /hasWeights is true but weights were not given/);
       assert.equal(await store.aliveCount(), 1);
     });
 
     it('a kill happens once: the second killer gets a conflict', async () => {
-      const { store } = make();
+      const { store } = await make();
       const r = record();
       await store.put(r);
       assert.equal(await store.kill(r.id, 'w1'), 'killed');
@@ -78,24 +109,39 @@ for (const [name, make] of backends) {
       assert.equal((await store.list({ state: 'dead' })).length, 1);
     });
 
-    it('racing kills from many processes: exactly one wins each individual', async () => {
-      const { store, dir } = make();
+    it('racing kills from many async callers: exactly one wins each individual', async () => {
+      const { store } = await make();
+      const ids: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        const r = record();
+        await store.put(r);
+        ids.push(r.id);
+      }
+      const outcomes = await Promise.all(ids.flatMap((id) => Array.from({ length: 4 }, (_, k) => store.kill(id, `c${k}`).then((o) => ({ id, o })))));
+      const wins = outcomes.filter((x) => x.o === 'killed').map((x) => x.id);
+      assert.deepEqual(wins.sort(), [...ids].sort(), 'every id killed exactly once');
+      assert.equal(outcomes.filter((x) => x.o === 'conflict').length, 60);
+    });
+
+    it('racing kills from many processes: exactly one wins each individual', { skip: name === 'memory' && 'a memory store lives in one process' }, async () => {
+      const { store, location } = await make();
       const ids: string[] = [];
       for (let i = 0; i < 30; i++) {
         const r = record();
         await store.put(r);
         ids.push(r.id);
       }
-      const script = `import { FileStore } from ${JSON.stringify(join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'store', 'index.js'))};
-        const s = new FileStore(process.argv[1]); const won = [];
+      const script = `import { closeStore, openStore } from ${JSON.stringify(join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'store', 'index.js'))};
+        const s = await openStore(process.argv[1]); const won = [];
         for (const id of process.argv[2].split(',')) if ((await s.kill(id, 'p' + process.pid)) === 'killed') won.push(id);
+        await closeStore(s);
         process.stdout.write(JSON.stringify(won));`;
       const runs = await Promise.all(
         Array.from(
           { length: 6 },
           () =>
             new Promise<string[]>((res, rej) => {
-              const c = spawn(process.execPath, ['--input-type=module', '-e', script, dir, ids.join(',')]);
+              const c = spawn(process.execPath, ['--input-type=module', '-e', script, location, ids.join(',')]);
               let out = '';
               c.stdout.on('data', (d) => (out += d));
               c.on('error', rej);
@@ -109,7 +155,7 @@ for (const [name, make] of backends) {
     });
 
     it('sample gives distinct alive individuals, uniformly', async () => {
-      const { store } = make();
+      const { store } = await make();
       const ids: string[] = [];
       for (let i = 0; i < 6; i++) {
         const r = record();
@@ -134,7 +180,7 @@ for (const [name, make] of backends) {
     });
 
     it('garbage collection removes only the dead past their grace, and stale staging', async () => {
-      const { store } = make();
+      const { store } = await make();
       const a = record({ hasWeights: true });
       const b = record();
       const c = record();
@@ -158,7 +204,7 @@ for (const [name, make] of backends) {
     });
 
     it('check finds a clean store clean, and reports damage', async () => {
-      const { store, dir } = make();
+      const { store, dir } = await make();
       const r = record();
       await store.put(r);
       await store.kill(r.id, 'w');
@@ -178,56 +224,74 @@ for (const [name, make] of backends) {
   });
 }
 
-describe('store concurrency (filesystem)', () => {
-  it('16 processes x 8 async workers, 10,000 reproductions: nothing lost, duplicated or half-written', async () => {
-    const dir = join(root, 'hammer');
-    const store = new FileStore(dir);
-    const initial: string[] = [];
-    for (let i = 0; i < 40; i++) {
-      const r = record({ hasWeights: true, fitness: i / 100 });
-      await store.put(r, [Buffer.from(`w${i}`)]);
-      initial.push(r.id);
+/**
+ * The hammer: 16 processes x 8 async workers make 10,000 reproductions
+ * against one store. With `restarts`, the PostgreSQL server is killed
+ * (pg_ctl restart -m immediate) that many times while they run: workers
+ * retry, and every birth and kill still happens exactly once.
+ */
+async function hammer(kind: 'filesystem' | 'postgresql', restarts = 0): Promise<void> {
+  const dir = join(root, `hammer-${kind}-${restarts}`);
+  const location = kind === 'filesystem' ? dir : `${server!.url}?schema=hammer_${restarts}`;
+  const store = kind === 'filesystem' ? new FileStore(dir) : await pgStore(`hammer_${restarts}`);
+  const initial: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    const r = record({ hasWeights: true, fitness: i / 100 });
+    await store.put(r, [Buffer.from(`w${i}`)]);
+    initial.push(r.id);
+  }
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'support', 'store-hammer.js');
+  const procs = 16;
+  const perProc = 625;
+  const chaos = (async () => {
+    for (let r = 0; r < restarts; r++) {
+      await new Promise((res) => setTimeout(res, 2500));
+      server!.ctl(['restart', '-m', 'immediate']);
     }
-    const script = join(dirname(fileURLToPath(import.meta.url)), 'support', 'store-hammer.js');
-    const procs = 16;
-    const perProc = 625;
-    const results = await Promise.all(
-      Array.from(
-        { length: procs },
-        (_, p) =>
-          new Promise<{ born: string[]; killed: string[]; collected: string[]; conflicts: number }>((res, rej) => {
-            const c = spawn(process.execPath, [script, dir, String(perProc), '8', '40', String(p + 1)]);
-            let out = '';
-            let err = '';
-            c.stdout.on('data', (d) => (out += d));
-            c.stderr.on('data', (d) => (err += d));
-            c.on('error', rej);
-            c.on('close', (code) => (code === 0 ? res(JSON.parse(out)) : rej(new Error(`hammer ${p} exited ${code}: ${err}`))));
-          }),
-      ),
-    );
-    const born = results.flatMap((r) => r.born);
-    const killed = results.flatMap((r) => r.killed);
-    const collected = results.flatMap((r) => r.collected);
-    assert.equal(born.length, procs * perProc);
-    assert.equal(new Set(born).size, born.length, 'no id born twice');
-    assert.equal(new Set(killed).size, killed.length, 'no individual killed twice');
-    assert.equal(new Set(collected).size, collected.length, 'no individual collected twice');
-    const report = await store.check();
-    assert.deepEqual(report.problems, []);
-    const alive = new Set((await store.list({ state: 'alive' })).map((i) => i.id));
-    const dead = new Set((await store.list({ state: 'dead' })).map((i) => i.id));
-    // Conservation: every individual is alive or dead - exactly one of them; only the dead lose their weights.
-    for (const id of [...initial, ...born]) {
-      const where = [alive.has(id), dead.has(id)].filter(Boolean).length;
-      assert.equal(where, 1, `${id} is in ${where} places`);
-      if (collected.includes(id)) assert.ok(dead.has(id), `${id}: weights collected while alive`);
-      assert.equal(alive.has(id), !killed.includes(id), `${id}: alive exactly when nobody killed it`);
-    }
-    assert.equal(alive.size, initial.length + born.length - killed.length);
-    assert.ok(Math.abs(alive.size - 40) <= procs * 8, `population ${alive.size} far from its set-point`);
-    assert.deepEqual(readdirSync(join(dir, 'tmp')), [], 'no half-written birth left');
-  });
+  })();
+  const results = await Promise.all(
+    Array.from(
+      { length: procs },
+      (_, p) =>
+        new Promise<{ born: string[]; killed: string[]; collected: string[]; conflicts: number }>((res, rej) => {
+          const c = spawn(process.execPath, [script, location, String(perProc), '8', '40', String(p + 1)]);
+          let out = '';
+          let err = '';
+          c.stdout.on('data', (d) => (out += d));
+          c.stderr.on('data', (d) => (err += d));
+          c.on('error', rej);
+          c.on('close', (code) => (code === 0 ? res(JSON.parse(out)) : rej(new Error(`hammer ${p} exited ${code}: ${err}`))));
+        }),
+    ),
+  );
+  await chaos;
+  const born = results.flatMap((r) => r.born);
+  const killed = results.flatMap((r) => r.killed);
+  const collected = results.flatMap((r) => r.collected);
+  assert.equal(born.length, procs * perProc);
+  assert.equal(new Set(born).size, born.length, 'no id born twice');
+  assert.equal(new Set(killed).size, killed.length, 'no individual killed twice');
+  assert.equal(new Set(collected).size, collected.length, 'no individual collected twice');
+  const report = await store.check();
+  assert.deepEqual(report.problems, []);
+  const alive = new Set((await store.list({ state: 'alive' })).map((i) => i.id));
+  const dead = new Set((await store.list({ state: 'dead' })).map((i) => i.id));
+  // Conservation: every individual is alive or dead - exactly one of them; only the dead lose their weights.
+  for (const id of [...initial, ...born]) {
+    const where = [alive.has(id), dead.has(id)].filter(Boolean).length;
+    assert.equal(where, 1, `${id} is in ${where} places`);
+    if (collected.includes(id)) assert.ok(dead.has(id), `${id}: weights collected while alive`);
+    assert.equal(alive.has(id), !killed.includes(id), `${id}: alive exactly when nobody killed it`);
+  }
+  assert.equal(alive.size, initial.length + born.length - killed.length);
+  assert.ok(Math.abs(alive.size - 40) <= procs * 8, `population ${alive.size} far from its set-point`);
+  if (kind === 'filesystem') assert.deepEqual(readdirSync(join(dir, 'tmp')), [], 'no half-written birth left');
+}
+
+describe('store concurrency', () => {
+  it('filesystem: 16 processes x 8 async workers, 10,000 reproductions: nothing lost, duplicated or half-written', () => hammer('filesystem'));
+  it('postgresql: the same against one server', () => hammer('postgresql'));
+  it('postgresql: the same while the server is killed and restarted twice', () => hammer('postgresql', 2));
 });
 
 describe('historyKeepers', () => {

@@ -25,6 +25,7 @@ const COMMANDS: Record<string, Command> = {
   predict: { summary: 'classify images with an experiment or an exported ONNX model', load: () => import('./predict.js') },
   train: { summary: 'train one fixed network on a dataset cache (a baseline)', load: () => import('./train.js') },
   schema: { summary: 'the JSON Schema of experiment.json or of a dataset manifest', load: () => import('./schema.js') },
+  store: { summary: 'check a population, or copy an experiment between a folder and PostgreSQL', load: () => import('./store.js') },
   info: { summary: 'show the engine: libtorch version, threads, CUDA', load: () => import('./info.js') },
 };
 

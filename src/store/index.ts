@@ -8,3 +8,6 @@ export { readRun, RUN_FILE, writeRun } from './run-state.js';
 export type { RunState } from './run-state.js';
 export { summarizePopulation } from './summary.js';
 export type { PopulationSummary } from './summary.js';
+export { isStoreUrl, parseStoreUrl, PgStore, PG_SCHEMA_VERSION, redactUrl } from './pg-store.js';
+export type { StoreUrl } from './pg-store.js';
+export { closeStore, openStore } from './open.js';

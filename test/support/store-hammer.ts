@@ -1,12 +1,12 @@
-// One process of the store concurrency test: `workers` async loops run the
+// One process of the store concurrency test (a folder or a postgresql:// URL): `workers` async loops run the
 // paper's tournament step against a shared store with a fake evaluator until
 // this process has made `births` children. Prints what it did as JSON.
-import { FileStore, newIndividualId } from '../../src/store/index.js';
+import { closeStore, newIndividualId, openStore } from '../../src/store/index.js';
 import type { IndividualRecord } from '../../src/store/index.js';
 import { createRng } from '../../src/util/rng.js';
 
-const [dir, births, workers, setpoint, seed] = process.argv.slice(2);
-const store = new FileStore(dir!);
+const [location, births, workers, setpoint, seed] = process.argv.slice(2);
+const store = await openStore(location!);
 const target = Number(births);
 let made = 0;
 const born: string[] = [];
@@ -53,4 +53,5 @@ async function worker(w: number): Promise<void> {
 }
 
 await Promise.all(Array.from({ length: Number(workers) }, (_, w) => worker(w)));
+await closeStore(store);
 process.stdout.write(JSON.stringify({ born, killed, collected, conflicts }));
