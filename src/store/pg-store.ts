@@ -132,7 +132,10 @@ export class PgStore implements PopulationStore {
   static async open(url: string, o: { retryMs?: number; poolSize?: number } = {}): Promise<PgStore> {
     const u = parseStoreUrl(url);
     const pool = new pg.Pool({ connectionString: u.connectionString, max: o.poolSize ?? 4, connectionTimeoutMillis: 10_000 });
-    pool.on('error', () => {}); // an idle client's lost connection: the next call reconnects
+    // A client whose connection drops emits 'error' (idle or between calls): the call in flight fails and is
+    // retried, and the pool replaces the client, so the event itself needs no handling beyond not being unhandled.
+    pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     const store = new PgStore(pool, u, o.retryMs ?? Number(process.env.EVONAS_PG_RETRY_MS ?? 300_000));
     try {
       await store.migrate();
