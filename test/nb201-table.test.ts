@@ -4,7 +4,7 @@
 // the answer: which cell is best, what each evaluation costs, when each
 // child may be born.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -207,6 +207,44 @@ describe('the table evaluator: evonas evolve and report', () => {
     const again = await runCli(['evolve', '--resume', exp, '--max-children', '10']);
     assert.notEqual(again.code, 0);
     assert.match(again.stderr, /simulated in one go and is not resumed/);
+  });
+
+  it('sweeps seeds on the simulated clock, and compare will not mix it with wall time', async () => {
+    const out = join(root, 'sweep');
+    const r = await runCli([
+      'sweep',
+      '--seeds',
+      '1,2',
+      '--space',
+      'nb201',
+      '--evaluator',
+      'table',
+      '--benchmark',
+      csv,
+      '--dataset',
+      'cifar10',
+      '--population',
+      '10',
+      '--workers',
+      '2',
+      '--max-children',
+      '60',
+      '--out',
+      out,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /seeds 1, 2, 60 evaluations each/);
+    const s = JSON.parse(readFileSync(join(out, 'report', 'summary.json'), 'utf8'));
+    assert.equal(s.seeds.length, 2);
+    assert.equal(s.ensembleTestAccuracy, null);
+    assert.match(readFileSync(join(out, 'report', 'index.html'), 'utf8'), /simulated time \(hours\)/);
+    const wall = join(root, 'wall-report');
+    mkdirSync(join(wall, 'report'), { recursive: true });
+    const one = JSON.parse(readFileSync(join(out, 'seed-1', 'report', 'summary.json'), 'utf8'));
+    writeFileSync(join(wall, 'report', 'summary.json'), JSON.stringify({ ...one, clock: 'wall' }));
+    const mixed = await runCli(['compare', join(out, 'seed-1'), wall, '--out', join(root, 'mixed')]);
+    assert.equal(mixed.code, 1);
+    assert.match(mixed.stderr, /mix wall time and a simulated clock/);
   });
 
   it('refuses a missing budget, a missing table and a bad row, writing nothing', async () => {

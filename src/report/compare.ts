@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../util/fs.js';
 import { buildReport } from './build.js';
 import type { ReportSummary } from './build.js';
-import { compareSpec, render } from './charts.js';
+import { EvonasError } from '../util/errors.js';
+import { compareSpec, render, SIMULATED_CLOCK, WALL_CLOCK } from './charts.js';
 import type { BandPoint } from './charts.js';
 import { esc, STYLE } from './html.js';
 
@@ -59,6 +60,7 @@ export async function compareExperiments(
   group: (dir: string, s: ReportSummary) => string = (_d, s) => groupOf(s),
 ): Promise<{ curves: Curve[]; bands: BandPoint[] }> {
   const curves: Curve[] = [];
+  const clocks = new Set<string>();
   for (const dir of dirs) {
     const file = join(dir, 'report', 'summary.json');
     let s: ReportSummary;
@@ -67,11 +69,13 @@ export async function compareExperiments(
       log(`${dir}: no report yet; making it`);
       s = await buildReport(dir, { log });
     }
+    clocks.add(s.clock ?? 'wall'); // reports before the simulated clock existed were all on wall time
     const points = s.bestSoFar.filter((p) => p.testAccuracy !== null).map((p) => ({ hours: p.hours, test: p.testAccuracy! }));
     curves.push({ experiment: dir, group: group(dir, s), points, end: Math.max(s.wallSeconds / 3600, ...points.map((p) => p.hours)) });
   }
+  if (clocks.size > 1) throw new EvonasError('ERR_INPUT', 'these experiments mix wall time and a simulated clock (table-driven runs): compare each kind on its own');
   const b = bands(curves);
-  const chart = await render(compareSpec(b, 'Best so far (test accuracy): mean and range across experiments'));
+  const chart = await render(compareSpec(b, 'Best so far (test accuracy): mean and range across experiments', clocks.has('simulated') ? SIMULATED_CLOCK : WALL_CLOCK));
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'compare.png'), chart.png);
   writeFileAtomic(join(out, 'compare.json'), `${JSON.stringify({ curves, bands: b }, null, 2)}\n`);
