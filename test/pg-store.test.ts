@@ -64,7 +64,22 @@ describe('PostgreSQL store: URLs and refusals', () => {
     const s = await PgStore.open(`${pg.url}?schema=newer`);
     await s.close();
     pg.sql('INSERT INTO newer.evonas_schema (version) VALUES (99)');
-    await assert.rejects(PgStore.open(`${pg.url}?schema=newer`), /schema newer was made by a newer evonas \(version 99; this one reads up to 1\): upgrade evonas/);
+    await assert.rejects(PgStore.open(`${pg.url}?schema=newer`), /schema newer was made by a newer evonas \(version 99; this one reads up to 2\): upgrade evonas/);
+  });
+
+  it('upgrades a version-1 schema (no leases table) in place, keeping its population', async () => {
+    const s = await PgStore.open(`${pg.url}?schema=old`);
+    await s.put(newRecord({ worker: 'test', space: 'graph', dna: {} }));
+    await s.close();
+    pg.sql('DROP TABLE old.leases; DELETE FROM old.evonas_schema WHERE version = 2;'); // as evonas 1 left it
+    const t = await PgStore.open(`${pg.url}?schema=old`);
+    try {
+      assert.equal(await t.aliveCount(), 1);
+      assert.equal(await t.leases.claim('k', 'w', 60_000), true);
+      assert.equal(pg.sql('SELECT max(version) FROM old.evonas_schema').trim(), '2');
+    } finally {
+      await t.close();
+    }
   });
 });
 

@@ -18,6 +18,7 @@ import { bestSoFar, lineage, majorityVote } from '../src/report/curves.js';
 import { compileDNA, initialDNA } from '../src/spaces/graph/index.js';
 import { FileStore, newRecord } from '../src/store/index.js';
 import { writeRun } from '../src/store/run-state.js';
+import { FolderDocs } from '../src/store/docs.js';
 import { learnableCifar10Folder } from './support/formats.js';
 
 const root = mkdtempSync(join(tmpdir(), 'evonas-report-'));
@@ -112,7 +113,7 @@ describe('evonas report', () => {
     await importDataset(learnableCifar10Folder(join(root, 'src'), 100, 100), { out: cache, validation: 40 });
     mkdirSync(exp, { recursive: true });
     writeConfig(exp, validateConfig({ format: 'evonas.experiment', version: 1, data: cache }));
-    writeRun(exp, { startedAt: at(0), deadline: at(3600) });
+    await writeRun(new FolderDocs(exp), { startedAt: at(0), deadline: at(3600) });
     const d = openDataset(cache);
     const t = d.train();
     const io = { ...d.manifest.shape, classes: 10 };

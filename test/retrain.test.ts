@@ -21,8 +21,8 @@ before(async () => {
   await importDataset(cifar10Folder(join(root, 'src'), 40), { out: cache, validation: 20 });
   mkdirSync(exp);
   writeConfig(exp, validateConfig({ data: cache, space: 'stages', population: 2, generations: 0, workers: 1, threadsPerWorker: 1, stepsPerChild: 2, batchSize: 10, seed: 3 }));
-  startRun(exp, 120_000);
-  await runWorker({ dir: exp, id: 0 }); // generation 0: two individuals
+  await startRun(exp, 120_000);
+  await runWorker({ location: exp, id: 0 }); // generation 0: two individuals
 });
 after(() => rmSync(root, { recursive: true, force: true }));
 

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { validateConfig } from '../src/evolution/config.js';
 import { mutationsPerChild, resetSinceBirth } from '../src/evolution/schedule.js';
+import { FolderDocs } from '../src/store/docs.js';
 import { detectStagnation, StagnationLog, validateStagnation, withRemedies } from '../src/evolution/stagnation.js';
 import type { StagnationPolicy } from '../src/evolution/stagnation.js';
 import { spread } from '../src/report/sweep.js';
@@ -46,12 +47,12 @@ describe('stagnation', () => {
     assert.equal(detectStagnation({ window: 60, remedy: 'weight-reset' }, [born('b', 10, 0.5)], start, 100, [])!.mutationRate, undefined);
   });
 
-  it('records each event once, whichever worker sees it first', () => {
-    const log = new StagnationLog(join(root, 'exp'));
+  it('records each event once, whichever worker sees it first', async () => {
+    const log = new StagnationLog(new FolderDocs(join(root, 'exp')));
     const e = detectStagnation(policy, [born('b', 10, 0.5)], start, 80, [])!;
-    assert.equal(log.record(e), true);
-    assert.equal(log.record({ ...e, at: 81 }), false, 'the second worker loses');
-    assert.deepEqual(log.list(), [e]);
+    assert.equal(await log.record(e), true);
+    assert.equal(await log.record({ ...e, at: 81 }), false, 'the second worker loses');
+    assert.deepEqual(await log.list(), [e]);
   });
 
   it('refuses a bad policy naming the field', () => {

@@ -75,8 +75,8 @@ describe('a test-only search space', () => {
     mkdirSync(dir);
     writeConfig(dir, config);
     await seedPopulation(dir, config);
-    startRun(dir, 120_000, 12);
-    const counts = await runWorker({ dir, id: 0 });
+    await startRun(dir, 120_000, 12);
+    const counts = await runWorker({ location: dir, id: 0 });
     assert.ok((counts.reproduced ?? 0) > 0 && (counts['trained-initial'] ?? 0) > 0, JSON.stringify(counts));
     const all = await new FileStore(dir).list();
     assert.equal(all.filter((i) => i.parent !== null).length, 12, 'stopped at the child budget');

@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
+import { resolve } from 'node:path';
+import { isStoreUrl } from '../store/index.js';
 import { EvonasError } from '../util/errors.js';
 
 /** A usage or input error: printed without a stack, with this exit code. */
@@ -59,4 +61,9 @@ export function numberOption(value: string | undefined, flag: string, fallback: 
     throw new CliError(`Expected a number from ${min} to ${max} for ${flag} but received "${value}"`);
   }
   return n;
+}
+
+/** An experiment given on the command line: a postgresql:// URL as it is, a folder made absolute. */
+export function experimentArg(s: string): string {
+  return isStoreUrl(s) ? s : resolve(s);
 }

@@ -1,6 +1,5 @@
-import { resolve } from 'node:path';
 import { startDashboard } from '../server/dashboard.js';
-import { CliError, intOption, parse, str } from './args.js';
+import { CliError, experimentArg, intOption, parse, str } from './args.js';
 
 const HELP = `usage: evonas dashboard <experiment> [--port N] [--host H]
 
@@ -14,7 +13,7 @@ export async function run(argv: string[]): Promise<number> {
   const p = parse(argv, { port: { type: 'string' }, host: { type: 'string' } }, HELP, true);
   if (!p) return 0;
   if (p.positionals.length !== 1) throw new CliError(`expected one experiment folder\n\n${HELP}`);
-  const d = await startDashboard(resolve(p.positionals[0]!), { port: intOption(str(p, 'port'), '--port', 8080, 0, 65535), host: str(p, 'host') ?? '127.0.0.1' });
+  const d = await startDashboard(experimentArg(p.positionals[0]!), { port: intOption(str(p, 'port'), '--port', 8080, 0, 65535), host: str(p, 'host') ?? '127.0.0.1' });
   console.log(`dashboard at ${d.url} (read-only; Ctrl-C stops it)`);
   await new Promise<void>((r) => {
     process.once('SIGINT', r);

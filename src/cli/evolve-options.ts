@@ -18,6 +18,7 @@ import type { ParseOptions, Parsed } from './args.js';
 export const EVOLVE_OPTIONS = {
   data: { type: 'string' },
   out: { type: 'string' },
+  store: { type: 'string' },
   resume: { type: 'string' },
   config: { type: 'string' },
   algorithm: { type: 'string' },

@@ -1,9 +1,12 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { EXPERIMENT_FILE, readConfig, writeConfig } from '../evolution/config.js';
+import { EXPERIMENT_FILE, loadConfig, saveConfig } from '../evolution/config.js';
 import type { ExperimentConfig } from '../evolution/config.js';
 import { spaceOf } from '../spaces/index.js';
-import { seedPopulation, startRun, supervise } from '../worker/supervisor.js';
+import { isStoreUrl } from '../store/index.js';
+import { withHome } from '../store/home.js';
+import type { ExperimentHome } from '../store/home.js';
+import { checkLocation, seedStore, startRun, supervise } from '../worker/supervisor.js';
 import { CliError, intOption, parse, str } from './args.js';
 import { parseDuration } from '../util/duration.js';
 import { checkTableBudget, configFromFlags, EVOLVE_OPTIONS, fieldFlagsHelp, TABLE_NO_TIME_LIMIT } from './evolve-options.js';
@@ -11,7 +14,8 @@ import type { Parsed } from './args.js';
 import { Progress } from './progress.js';
 
 const HELP = `usage: evonas evolve --data <cache> --out <experiment> [options]
-       evonas evolve --resume <experiment> [--time-budget T]
+       evonas evolve --data <cache> --store postgresql://user@host/db?schema=exp1 [options]
+       evonas evolve --resume <experiment or URL> [--time-budget T]
        evonas evolve --space nb201 --evaluator table --benchmark <file.csv>
                      --dataset cifar10 --out <experiment> --max-children N [options]
 
@@ -19,6 +23,12 @@ Starts (or resumes) an evolution: creates the experiment, starts the workers
 under a supervisor that restarts any that die, shows progress, and stops at
 the time budget or on Ctrl-C (children in flight are dropped, never
 half-written). Add workers from another shell with "evonas worker <experiment>".
+
+  --store URL          keep the experiment (settings, run state, population
+                       and weights) in PostgreSQL instead of a folder, so
+                       that workers on any host that reaches the server can
+                       join with "evonas worker URL"; the password may come
+                       from PGPASSWORD, and is never printed
 
   --config FILE        experiment settings (JSON); flags override it
   --print-config       print the effective configuration (defaults, file and
@@ -50,41 +60,52 @@ per child for the first 3 minutes. For the paper's uniform choice put
 "mutationWeights": {} and "schedule": {} in --config.
 `;
 
-function create(p: Parsed): { dir: string; config: ExperimentConfig } {
-  const out = str(p, 'out');
-  if (!out) throw new CliError(`--out <experiment> is required (or --resume <experiment>)\n\n${HELP}`);
-  const dir = resolve(out);
-  if (existsSync(join(dir, EXPERIMENT_FILE))) throw new CliError(`${out} already holds an experiment; resume it with --resume ${out}`, 1);
+/** Creates the experiment named by --out (a folder) or --store (a postgresql:// URL) and seeds its population. */
+async function create(p: Parsed, home: ExperimentHome): Promise<ExperimentConfig> {
   const config = configFromFlags(p);
   checkTableBudget(p, config);
-  mkdirSync(dir, { recursive: true });
-  writeConfig(dir, config);
-  return { dir, config };
+  await saveConfig(home, config);
+  await seedStore(home.store, config);
+  return config;
+}
+
+/** Where the experiment lives: --out <folder>, --store <postgresql:// URL>, or --resume <either>. */
+function locationOf(p: Parsed): string {
+  const [out, store, resume] = [str(p, 'out'), str(p, 'store'), str(p, 'resume')];
+  if ([out, store, resume].filter((x) => x !== undefined).length !== 1) throw new CliError(`give one of --out <experiment folder>, --store <postgresql:// URL> or --resume <experiment>\n\n${HELP}`);
+  if (store !== undefined && !isStoreUrl(store)) throw new CliError(`--store ${JSON.stringify(store)}: expected a postgresql:// URL (for a folder, use --out)`);
+  return resume ?? store ?? resolve(out!);
 }
 
 export async function run(argv: string[]): Promise<number> {
   const p = parse(argv, EVOLVE_OPTIONS, HELP);
   if (!p) return 0;
   const maxChildren = str(p, 'max-children') === undefined ? undefined : intOption(str(p, 'max-children'), '--max-children', 0, 1);
-  let dir: string;
-  let config: ExperimentConfig;
   if (p.values['print-config']) {
-    const config = str(p, 'resume') ? readConfig(resolve(str(p, 'resume')!)) : configFromFlags(p);
+    const resume = str(p, 'resume');
+    const config = resume ? await withHome(resume, (home) => loadConfig(home)) : configFromFlags(p);
     console.log(JSON.stringify(config, null, 2));
     return 0;
   }
   const resume = str(p, 'resume');
+  const location = locationOf(p);
+  if (!resume && !isStoreUrl(location) && existsSync(join(location, EXPERIMENT_FILE))) throw new CliError(`${str(p, 'out')} already holds an experiment; resume it with --resume ${str(p, 'out')}`, 1);
+  if (!resume) checkLocation(location, configFromFlags(p)); // refused before anything is connected to or written
+  return withHome(location, (home) => evolveAt(p, home, resume !== undefined, maxChildren));
+}
+
+async function evolveAt(p: Parsed, home: ExperimentHome, resume: boolean, maxChildren: number | undefined): Promise<number> {
+  const dir = home.name;
+  let config: ExperimentConfig;
   if (resume) {
-    dir = resolve(resume);
-    config = readConfig(dir);
-    if (config.evaluator === 'table') throw new CliError(`${resume}: a table-driven run is simulated in one go and is not resumed; start a new one (it takes seconds, and repeats with its seed)`, 1);
+    config = await loadConfig(home);
+    if (config.evaluator === 'table') throw new CliError(`${dir}: a table-driven run is simulated in one go and is not resumed; start a new one (it takes seconds, and repeats with its seed)`, 1);
   } else {
-    ({ dir, config } = create(p));
-    await seedPopulation(dir, config);
+    config = await create(p, home);
   }
   const table = config.evaluator === 'table';
   const budget = parseDuration(str(p, 'time-budget'), table ? TABLE_NO_TIME_LIMIT : 30 * 60_000);
-  const deadline = Date.parse(startRun(dir, budget, maxChildren).deadline);
+  const deadline = Date.parse((await startRun(home.url ?? dir, budget, maxChildren)).deadline);
   const generational = spaceOf(config.space).generational;
   const training = table
     ? `accuracies looked up in ${config.benchmark!.path} (${config.benchmark!.dataset}) on a simulated clock`
@@ -99,7 +120,7 @@ export async function run(argv: string[]): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const r = await supervise(dir, { signal: stop.signal, onProgress: (l: string) => progress.update(l), onLog: (l: string) => progress.log(l) });
+    const r = await supervise(home.url ?? dir, { signal: stop.signal, onProgress: (l: string) => progress.update(l), onLog: (l: string) => progress.log(l) });
     progress.done();
     console.log(`stopped: ${r.children} children ${table ? 'evaluated' : 'trained'}, ${r.alive} alive; best validation accuracy ${r.best ? `${r.best.fitness!.toFixed(4)} (${r.best.id})` : '-'}`);
   } finally {

@@ -1,7 +1,6 @@
-import { resolve } from 'node:path';
 import { exportModel } from '../export/model.js';
 import { OPSET } from '../export/onnx.js';
-import { CliError, intOption, parse, str } from './args.js';
+import { CliError, experimentArg, intOption, parse, str } from './args.js';
 
 const HELP = `usage: evonas export <experiment> --format onnx|safetensors --out FILE [--id best|ID]
        evonas export <experiment> --ensemble K --format onnx --out FILE [--combine vote|average]
@@ -30,7 +29,7 @@ export async function run(argv: string[]): Promise<number> {
   if (str(p, 'ensemble') !== undefined && format !== 'onnx') throw new CliError('--ensemble exports ONNX only (--format onnx)');
   if (str(p, 'ensemble') !== undefined && str(p, 'id') !== undefined) throw new CliError('--ensemble takes the top K by validation; leave out --id');
   const ensemble = str(p, 'ensemble') === undefined ? undefined : intOption(str(p, 'ensemble'), '--ensemble', 0, 1);
-  const r = await exportModel(resolve(p.positionals[0]!), { format, out, id: str(p, 'id'), ensemble, combine });
+  const r = await exportModel(experimentArg(p.positionals[0]!), { format, out, id: str(p, 'id'), ensemble, combine });
   const first = r.individuals[0]!;
   console.log(`wrote ${out}: ${r.individuals.length === 1 ? `individual ${first.id} (validation accuracy ${first.fitness!.toFixed(4)})` : `ensemble of ${r.individuals.length} (${combine})`}`);
   return 0;

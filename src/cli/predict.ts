@@ -1,7 +1,7 @@
-import { resolve } from 'node:path';
 import { statSync } from 'node:fs';
 import { collectImages, predict } from '../report/predict.js';
-import { CliError, intOption, parse, str } from './args.js';
+import { isStoreUrl } from '../store/index.js';
+import { CliError, experimentArg, intOption, parse, str } from './args.js';
 
 const HELP = `usage: evonas predict <model.onnx | experiment> <image or folder>... [--top K] [--json]
 
@@ -21,12 +21,12 @@ export async function run(argv: string[]): Promise<number> {
   const files = collectImages(inputs);
   const isDir = (() => {
     try {
-      return statSync(model).isDirectory();
+      return isStoreUrl(model) || statSync(model).isDirectory();
     } catch {
       return false;
     }
   })();
-  const results = await predict(isDir ? resolve(model) : model, files, { top });
+  const results = await predict(isDir ? experimentArg(model) : model, files, { top });
   if (p.values.json) console.log(JSON.stringify(results, null, 2));
   else for (const r of results) console.log(`${r.file}: ${r.predictions.map((q) => `${q.class} ${q.probability.toFixed(4)}`).join(', ')}`);
   return 0;

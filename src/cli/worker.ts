@@ -1,22 +1,37 @@
 import { resolve } from 'node:path';
+import { isStoreUrl } from '../store/index.js';
 import { runWorker } from '../worker/worker.js';
-import { intOption, parse, CliError } from './args.js';
+import { CliError, intOption, parse, str } from './args.js';
 
-const HELP = `usage: evonas worker <experiment> [--id N]
+const HELP = `usage: evonas worker <experiment folder or postgresql:// URL> [--id N] [--data <cache>]
 
 Joins a running experiment (from another shell, or another host sharing the
-experiment folder) and works until its deadline or SIGINT/SIGTERM; a child
-in flight is then dropped, never half-written.`;
+experiment folder or reaching its PostgreSQL server) and works until its
+deadline or SIGINT/SIGTERM; a child in flight is then dropped, never
+half-written. Its report, rewritten every 30 s, is its heartbeat in
+"evonas status".
+
+  --id N       the worker's number: its random stream is the experiment's
+               seed and this number (default: the process id)
+  --data DIR   the dataset cache on this host, when it is not at the path
+               the experiment records`;
 
 export async function run(argv: string[]): Promise<number> {
-  const p = parse(argv, { id: { type: 'string' } }, HELP, true);
+  const p = parse(argv, { id: { type: 'string' }, data: { type: 'string' } }, HELP, true);
   if (!p) return 0;
-  if (p.positionals.length !== 1) throw new CliError(`expected one experiment folder\n\n${HELP}`);
+  if (p.positionals.length !== 1) throw new CliError(`expected one experiment (a folder or a postgresql:// URL)\n\n${HELP}`);
+  const where = p.positionals[0]!;
   const ac = new AbortController();
   const stop = () => ac.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  const counts = await runWorker({ dir: resolve(p.positionals[0]!), id: intOption(p.values.id as string | undefined, '--id', process.pid, 0), signal: ac.signal });
+  const data = str(p, 'data');
+  const counts = await runWorker({
+    location: isStoreUrl(where) ? where : resolve(where),
+    id: intOption(p.values.id as string | undefined, '--id', process.pid, 0),
+    signal: ac.signal,
+    ...(data ? { data: resolve(data) } : {}),
+  });
   console.log(JSON.stringify(counts));
   return 0;
 }

@@ -3,8 +3,9 @@
  * Defaults are the paper's values, scaled where a 2-core machine needs it;
  * each scaled value says so.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ExperimentDocs } from '../store/docs.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { z } from 'zod';
 import type { AlgorithmName } from './algorithms.js';
@@ -210,6 +211,29 @@ export function readConfig(dir: string): ExperimentConfig {
     if (e instanceof ConfigError) e.message = `${path}: ${e.message}`;
     throw e;
   }
+}
+
+/** The settings of the experiment at `home` (a folder's experiment.json, or the same document in a database). */
+export async function loadConfig(home: { name: string; dir?: string; docs: ExperimentDocs }): Promise<ExperimentConfig> {
+  if (home.dir) return readConfig(home.dir);
+  const raw = await home.docs.read(EXPERIMENT_FILE);
+  if (raw === undefined) throw new ConfigError([home.name], 'no experiment here (evonas evolve --store creates one)');
+  try {
+    return validateConfig(raw);
+  } catch (e) {
+    if (e instanceof ConfigError) e.message = `${home.name}: ${e.message}`;
+    throw e;
+  }
+}
+
+/** Records a new experiment's settings at `home`. @throws {ConfigError} when it holds one already. */
+export async function saveConfig(home: { name: string; dir?: string; docs: ExperimentDocs }, c: ExperimentConfig): Promise<void> {
+  if (home.dir) {
+    if (existsSync(join(home.dir, EXPERIMENT_FILE))) throw new ConfigError([home.dir], 'already holds an experiment; resume it with --resume');
+    mkdirSync(home.dir, { recursive: true });
+    return writeConfig(home.dir, c);
+  }
+  if (!(await home.docs.create(EXPERIMENT_FILE, c))) throw new ConfigError([home.name], 'already holds an experiment; resume it with --resume');
 }
 
 export function writeConfig(dir: string, c: ExperimentConfig): void {

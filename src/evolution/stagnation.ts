@@ -8,11 +8,9 @@
  * applies them with no further coordination, and the report draws them on
  * Figure 1.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { bestSoFar } from './selection.js';
 import type { Born } from './selection.js';
-import { createFileExclusive } from '../util/fs.js';
+import type { ExperimentDocs } from '../store/docs.js';
 import type { Schedule } from './schedule.js';
 import type { z } from 'zod';
 import { atLeast, oneOf, parseWith, strict, whole } from '../util/schema.js';
@@ -83,24 +81,16 @@ export function withRemedies(s: Schedule, events: StagnationEvent[]): Schedule {
   };
 }
 
-/** An experiment's stagnation events, in <experiment>/events/. */
+/** An experiment's stagnation events: events/stagnation-<index>.json among its documents. */
 export class StagnationLog {
-  readonly dir: string;
-  constructor(experiment: string) {
-    this.dir = join(experiment, 'events');
-  }
+  constructor(private readonly docs: ExperimentDocs) {}
 
-  list(): StagnationEvent[] {
-    if (!existsSync(this.dir)) return [];
-    return readdirSync(this.dir)
-      .filter((f) => /^stagnation-\d+\.json$/.test(f))
-      .map((f) => JSON.parse(readFileSync(join(this.dir, f), 'utf8')) as StagnationEvent)
-      .sort((a, b) => a.index - b.index);
+  async list(): Promise<StagnationEvent[]> {
+    return (await this.docs.list<StagnationEvent>('events')).filter((e) => typeof e?.index === 'number').sort((a, b) => a.index - b.index);
   }
 
   /** @returns false when another worker recorded this event's index first. */
-  record(e: StagnationEvent): boolean {
-    mkdirSync(this.dir, { recursive: true });
-    return createFileExclusive(join(this.dir, `stagnation-${e.index}.json`), `${JSON.stringify(e, null, 2)}\n`);
+  record(e: StagnationEvent): Promise<boolean> {
+    return this.docs.create(`events/stagnation-${e.index}.json`, e);
   }
 }

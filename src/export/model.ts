@@ -44,11 +44,11 @@ export async function chooseForExport(x: Experiment, o: Pick<ExportOptions, 'id'
   }
   const id = o.id ?? 'best';
   if (id === 'best') {
-    if (!ranked[0]) throw new EvonasError('ERR_INPUT', `${x.dir}: no trained individual with weights yet`, ['id']);
+    if (!ranked[0]) throw new EvonasError('ERR_INPUT', `${x.name}: no trained individual with weights yet`, ['id']);
     return [ranked[0]];
   }
   const i = all.find((r) => r.id === id);
-  if (!i) throw new EvonasError('ERR_INPUT', `${x.dir}: no individual "${id}"`, ['id']);
+  if (!i) throw new EvonasError('ERR_INPUT', `${x.name}: no individual "${id}"`, ['id']);
   if (!i.hasWeights) throw new EvonasError('ERR_INPUT', `individual ${id} has no weights (${i.failure ? `training failed: ${i.failure}` : 'collected after its death, or never trained'})`, ['id']);
   return [i];
 }
@@ -61,15 +61,23 @@ async function member(x: Experiment, i: Individual): Promise<OnnxMember> {
  * Writes an experiment's individual (or ensemble) to `o.out`.
  * @throws {EvonasError} ERR_INPUT naming the option or individual at fault; nothing is written then.
  */
-export async function exportModel(dir: string, o: ExportOptions): Promise<ExportResult> {
+export async function exportModel(location: string, o: ExportOptions): Promise<ExportResult> {
   if (o.format !== 'onnx' && o.format !== 'safetensors') throw new EvonasError('ERR_INPUT', `format: expected onnx or safetensors but found ${JSON.stringify(o.format)}`, ['format']);
   if (o.ensemble !== undefined && o.format !== 'onnx') throw new EvonasError('ERR_INPUT', 'an ensemble exports as ONNX only', ['format']);
   const combine = o.combine ?? 'vote';
   if (combine !== 'vote' && combine !== 'average') throw new EvonasError('ERR_INPUT', `combine: expected vote or average but found ${JSON.stringify(combine)}`, ['combine']);
-  const x = openExperiment(dir, { weights: 'export' });
+  const x = await openExperiment(location, { weights: 'export' });
+  try {
+    return await exportFrom(x, o, combine);
+  } finally {
+    await x.close();
+  }
+}
+
+async function exportFrom(x: Experiment, o: ExportOptions, combine: 'vote' | 'average'): Promise<ExportResult> {
   const chosen = await chooseForExport(x, o);
   const members = await Promise.all(chosen.map((i) => member(x, i)));
-  const provenance = { experiment: x.dir, individuals: JSON.stringify(chosen.map((i) => ({ id: i.id, validationAccuracy: i.fitness }))) };
+  const provenance = { experiment: x.name, individuals: JSON.stringify(chosen.map((i) => ({ id: i.id, validationAccuracy: i.fitness }))) };
   let bytes: Uint8Array[];
   if (o.format === 'onnx') {
     bytes = [
@@ -82,7 +90,7 @@ export async function exportModel(dir: string, o: ExportOptions): Promise<Export
           'input.shape': JSON.stringify([x.io.channels, x.io.height, x.io.width]),
           ...(chosen.length === 1 ? { dna: JSON.stringify(chosen[0]!.dna), space: chosen[0]!.space } : { combine }),
         },
-        docString: `evonas ${chosen.length === 1 ? `individual ${chosen[0]!.id}` : `ensemble of ${chosen.length}`} from ${x.dir}`,
+        docString: `evonas ${chosen.length === 1 ? `individual ${chosen[0]!.id}` : `ensemble of ${chosen.length}`} from ${x.name}`,
       }),
     ];
   } else {

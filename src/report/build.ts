@@ -66,6 +66,10 @@ export interface ReportOptions {
   /** Individuals in the top table (default 10). */
   top?: number;
   log?: (line: string) => void;
+  /** Where to write the report (default <experiment>/report; required for an experiment in a database). */
+  out?: string;
+  /** The dataset's path on this host, when not the one the experiment records. */
+  data?: string;
 }
 
 /** Gives an individual's test accuracy (each measured once). */
@@ -138,18 +142,30 @@ async function topRows(
 /**
  * Picks the best by validation, tests it, the top-K ensemble, every
  * best-so-far individual and the top N once each on the test split, and
- * writes <experiment>/report/ (summary.json, index.html, PNGs).
- * @throws {EvonasError} ERR_INPUT when nothing is trained yet.
+ * writes <experiment>/report/ (or `o.out`): summary.json, index.html, PNGs.
+ * @param location the experiment's folder or postgresql:// URL.
+ * @throws {EvonasError} ERR_INPUT when nothing is trained yet, or a database's experiment is given no `o.out`.
  */
-export async function buildReport(dir: string, o: ReportOptions = {}): Promise<ReportSummary> {
+export async function buildReport(location: string, o: ReportOptions = {}): Promise<ReportSummary> {
+  const x = await openExperiment(location, o.data ? { data: o.data } : {});
+  try {
+    const out = o.out ?? (x.dir ? join(x.dir, 'report') : undefined);
+    if (!out) throw new EvonasError('ERR_INPUT', `${x.name}: the experiment lives in a database; say where to write its report (--out <folder>)`, ['out']);
+    return await reportOn(x, out, o);
+  } finally {
+    await x.close();
+  }
+}
+
+async function reportOn(x: Experiment, out: string, o: ReportOptions): Promise<ReportSummary> {
   const log = o.log ?? (() => {});
-  const x = openExperiment(dir);
+  const dir = x.name;
   const all = await x.store.list();
   const ranked = rankByValidation(all, { weights: !x.table });
   const best = ranked[0];
   if (!best) throw new EvonasError('ERR_INPUT', `${dir}: no ${x.table ? 'evaluated individual' : 'trained individual with weights'} yet; nothing to report`);
   const fitness = selectionFitness(all);
-  const run = readRun(dir);
+  const run = await readRun(x.home.docs, x.name);
   const start = Date.parse(run.startedAt);
   const hours = (iso: string) => (Date.parse(iso) - start) / 3_600_000;
   const split = x.table ? undefined : testSplit(x);
@@ -170,8 +186,8 @@ export async function buildReport(dir: string, o: ReportOptions = {}): Promise<R
     }
     const top = await topRows(ranked.slice(0, o.top ?? 10), tester, { fitness, hours, flopsOf });
     const last = Math.max(...all.map((i) => Date.parse(i.bornAt)), start);
-    const u = utilization(dir);
-    const generations = spaceOf(x.config.space).generational ? new GenerationFiles(dir).stats<GenerationStats>() : undefined;
+    const u = await utilization(x.home.docs);
+    const generations = spaceOf(x.config.space).generational && x.dir ? new GenerationFiles(x.dir).stats<GenerationStats>() : undefined;
     const summary: ReportSummary = {
       experiment: dir,
       space: x.config.space,
@@ -199,10 +215,10 @@ export async function buildReport(dir: string, o: ReportOptions = {}): Promise<R
       bestSoFar: curve,
       top,
       ...(generations ? { generations } : {}),
-      stagnation: new StagnationLog(dir).list(),
+      stagnation: await new StagnationLog(x.home.docs).list(),
       config: x.config,
     };
-    await writeReport(x, all, summary);
+    await writeReport(x, all, summary, out, start);
     return summary;
   } finally {
     split?.data.dispose();
@@ -230,13 +246,11 @@ export function describeMutations(i: Individual): string {
     .join(' + ');
 }
 
-async function writeReport(x: Experiment, all: Individual[], s: ReportSummary): Promise<void> {
-  const out = join(x.dir, 'report');
+async function writeReport(x: Experiment, all: Individual[], s: ReportSummary, out: string, start: number): Promise<void> {
   mkdirSync(out, { recursive: true });
   const byId = new Map(all.map((i) => [i.id, i]));
   const line = lineage(byId, s.best.id);
   const onLine = new Set(line.map((i) => i.id));
-  const start = Date.parse(readRun(x.dir).startedAt);
   const dots: Dot[] = all
     .filter((i) => i.fitness !== null)
     .map((i) => ({ id: i.id, hours: (Date.parse(i.bornAt) - start) / 3_600_000, validation: i.fitness!, state: i.state, ancestor: onLine.has(i.id) }));

@@ -9,47 +9,65 @@ import type { EngineDataset } from '../engine/dataset.js';
 import { compile } from '../engine/net.js';
 import type { Net } from '../engine/net.js';
 import { decodeSafetensors } from '../engine/safetensors.js';
-import { dataOf, readConfig } from '../evolution/config.js';
+import { dataOf, loadConfig } from '../evolution/config.js';
 import { EvonasError } from '../util/errors.js';
 import { selectionFitness } from '../evolution/selection.js';
 import type { ExperimentConfig } from '../evolution/config.js';
 import type { IOSpec } from '../net/presets.js';
 import { compileIndividual, tableOf } from '../spaces/index.js';
 import type { LookupTable } from '../spaces/index.js';
-import { FileStore } from '../store/index.js';
-import type { Individual } from '../store/index.js';
+import { openHome } from '../store/home.js';
+import type { ExperimentHome } from '../store/home.js';
+import type { Individual, PopulationStore } from '../store/index.js';
 
 export interface Experiment {
-  dir: string;
+  /** What messages name: the folder, or the URL with its password redacted. */
+  name: string;
+  /** The folder, when the experiment lives in one. */
+  dir?: string;
+  home: ExperimentHome;
   config: ExperimentConfig;
-  store: FileStore;
+  store: PopulationStore;
   io: IOSpec;
   classes: string[];
   /** Per-channel mean and standard deviation of the training split (the engine standardizes with them). */
   stats: { mean: number[]; std: number[] };
   /** A table-driven experiment's benchmark (its individuals were looked up: they have accuracies, not weights). */
   table?: LookupTable;
+  /** The dataset's path here (the recorded one unless told otherwise). */
+  data?: string;
+  /** Lets go of the store's connections. */
+  close(): Promise<void>;
 }
 
 /**
- * The experiment in `dir` with what its models need: the dataset's shape,
- * classes and statistics, or a table-driven run's benchmark.
- * @param weights what the caller does with trained weights ("export"): a table-driven experiment, which has none, is refused by name.
+ * The experiment at `location` (a folder or a postgresql:// URL) with what
+ * its models need: the dataset's shape, classes and statistics, or a
+ * table-driven run's benchmark. Close it when done.
+ * @param o.weights what the caller does with trained weights ("export"): a table-driven experiment, which has none, is refused by name.
+ * @param o.data the dataset's path on this host, when not the recorded one.
  */
-export function openExperiment(dir: string, o: { weights?: string } = {}): Experiment {
-  const config = readConfig(dir);
-  const store = new FileStore(dir);
-  if (config.evaluator === 'table') {
-    if (o.weights)
-      throw new EvonasError(
-        'ERR_INPUT',
-        `${dir}: its individuals were looked up in ${config.benchmark!.path}, not trained, so there are no weights to ${o.weights}; train the chosen structure with evonas train (its DNA is in the report)`,
-      );
-    const table = tableOf(config);
-    return { dir, config, store, io: table.io, classes: [], stats: { mean: [], std: [] }, table };
+export async function openExperiment(location: string, o: { weights?: string; data?: string } = {}): Promise<Experiment> {
+  const home = await openHome(location);
+  try {
+    const config = await loadConfig(home);
+    const base = { name: home.name, ...(home.dir ? { dir: home.dir } : {}), home, config, store: home.store, close: () => home.close() };
+    if (config.evaluator === 'table') {
+      if (o.weights)
+        throw new EvonasError(
+          'ERR_INPUT',
+          `${home.name}: its individuals were looked up in ${config.benchmark!.path}, not trained, so there are no weights to ${o.weights}; train the chosen structure with evonas train (its DNA is in the report)`,
+        );
+      const table = tableOf(config);
+      return { ...base, io: table.io, classes: [], stats: { mean: [], std: [] }, table };
+    }
+    const data = o.data ?? dataOf(config);
+    const m = openDataset(data).manifest;
+    return { ...base, io: { ...m.shape, classes: m.classes.length }, classes: m.classes, stats: m.stats, data };
+  } catch (e) {
+    await home.close();
+    throw e;
   }
-  const m = openDataset(dataOf(config)).manifest;
-  return { dir, config, store, io: { ...m.shape, classes: m.classes.length }, classes: m.classes, stats: m.stats };
 }
 
 /**
@@ -81,6 +99,6 @@ export async function loadNet(x: Experiment, i: Individual, o: { threads?: numbe
 
 /** The test split as an engine dataset (standardized with the training statistics) and its labels, read once. */
 export function testSplit(x: Experiment): { data: EngineDataset; labels: Int32Array } {
-  const t = loadTestSplit(dataOf(x.config));
+  const t = loadTestSplit(x.data ?? dataOf(x.config));
   return { data: engineDataset(t, x.stats), labels: Int32Array.from(t.labels) };
 }

@@ -3,6 +3,7 @@
  * classify image files with an experiment's best individual on evonas's
  * engine, or with a model exported as ONNX on onnxruntime.
  */
+import { isStoreUrl } from '../store/index.js';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { decodeImageAs, isImage } from '../data/sources/images.js';
@@ -59,19 +60,23 @@ async function decodeAll(files: string[], s: Shape): Promise<Uint8Array> {
 }
 
 /** An experiment's best individual on the engine: probabilities, a row per image. */
-async function viaEngine(dir: string, files: string[]): Promise<{ classes: string[]; probs: ArrayLike<number> }> {
-  const x = openExperiment(dir, { weights: 'predict with' });
-  const best = rankByValidation(await x.store.list())[0];
-  if (!best) throw new EvonasError('ERR_INPUT', `${dir}: no trained individual with weights yet`);
-  const images = await decodeAll(files, x.io);
-  const data = createDataset({ images, labels: new Int32Array(files.length), height: x.io.height, width: x.io.width, channels: x.io.channels, ...x.stats });
-  const net = await loadNet(x, best);
+async function viaEngine(location: string, files: string[]): Promise<{ classes: string[]; probs: ArrayLike<number> }> {
+  const x = await openExperiment(location, { weights: 'predict with' });
   try {
-    const r = await net.predict(data);
-    return { classes: x.classes, probs: softmax(r.logits, r.classes) };
+    const best = rankByValidation(await x.store.list())[0];
+    if (!best) throw new EvonasError('ERR_INPUT', `${x.name}: no trained individual with weights yet`);
+    const images = await decodeAll(files, x.io);
+    const data = createDataset({ images, labels: new Int32Array(files.length), height: x.io.height, width: x.io.width, channels: x.io.channels, ...x.stats });
+    const net = await loadNet(x, best);
+    try {
+      const r = await net.predict(data);
+      return { classes: x.classes, probs: softmax(r.logits, r.classes) };
+    } finally {
+      net.dispose();
+      data.dispose();
+    }
   } finally {
-    net.dispose();
-    data.dispose();
+    await x.close();
   }
 }
 
@@ -98,14 +103,15 @@ async function viaOnnx(path: string, files: string[]): Promise<{ classes: string
 
 /**
  * Classifies `files` (resized to the model's input where needed) with
- * `model`: an experiment folder (its best by validation, on the engine) or
+ * `model`: an experiment (a folder or a postgresql:// URL: its best by
+ * validation, on the engine) or
  * an .onnx file made by exportModel. Returns the top `top` classes of each.
  * @throws {EvonasError} ERR_INPUT naming the model or image at fault.
  */
 export async function predict(model: string, files: string[], o: { top?: number } = {}): Promise<Prediction[]> {
-  let isDir: boolean;
+  let isDir = isStoreUrl(model);
   try {
-    isDir = statSync(model).isDirectory();
+    isDir ||= statSync(model).isDirectory();
   } catch {
     throw new EvonasError('ERR_INPUT', `${model}: no such model file or experiment folder`, [model]);
   }

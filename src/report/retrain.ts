@@ -65,14 +65,14 @@ export interface RetrainResult {
  * @throws {EvonasError} ERR_INPUT naming the experiment, individual or setting at fault.
  */
 export async function retrain(dir: string, o: RetrainOptions): Promise<RetrainResult | undefined> {
-  const x = openExperiment(dir, { weights: 'retrain' });
+  const x = await openExperiment(dir, { weights: 'retrain' }); // a folder: the stages space's ledger lives in one
   if (!spaceOf(x.config.space).retrainable) {
     const which = [...SPACE_REGISTRY.values()].filter((s) => s.retrainable).map((s) => s.name);
-    throw new EvonasError('ERR_INPUT', `${x.dir} searched the ${x.config.space} space; retrain takes an experiment of the ${which.join(' or ')} space`, ['space']);
+    throw new EvonasError('ERR_INPUT', `${x.name} searched the ${x.config.space} space; retrain takes an experiment of the ${which.join(' or ')} space`, ['space']);
   }
   const all = await x.store.list();
   const chosen = o.id === undefined || o.id === 'best' ? (rankByValidation(all)[0] ?? all.find((i) => i.fitness !== null)) : all.find((i) => i.id === o.id);
-  if (!chosen) throw new EvonasError('ERR_INPUT', o.id === undefined || o.id === 'best' ? `${x.dir}: no trained individual yet` : `${x.dir}: no individual "${o.id}"`, ['id']);
+  if (!chosen) throw new EvonasError('ERR_INPUT', o.id === undefined || o.id === 'best' ? `${x.name}: no trained individual yet` : `${x.name}: no individual "${o.id}"`, ['id']);
   const dna = validateStagesDNA(chosen.dna);
   if (o.widths.length !== dna.nodes.length || !o.widths.every((w) => Number.isInteger(w) && w >= 1)) {
     throw new EvonasError('ERR_INPUT', `widths: expected ${dna.nodes.length} whole numbers >= 1 (one per stage) but received ${o.widths.join(',')}`, ['widths']);
@@ -109,7 +109,7 @@ export async function retrain(dir: string, o: RetrainOptions): Promise<RetrainRe
     const test = testSplit(x).data;
     const te = await net.evaluate(test);
     test.dispose();
-    const out = join(x.dir, 'retrain', `${chosen.id}-w${o.widths.join('-')}-e${o.epochs}`);
+    const out = join(x.dir!, 'retrain', `${chosen.id}-w${o.widths.join('-')}-e${o.epochs}`);
     mkdirSync(out, { recursive: true });
     saveSafetensors(join(out, 'weights.safetensors'), net.weights(), { dna: JSON.stringify(dna), stages: JSON.stringify(base) });
     const result: RetrainResult = {

@@ -11,7 +11,7 @@ import { buildReport } from './build.js';
 import type { ReportSummary } from './build.js';
 import { readSweep, writeSweep } from './sweep.js';
 import type { SweepManifest, SweepRun } from './sweep.js';
-import { FileStore } from '../store/index.js';
+import { folderHome } from '../store/home.js';
 import { readRun } from '../store/run-state.js';
 import { EvonasError } from '../util/errors.js';
 import { EVONAS } from '../util/command.js';
@@ -31,8 +31,9 @@ export interface SweepOptions {
 
 /** What is left of a run's budget: the budget less the time from its start to its last birth. */
 async function timeLeft(exp: string, budgetMs: number): Promise<number> {
-  const started = Date.parse(readRun(exp).startedAt);
-  const last = Math.max(started, ...(await new FileStore(exp).list()).map((i) => Date.parse(i.bornAt)));
+  const home = folderHome(exp);
+  const started = Date.parse((await readRun(home.docs, exp)).startedAt);
+  const last = Math.max(started, ...(await home.store.list()).map((i) => Date.parse(i.bornAt)));
   return budgetMs - (last - started);
 }
 

@@ -16,7 +16,9 @@ import { figure1Spec, renderSvg } from '../report/charts.js';
 import { lineage } from '../report/curves.js';
 import { esc, STYLE } from '../report/html.js';
 import { spaceOf } from '../spaces/index.js';
-import { FileStore, GenerationFiles } from '../store/index.js';
+import { GenerationFiles } from '../store/index.js';
+import type { PopulationStore } from '../store/index.js';
+import type { ExperimentDocs } from '../store/docs.js';
 import { openExperiment } from '../report/models.js';
 import { readRun } from '../store/run-state.js';
 
@@ -29,10 +31,12 @@ const ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
 /** What the dashboard reads, opened once. */
 interface View {
-  dir: string;
+  /** The folder, or the URL with its password redacted. */
+  name: string;
+  docs: ExperimentDocs;
   config: ExperimentConfig;
   io: IOSpec;
-  store: FileStore;
+  store: PopulationStore;
   generations: GenerationFiles | undefined;
   /** Figure 1, kept until the population changes. */
   figure: { key: string; svg: string };
@@ -42,12 +46,12 @@ interface View {
 async function state(v: View) {
   const all = await v.store.list();
   const trained = all.filter((i) => i.fitness !== null).sort((a, b) => b.fitness! - a.fitness! || (a.id < b.id ? -1 : 1));
-  const run = readRun(v.dir);
+  const run = await readRun(v.docs, v.name);
   return {
     all,
     trained,
     json: {
-      experiment: v.dir,
+      experiment: v.name,
       space: v.config.space,
       algorithm: v.config.algorithm,
       startedAt: run.startedAt,
@@ -67,7 +71,7 @@ async function figure1(v: View): Promise<string> {
   const { all, trained } = await state(v);
   const key = `${all.length}/${all.filter((i) => i.state === 'alive').length}/${trained[0]?.id ?? ''}`;
   if (v.figure.key === key) return v.figure.svg;
-  const start = Date.parse(readRun(v.dir).startedAt);
+  const start = Date.parse((await readRun(v.docs, v.name)).startedAt);
   const onLine = new Set(trained[0] ? lineage(new Map(all.map((i) => [i.id, i])), trained[0].id).map((i) => i.id) : []);
   const svg = await renderSvg(
     figure1Spec(
@@ -96,7 +100,7 @@ async function handle(v: View, req: IncomingMessage, res: ServerResponse): Promi
     return send(res, 405, 'text/plain', 'read-only: GET and HEAD only\n');
   }
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-  if (path === '/') return send(res, 200, 'text/html; charset=utf-8', page(v.dir));
+  if (path === '/') return send(res, 200, 'text/html; charset=utf-8', page(v.name));
   if (path === '/api/state') return send(res, 200, 'application/json', JSON.stringify((await state(v)).json));
   if (path === '/api/figure1.svg') return send(res, 200, 'image/svg+xml', await figure1(v));
   const d = /^\/api\/diagram\/([^/]+)\.svg$/.exec(path);
@@ -107,16 +111,17 @@ async function handle(v: View, req: IncomingMessage, res: ServerResponse): Promi
   return send(res, 404, 'text/plain', 'not found\n');
 }
 
-/** Serves a live, read-only view of the experiment in `dir` (127.0.0.1:8080 unless told otherwise). */
-export async function startDashboard(dir: string, o: { port?: number; host?: string } = {}): Promise<Dashboard> {
-  const x = openExperiment(dir);
+/** Serves a live, read-only view of the experiment at `location`, a folder or a postgresql:// URL (127.0.0.1:8080 unless told otherwise). */
+export async function startDashboard(location: string, o: { port?: number; host?: string } = {}): Promise<Dashboard> {
+  const x = await openExperiment(location);
   const config = x.config;
   const v: View = {
-    dir,
+    name: x.name,
+    docs: x.home.docs,
     config,
     io: x.io,
-    store: new FileStore(dir),
-    generations: spaceOf(config.space).generational ? new GenerationFiles(dir) : undefined,
+    store: x.store,
+    generations: spaceOf(config.space).generational && x.dir ? new GenerationFiles(x.dir) : undefined,
     figure: { key: '', svg: '' },
   };
   const server = createServer((req, res) => {
@@ -127,16 +132,19 @@ export async function startDashboard(dir: string, o: { port?: number; host?: str
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port ?? 8080, o.host ?? '127.0.0.1', () => resolve());
+  }).catch(async (e) => {
+    await x.close();
+    throw e;
   });
   const a = server.address() as AddressInfo;
   const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
   return {
     url: `http://${host}:${a.port}/`,
     close: () =>
-      new Promise((r) => {
+      new Promise<void>((r) => {
         server.close(() => r());
         server.closeAllConnections();
-      }),
+      }).then(() => x.close()),
   };
 }
 

@@ -25,7 +25,7 @@ interface Claim {
   released?: boolean;
 }
 
-export class LeaseClaims implements Leases {
+export class LeaseClaims {
   /** The claim number this process holds, by key. */
   private readonly held = new Map<string, number>();
 
@@ -95,4 +95,15 @@ export class LeaseClaims implements Leases {
   done(key: string): void {
     this.held.delete(key);
   }
+}
+
+/** The Leases contract over LeaseClaims (whose calls are synchronous: the generation log uses them so). */
+export function asyncLeases(l: LeaseClaims): Leases {
+  return {
+    claim: async (key, worker, leaseMs) => l.claim(key, worker, leaseMs),
+    holds: async (key) => l.holds(key),
+    heartbeat: async (key) => l.heartbeat(key),
+    release: async (key, worker) => l.release(key, worker),
+    done: async (key) => l.done(key),
+  };
 }

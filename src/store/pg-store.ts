@@ -18,10 +18,11 @@
 import pg from 'pg';
 import { EvonasError } from '../util/errors.js';
 import { ConflictError, StoreError } from './types.js';
-import type { Individual, IndividualRecord, PopulationStore, StoreCheck } from './types.js';
+import type { ExperimentDocs } from './docs.js';
+import type { Individual, IndividualRecord, Leases, PopulationStore, StoreCheck } from './types.js';
 
 /** The schema version this evonas writes; a newer one in the database is refused. */
-export const PG_SCHEMA_VERSION = 1;
+export const PG_SCHEMA_VERSION = 2;
 
 const ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -198,6 +199,11 @@ export class PgStore implements PopulationStore {
           )`);
           await c.query(`CREATE INDEX individuals_alive ON ${this.q}.individuals (id) WHERE alive`);
           await c.query(`CREATE TABLE ${this.q}.meta (key text PRIMARY KEY, value jsonb NOT NULL)`);
+        }
+        const v = exists.rowCount ? ((await c.query<{ version: number }>(`SELECT max(version) AS version FROM ${this.q}.evonas_schema`)).rows[0]?.version ?? 0) : 0;
+        if (v < 2) {
+          // Version 2: leases (who trains an initial individual), held by server time so that hosts' clocks do not matter.
+          await c.query(`CREATE TABLE ${this.q}.leases (key text PRIMARY KEY, worker text NOT NULL, token text NOT NULL, beat timestamptz NOT NULL, released boolean NOT NULL DEFAULT false)`);
           await c.query(`INSERT INTO ${this.q}.evonas_schema (version) VALUES ($1)`, [PG_SCHEMA_VERSION]);
         }
         await c.query('COMMIT');
@@ -303,6 +309,71 @@ export class PgStore implements PopulationStore {
     }
     return { alive, dead: r.rows.length - alive, problems };
   }
+
+  /** The experiment's documents (experiment.json, run.json, events/..., workers/...) in the meta table, by path. */
+  readonly docs: ExperimentDocs = {
+    read: (path) => this.readMeta(path),
+    write: (path, value) => this.writeMeta(path, value),
+    create: async (path, value) => {
+      const r = await this.retry(`create ${path}`, async (attempt) => {
+        const json = JSON.stringify(value);
+        const r = await this.query(`INSERT INTO ${this.q}.meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`, [path, json]);
+        if (r.rowCount === 1 || attempt === 0) return r.rowCount === 1;
+        // A retry whose first answer was lost finds its own document.
+        return (await this.query<{ same: boolean }>(`SELECT value = $2::jsonb AS same FROM ${this.q}.meta WHERE key = $1`, [path, json])).rows[0]?.same === true;
+      });
+      return r;
+    },
+    list: async <T>(prefix: string) => {
+      const r = await this.retry(`list ${prefix}`, () => this.query<{ key: string; value: T }>(`SELECT key, value FROM ${this.q}.meta WHERE starts_with(key, $1) ORDER BY key`, [`${prefix}/`]));
+      return r.rows.filter((x) => !x.key.slice(prefix.length + 1).includes('/')).map((x) => x.value);
+    },
+  };
+
+  /**
+   * Leases in the leases table: a claim is a row this worker's token holds,
+   * taken over only when released or when its beat (server time) is older
+   * than the lease; exactly one of several claimants' upserts wins.
+   */
+  readonly leases: Leases = (() => {
+    const held = new Map<string, string>();
+    return {
+      claim: async (key: string, worker: string, leaseMs: number) => {
+        const token = `${worker}-${Math.random().toString(36).slice(2)}`;
+        const mine = await this.retry(`claim ${key}`, async (attempt) => {
+          const r = await this.query(
+            `INSERT INTO ${this.q}.leases AS l (key, worker, token, beat) VALUES ($1, $2, $3, clock_timestamp())
+             ON CONFLICT (key) DO UPDATE SET worker = EXCLUDED.worker, token = EXCLUDED.token, beat = EXCLUDED.beat, released = false
+             WHERE l.released OR l.beat < clock_timestamp() - make_interval(secs => $4::float8 / 1000)`,
+            [key, worker, token, leaseMs],
+          );
+          if (r.rowCount === 1 || attempt === 0) return r.rowCount === 1;
+          // A retry whose first answer was lost: the token tells whether the row is ours.
+          return (await this.query(`SELECT 1 FROM ${this.q}.leases WHERE key = $1 AND token = $2`, [key, token])).rowCount === 1;
+        });
+        if (mine) held.set(key, token);
+        return mine;
+      },
+      holds: async (key: string) => {
+        const token = held.get(key);
+        if (!token) return false;
+        return (await this.retry(`lease ${key}`, () => this.query(`SELECT 1 FROM ${this.q}.leases WHERE key = $1 AND token = $2 AND NOT released`, [key, token]))).rowCount === 1;
+      },
+      heartbeat: async (key: string) => {
+        const token = held.get(key);
+        if (token) await this.retry(`heartbeat ${key}`, () => this.query(`UPDATE ${this.q}.leases SET beat = clock_timestamp() WHERE key = $1 AND token = $2`, [key, token]));
+      },
+      release: async (key: string) => {
+        const token = held.get(key);
+        if (!token) return;
+        held.delete(key);
+        await this.retry(`release ${key}`, () => this.query(`UPDATE ${this.q}.leases SET released = true WHERE key = $1 AND token = $2`, [key, token]));
+      },
+      done: async (key: string) => {
+        held.delete(key);
+      },
+    };
+  })();
 
   /** The experiment's own files kept beside the population (experiment.json, run.json): by key. */
   async readMeta<T>(key: string): Promise<T | undefined> {

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { writeFileAtomic } from '../util/fs.js';
+import type { ExperimentDocs } from './docs.js';
+import { StoreError } from './types.js';
 
 export const RUN_FILE = 'run.json';
 
@@ -12,10 +11,13 @@ export interface RunState {
   maxChildren?: number;
 }
 
-export function readRun(dir: string): RunState {
-  return JSON.parse(readFileSync(join(dir, RUN_FILE), 'utf8')) as RunState;
+/** The run's state. @throws {StoreError} naming `where` when there is none (an experiment never started). */
+export async function readRun(docs: ExperimentDocs, where: string): Promise<RunState> {
+  const r = await docs.read<RunState>(RUN_FILE);
+  if (!r) throw new StoreError('ERR_INPUT', `${where}: no ${RUN_FILE} (the experiment was never started; evonas evolve starts it)`);
+  return r;
 }
 
-export function writeRun(dir: string, r: RunState): void {
-  writeFileAtomic(join(dir, RUN_FILE), `${JSON.stringify(r, null, 2)}\n`);
+export async function writeRun(docs: ExperimentDocs, r: RunState): Promise<void> {
+  await docs.write(RUN_FILE, r);
 }

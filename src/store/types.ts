@@ -108,19 +108,19 @@ export function historyKeepers(individuals: Pick<IndividualRecord, 'id' | 'bornA
  * Leases on keys (who trains a generational slot, who trains an initial
  * individual): a claim is held until it is released or goes unrefreshed for
  * its lease; exactly one worker takes a free key. The filesystem backend is
- * LeaseClaims; another backend implements this.
+ * LeaseClaims (through asyncLeases); PostgreSQL's is PgStore.leases.
  */
 export interface Leases {
   /** Takes `key` when it is free, released, or held past `leaseMs` without a heartbeat. @returns whether this worker holds it now. */
-  claim(key: string, worker: string, leaseMs: number): boolean;
+  claim(key: string, worker: string, leaseMs: number): Promise<boolean>;
   /** Whether this process's claim on `key` is still the current one. */
-  holds(key: string): boolean;
+  holds(key: string): Promise<boolean>;
   /** Keeps this process's claim fresh while its work runs. */
-  heartbeat(key: string): void;
+  heartbeat(key: string): Promise<void>;
   /** Gives `key` back so another may claim it at once; never another worker's claim. */
-  release(key: string, worker: string): void;
+  release(key: string, worker: string): Promise<void>;
   /** Forgets this process's claim without releasing it: the work is done and its result marks it. */
-  done(key: string): void;
+  done(key: string): Promise<void>;
 }
 
 /**

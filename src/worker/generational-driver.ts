@@ -10,13 +10,15 @@ import type { GenerationalContext } from '../evolution/generational.js';
 import type { StepOutcome } from '../evolution/types.js';
 import { spaceOf } from '../spaces/index.js';
 import { GenerationFiles } from '../store/index.js';
+import { EvonasError } from '../util/errors.js';
 import { LEASE_MS } from './kit.js';
 import type { WorkerKit } from './kit.js';
 
 export function generationalDriver(kit: WorkerKit): () => Promise<StepOutcome> {
   const { config, rng } = kit;
   const space = spaceOf(config.space);
-  const files = new GenerationFiles(kit.dir);
+  if (!kit.home.dir) throw new EvonasError('ERR_INPUT', `${kit.home.name}: the ${space.name} space is generational, and its generation ledger lives in a folder only: run it with --out <folder>`);
+  const files = new GenerationFiles(kit.home.dir);
   const steps = config.epochs ? Math.ceil((config.epochs * kit.train.count) / config.batchSize) : config.stepsPerChild;
   const ctx: GenerationalContext = {
     store: kit.store,

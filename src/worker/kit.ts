@@ -6,30 +6,30 @@
  */
 import { workerDevice } from '../engine/devices.js';
 import { loadNative } from '../engine/native.js';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { hostname } from 'node:os';
 import { engineDataset, openDataset } from '../data/dataset.js';
 import type { EngineDataset } from '../engine/dataset.js';
 import type { Net } from '../engine/net.js';
 import { encodeSafetensors } from '../engine/safetensors.js';
-import { dataOf, readConfig } from '../evolution/config.js';
+import { dataOf, loadConfig } from '../evolution/config.js';
 import type { ExperimentConfig } from '../evolution/config.js';
 import type { Schedule } from '../evolution/schedule.js';
 import { detectStagnation, StagnationLog, withRemedies } from '../evolution/stagnation.js';
 import { evalFlopsPerBatch, trainFlopsPerStep } from '../net/analyze.js';
 import type { IOSpec } from '../net/presets.js';
-import { FileStore, LeaseClaims, newIndividualId, TimedStore } from '../store/index.js';
+import { newIndividualId, TimedStore } from '../store/index.js';
 import type { Individual, IndividualRecord, Leases } from '../store/index.js';
-import { writeFileAtomic } from '../util/fs.js';
 import { createRng } from '../util/rng.js';
 import type { Rng } from '../util/rng.js';
+import type { ExperimentHome } from '../store/home.js';
 import { readRun } from '../store/run-state.js';
+import type { WorkerReport } from './reports.js';
 
 /** A claim not refreshed for this long belongs to a dead worker (EVONAS_LEASE_MS overrides, for tests). */
 export const LEASE_MS = Number(process.env.EVONAS_LEASE_MS ?? 60_000);
 
 export interface WorkerKit {
-  dir: string;
+  home: ExperimentHome;
   config: ExperimentConfig;
   io: IOSpec;
   train: EngineDataset;
@@ -62,9 +62,9 @@ export interface WorkerKit {
     fields: Pick<IndividualRecord, 'parent' | 'mutations'> & Partial<IndividualRecord>,
   ): Promise<void>;
   /** Records a stagnation event when the experiment's policy says so (whichever worker sees it first). */
-  watchStagnation(all: Individual[]): void;
-  /** Writes this worker's time split (for status and the store benchmark). */
-  report(): void;
+  watchStagnation(all: Individual[]): Promise<void>;
+  /** Writes this worker's time split and heartbeat (for status and the store benchmark); `stopped` on its last. */
+  report(stopped?: boolean): Promise<void>;
   dispose(): void;
 }
 
@@ -73,29 +73,31 @@ export interface WorkerKit {
  * whose methods share the worker's open engine dataset, timers and rng, and
  * each method is short.
  */
-export function makeKit(dir: string, id: number, signal?: AbortSignal): WorkerKit {
-  const config = readConfig(dir);
-  const data = openDataset(dataOf(config));
+export async function makeKit(home: ExperimentHome, id: number, o: { signal?: AbortSignal; data?: string } = {}): Promise<WorkerKit> {
+  const { signal } = o;
+  const config = await loadConfig(home);
+  const data = openDataset(o.data ?? dataOf(config));
   const m = data.manifest;
   const train = engineDataset(data.train());
   const validation = engineDataset(data.validation(), m.stats);
-  const store = new TimedStore(new FileStore(dir));
+  const store = new TimedStore(home.store);
   const name = `w${id}-${process.pid}`;
   const wallStart = Date.now();
   const totals = { train: 0, evaluate: 0, children: 0 };
-  mkdirSync(join(dir, 'workers'), { recursive: true });
-  const started = Date.parse(readRun(dir).startedAt);
+  const started = Date.parse((await readRun(home.docs, home.name)).startedAt);
   let idleSince = Date.now();
-  const stagnation = new StagnationLog(dir);
-  let events = { list: stagnation.list(), read: Date.now() };
+  const stagnation = new StagnationLog(home.docs);
+  let events = { list: await stagnation.list(), read: Date.now() };
+  let refreshing = false;
+  const job = process.env.SLURM_ARRAY_JOB_ID ? `${process.env.SLURM_ARRAY_JOB_ID}_${process.env.SLURM_ARRAY_TASK_ID}` : process.env.SLURM_JOB_ID;
   return {
-    dir,
+    home,
     config,
     io: { ...m.shape, classes: m.classes.length },
     train,
     validation,
     store,
-    leases: new LeaseClaims(join(dir, 'leases')),
+    leases: home.leases,
     name,
     device: config.device === 'cpu' ? 'cpu' : workerDevice(config.device, id, config.workersPerGpu, loadNative().info().cudaDevices),
     // The experiment's seed and the worker's number alone: a run repeats (the process id would not).
@@ -103,7 +105,19 @@ export function makeKit(dir: string, id: number, signal?: AbortSignal): WorkerKi
     started,
     ...(signal ? { signal } : {}),
     schedule() {
-      if (Date.now() - events.read > 2000) events = { list: stagnation.list(), read: Date.now() };
+      // Events are re-read in the background every 2 s; a step uses what was read last.
+      if (Date.now() - events.read > 2000 && !refreshing) {
+        refreshing = true;
+        stagnation
+          .list()
+          .then((list) => {
+            events = { list, read: Date.now() };
+          })
+          .catch(() => {}) // the store retries on its own; the next call tries again
+          .finally(() => {
+            refreshing = false;
+          });
+      }
       return withRemedies(config.schedule, events.list);
     },
     beginChild: () => (Date.now() - idleSince) / 1000,
@@ -135,18 +149,27 @@ export function makeKit(dir: string, id: number, signal?: AbortSignal): WorkerKi
       await store.put(record, r.ok ? encodeSafetensors(net.weights(), { dna: JSON.stringify(dna) }) : undefined);
       totals.children++;
     },
-    watchStagnation(all) {
+    async watchStagnation(all) {
       if (!config.stagnation) return;
-      const list = stagnation.list();
+      const list = await stagnation.list();
       const e = detectStagnation(config.stagnation, all, started, (Date.now() - started) / 1000, list);
-      if (e) stagnation.record(e); // false: another worker recorded it first
-      events = { list: stagnation.list(), read: Date.now() };
+      if (e) await stagnation.record(e); // false: another worker recorded it first
+      events = { list: await stagnation.list(), read: Date.now() };
     },
-    report() {
-      writeFileAtomic(
-        join(dir, 'workers', `${name}.json`),
-        `${JSON.stringify({ worker: name, startedAt: new Date(wallStart).toISOString(), wall: (Date.now() - wallStart) / 1000, ...totals, store: store.seconds })}\n`,
-      );
+    async report(stopped = false) {
+      const r: WorkerReport = {
+        worker: name,
+        host: hostname(),
+        pid: process.pid,
+        ...(job ? { job } : {}),
+        startedAt: new Date(wallStart).toISOString(),
+        at: new Date().toISOString(),
+        wall: (Date.now() - wallStart) / 1000,
+        ...totals,
+        store: store.seconds,
+        ...(stopped ? { stopped: true } : {}),
+      };
+      await home.docs.write(`workers/${name}.json`, r);
     },
     dispose() {
       train.dispose();

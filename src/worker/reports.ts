@@ -1,14 +1,36 @@
-/** The workers' own reports (workers/<name>.json): how each spent its time. */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+/** The workers' own reports (workers/<name>.json among the experiment's documents): how each spent its time. */
+import type { ExperimentDocs } from '../store/docs.js';
+
+/** How often a worker rewrites its report, its heartbeat (EVONAS_HEARTBEAT_MS overrides, for tests). */
+export const HEARTBEAT_MS = Number(process.env.EVONAS_HEARTBEAT_MS ?? 30_000);
+
+/** What a worker reports about itself, rewritten as it goes: its time split and, by its time, that it is alive. */
+export interface WorkerReport {
+  worker: string;
+  host?: string;
+  pid?: number;
+  /** The Slurm job and array task that started it, when one did. */
+  job?: string;
+  startedAt: string;
+  /** When it last wrote this report (its heartbeat). */
+  at?: string;
+  wall: number;
+  train: number;
+  evaluate: number;
+  store: number;
+  children?: number;
+  /** Its last report: it stopped. */
+  stopped?: boolean;
+}
+
+export async function workerReports(docs: ExperimentDocs): Promise<WorkerReport[]> {
+  return docs.list<WorkerReport>('workers');
+}
 
 /** Workers' time split from their reports: busy = training + evaluating. */
-export function utilization(dir: string): { workers: number; wall: number; busy: number; store: number; children: number } {
+export async function utilization(docs: ExperimentDocs): Promise<{ workers: number; wall: number; busy: number; store: number; children: number }> {
   const out = { workers: 0, wall: 0, busy: 0, store: 0, children: 0 };
-  const d = join(dir, 'workers');
-  if (!existsSync(d)) return out;
-  for (const f of readdirSync(d).filter((x) => x.endsWith('.json'))) {
-    const w = JSON.parse(readFileSync(join(d, f), 'utf8')) as { wall: number; train: number; evaluate: number; store: number; children?: number };
+  for (const w of await workerReports(docs)) {
     out.workers++;
     out.children += w.children ?? 0;
     out.wall += w.wall;

@@ -4,14 +4,15 @@
  * counts, the best by validation, the workers' utilization and, for a
  * generational space, each generation's statistics.
  */
-import { readConfig } from '../evolution/config.js';
+import { loadConfig } from '../evolution/config.js';
 import type { GenerationStats } from '../evolution/generational.js';
 import { spaceOf } from '../spaces/index.js';
-import { FileStore, GenerationFiles } from '../store/index.js';
+import { GenerationFiles } from '../store/index.js';
+import { withHome } from '../store/home.js';
 import { readRun } from '../store/run-state.js';
 import type { RunState } from '../store/run-state.js';
 import { summarizePopulation } from '../store/summary.js';
-import { utilization } from './reports.js';
+import { HEARTBEAT_MS, utilization, workerReports } from './reports.js';
 
 export interface ExperimentStatus extends RunState {
   experiment: string;
@@ -30,31 +31,41 @@ export interface ExperimentStatus extends RunState {
   storeShare: number | null;
   /** Worker reports counted. */
   workerReports: number;
+  /** Workers alive now: their report (rewritten every HEARTBEAT_MS while they work) is fresh and does not say they stopped. */
+  workers: { worker: string; host: string; job?: string; children: number; lastSeen: string }[];
   /** Generational spaces: each generation's statistics. */
   generations?: GenerationStats[];
 }
 
-/** @throws {ConfigError} when `dir` holds no experiment. */
-export async function status(dir: string): Promise<ExperimentStatus> {
-  const config = readConfig(dir);
-  const s = await summarizePopulation(new FileStore(dir));
-  const run = readRun(dir);
-  const u = utilization(dir);
-  return {
-    experiment: dir,
-    space: config.space,
-    algorithm: config.algorithm,
-    population: config.population,
-    ...run,
-    children: u.children,
-    alive: s.alive,
-    dead: s.dead,
-    trained: s.trained,
-    failed: s.failed,
-    best: s.best ? { id: s.best.id, validationAccuracy: s.best.fitness, stepsTrained: s.best.stepsTrained, state: s.best.state } : null,
-    workerUtilization: u.wall ? u.busy / u.wall : null,
-    storeShare: u.wall ? u.store / u.wall : null,
-    workerReports: u.workers,
-    ...(spaceOf(config.space).generational ? { generations: new GenerationFiles(dir).stats<GenerationStats>() } : {}),
-  };
+/** A worker counts as alive while its report (its heartbeat) is younger than this. */
+const ALIVE_MS = 3 * HEARTBEAT_MS;
+
+/** @throws {ConfigError} when `location` (a folder or a postgresql:// URL) holds no experiment. */
+export async function status(location: string): Promise<ExperimentStatus> {
+  return withHome(location, async (home) => {
+    const config = await loadConfig(home);
+    const s = await summarizePopulation(home.store);
+    const run = await readRun(home.docs, home.name);
+    const u = await utilization(home.docs);
+    const now = Date.now();
+    const alive = (await workerReports(home.docs)).filter((w) => w.at && now - Date.parse(w.at) < ALIVE_MS && !w.stopped);
+    return {
+      experiment: home.name,
+      space: config.space,
+      algorithm: config.algorithm,
+      population: config.population,
+      ...run,
+      children: u.children,
+      alive: s.alive,
+      dead: s.dead,
+      trained: s.trained,
+      failed: s.failed,
+      best: s.best ? { id: s.best.id, validationAccuracy: s.best.fitness, stepsTrained: s.best.stepsTrained, state: s.best.state } : null,
+      workerUtilization: u.wall ? u.busy / u.wall : null,
+      storeShare: u.wall ? u.store / u.wall : null,
+      workerReports: u.workers,
+      workers: alive.map((w) => ({ worker: w.worker, host: w.host ?? '?', ...(w.job ? { job: w.job } : {}), children: w.children ?? 0, lastSeen: w.at! })),
+      ...(spaceOf(config.space).generational && home.dir ? { generations: new GenerationFiles(home.dir).stats<GenerationStats>() } : {}),
+    };
+  });
 }

@@ -82,16 +82,16 @@ export function steadyStateDriver(kit: WorkerKit): () => Promise<StepOutcome> {
     // its trained copy is stored, so a stopped worker loses nothing.
     async trainInitial(individual) {
       const key = `train-${individual.id}`;
-      if (!leases.claim(key, name, LEASE_MS)) throw new ConflictError(`${individual.id} is being trained by another worker`);
-      const beat = setInterval(() => leases.heartbeat(key), LEASE_MS / 8);
+      if (!(await leases.claim(key, name, LEASE_MS))) throw new ConflictError(`${individual.id} is being trained by another worker`);
+      const beat = setInterval(() => leases.heartbeat(key).catch(() => {}), LEASE_MS / 8); // a missed beat is retried by the next
       try {
         const reason: Record<string, number> = individual.fitness === null ? { initialTraining: 1 } : { weightReset: 1 };
         const initial = [{ type: 'identity', targets: [], detail: reason, inherit: 'none' }];
-        if (!(await breed(space.validate(individual.dna), individual, initial, undefined, 0, 0))) return leases.release(key, name);
-        leases.done(key);
+        if (!(await breed(space.validate(individual.dna), individual, initial, undefined, 0, 0))) return await leases.release(key, name);
+        await leases.done(key);
         await store.kill(individual.id, name);
       } catch (e) {
-        leases.release(key, name);
+        await leases.release(key, name).catch(() => {}); // the lease runs out by itself otherwise
         throw e;
       } finally {
         clearInterval(beat);

@@ -7,22 +7,21 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { ConfigError, EXPERIMENT_FILE, readConfig, validateConfig, writeConfig } from '../evolution/config.js';
+import { ConfigError, loadConfig, saveConfig, validateConfig } from '../evolution/config.js';
 import type { ExperimentConfig } from '../evolution/config.js';
 import { formatStatsRow, STATS_HEADER } from '../evolution/generational.js';
 import type { GenerationStats } from '../evolution/generational.js';
 import { describeEvent, StagnationLog } from '../evolution/stagnation.js';
 import { spaceOf, tableOf } from '../spaces/index.js';
 import { createRng } from '../util/rng.js';
-import { FileStore, GenerationFiles, newRecord } from '../store/index.js';
+import { GenerationFiles, isStoreUrl, newRecord } from '../store/index.js';
+import { childLocation, withHome } from '../store/home.js';
+import type { ExperimentHome } from '../store/home.js';
 import type { PopulationStore } from '../store/index.js';
 import { EvonasError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/fs.js';
 import { simulate } from './simulate.js';
 import { summarize, summarizePopulation } from '../store/summary.js';
 import type { PopulationSummary } from '../store/summary.js';
-import { existsSync, mkdirSync } from 'node:fs';
 import { readRun, RUN_FILE, writeRun } from '../store/run-state.js';
 import type { RunState } from '../store/run-state.js';
 import { utilization } from './reports.js';
@@ -36,9 +35,9 @@ export async function seedStore(store: PopulationStore, config: ExperimentConfig
     await store.put(newRecord({ worker: 'evolve', space: config.space, dna }));
 }
 
-/** Seeds a new experiment's population in its folder. */
-export async function seedPopulation(dir: string, config: ExperimentConfig): Promise<void> {
-  await seedStore(new FileStore(dir), config);
+/** Seeds a new experiment's population at `location` (a folder or a postgresql:// URL). */
+export async function seedPopulation(location: string, config: ExperimentConfig): Promise<void> {
+  await withHome(location, (home) => seedStore(home.store, config));
 }
 
 const hoursOf = (seconds: number) => `${(seconds / 3600).toFixed(2)} h`;
@@ -49,12 +48,12 @@ const hoursOf = (seconds: number) => `${(seconds / 3600).toFixed(2)} h`;
  * simulate.ts). It takes seconds and is made in one go: one stopped part
  * way is started again, not resumed.
  */
-async function superviseTable(dir: string, config: ExperimentConfig, o: SuperviseOptions): Promise<SuperviseResult> {
-  const run = readRun(dir);
+async function superviseTable(home: ExperimentHome, config: ExperimentConfig, o: SuperviseOptions): Promise<SuperviseResult> {
+  const run = await readRun(home.docs, home.name);
   const startedAt = Date.parse(run.startedAt);
-  const store = new FileStore(dir);
+  const { store } = home;
   if ((await store.list()).some((i) => i.parent !== null))
-    throw new EvonasError('ERR_RUN', `${dir}: a table-driven run is simulated in one go and is not resumed; start a new one (it takes seconds, and repeats with its seed)`);
+    throw new EvonasError('ERR_RUN', `${home.name}: a table-driven run is simulated in one go and is not resumed; start a new one (it takes seconds, and repeats with its seed)`);
   const budget = { seconds: (Date.parse(run.deadline) - startedAt) / 1000, ...(run.maxChildren ? { evaluations: run.maxChildren } : {}) };
   const r = await simulate({
     config,
@@ -68,12 +67,17 @@ async function superviseTable(dir: string, config: ExperimentConfig, o: Supervis
         `simulated ${hoursOf(p.seconds)}  evaluations ${p.evaluations}${budget.evaluations ? `/${budget.evaluations}` : ''}  best validation ${p.bestValidation === null ? '-' : p.bestValidation.toFixed(4)}`,
       ),
   });
-  mkdirSync(join(dir, 'workers'), { recursive: true });
   // One report for all simulated workers: their wall time is this process's, and none of it trained.
-  writeFileAtomic(
-    join(dir, 'workers', 'simulated.json'),
-    `${JSON.stringify({ worker: `${config.workers} simulated`, wall: r.wallSeconds, train: 0, evaluate: 0, children: r.evaluations, store: r.storeSeconds, simulatedSeconds: r.seconds, steps: r.steps })}\n`,
-  );
+  await home.docs.write('workers/simulated.json', {
+    worker: `${config.workers} simulated`,
+    wall: r.wallSeconds,
+    train: 0,
+    evaluate: 0,
+    children: r.evaluations,
+    store: r.storeSeconds,
+    simulatedSeconds: r.seconds,
+    steps: r.steps,
+  });
   const all = await store.list();
   if (o.onIndividual) for (const i of all) if (i.fitness !== null) o.onIndividual(i);
   o.onLog?.(
@@ -87,10 +91,14 @@ async function superviseTable(dir: string, config: ExperimentConfig, o: Supervis
  * Sets the run's limits from now: a deadline `budgetMs` away and, optionally,
  * a child budget. A resumed run keeps its start (schedules count from it).
  */
-export function startRun(dir: string, budgetMs: number, maxChildren?: number): RunState {
-  const startedAt = existsSync(join(dir, RUN_FILE)) ? readRun(dir).startedAt : new Date().toISOString();
+export async function startRun(location: string, budgetMs: number, maxChildren?: number): Promise<RunState> {
+  return withHome(location, (home) => startRunAt(home, budgetMs, maxChildren));
+}
+
+async function startRunAt(home: ExperimentHome, budgetMs: number, maxChildren?: number): Promise<RunState> {
+  const startedAt = (await home.docs.read<RunState>(RUN_FILE))?.startedAt ?? new Date().toISOString();
   const r: RunState = { startedAt, deadline: new Date(Date.now() + budgetMs).toISOString(), ...(maxChildren ? { maxChildren } : {}) };
-  writeRun(dir, r);
+  await writeRun(home.docs, r);
   return r;
 }
 
@@ -121,14 +129,15 @@ class WorkerPool {
   private readonly exited: Promise<void>[] = [];
 
   constructor(
-    private readonly dir: string,
+    private readonly home: ExperimentHome,
     private readonly size: number,
     private readonly deadline: number,
     private readonly log: (line: string) => void,
   ) {}
 
   start(id: number): void {
-    const child = spawn(process.execPath, [EVONAS, 'worker', this.dir, '--id', String(id)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const { location, env } = childLocation(this.home);
+    const child = spawn(process.execPath, [EVONAS, 'worker', location, '--id', String(id)], { stdio: ['ignore', 'ignore', 'pipe'], env });
     let err = '';
     child.stderr!.on('data', (d) => {
       err = (err + d).slice(-2000);
@@ -170,16 +179,16 @@ class WorkerPool {
 }
 
 /** What the supervisor shows as a run goes: generation statistics, stagnation events, new individuals, the progress line. */
-async function observer(dir: string, config: ExperimentConfig, deadline: number, o: SuperviseOptions) {
+async function observer(home: ExperimentHome, config: ExperimentConfig, deadline: number, o: SuperviseOptions) {
   const log = o.onLog ?? (() => {});
   const runStart = Date.now();
-  const generations = spaceOf(config.space).generational ? new GenerationFiles(dir) : undefined;
+  const generations = spaceOf(config.space).generational && home.dir ? new GenerationFiles(home.dir) : undefined;
   /** Children so far: a generational run's are in the store; otherwise the workers' reports count them. */
-  const counted = (s: PopulationSummary) => (generations ? s.trained + s.failed : utilization(dir).children);
-  const before = counted(await summarizePopulation(new FileStore(dir)));
+  const counted = async (s: PopulationSummary) => (generations ? s.trained + s.failed : (await utilization(home.docs)).children);
+  const before = await counted(await summarizePopulation(home.store));
   let printed = generations ? generations.stats().length : 0;
-  const stagnation = new StagnationLog(dir);
-  let eventsShown = stagnation.list().length;
+  const stagnation = new StagnationLog(home.docs);
+  let eventsShown = (await stagnation.list()).length;
   const seen = new Set<string>();
   if (generations) log(STATS_HEADER);
   return {
@@ -196,14 +205,14 @@ async function observer(dir: string, config: ExperimentConfig, deadline: number,
       }
     },
     /** Every 2 seconds: the above, new stagnation events and the progress line. */
-    tick(all: Individual[]): void {
+    async tick(all: Individual[]): Promise<void> {
       this.flush(all);
-      for (const e of stagnation.list().slice(eventsShown)) {
+      for (const e of (await stagnation.list()).slice(eventsShown)) {
         log(describeEvent(e));
         eventsShown++;
       }
       const s = summarize(all);
-      const children = counted(s);
+      const children = await counted(s);
       const perHour = ((children - before) / Math.max(1, Date.now() - runStart)) * 3_600_000;
       const where = generations ? `generation ${generations.latest()}/${config.generations}  ` : '';
       o.onProgress?.(
@@ -213,22 +222,26 @@ async function observer(dir: string, config: ExperimentConfig, deadline: number,
   };
 }
 
-/** Runs `config.workers` workers on the experiment in `dir` until its run's deadline (startRun sets it), then stops them. */
-export async function supervise(dir: string, o: SuperviseOptions = {}): Promise<SuperviseResult> {
-  const config = readConfig(dir);
-  if (config.evaluator === 'table') return superviseTable(dir, config, o);
-  const deadline = Date.parse(readRun(dir).deadline);
-  const store = new FileStore(dir);
-  const pool = new WorkerPool(dir, config.workers, deadline, o.onLog ?? (() => {}));
+/** Runs `config.workers` workers on the experiment at `location` (a folder or a postgresql:// URL) until its run's deadline (startRun sets it), then stops them. */
+export async function supervise(location: string, o: SuperviseOptions = {}): Promise<SuperviseResult> {
+  return withHome(location, (home) => superviseAt(home, o));
+}
+
+async function superviseAt(home: ExperimentHome, o: SuperviseOptions): Promise<SuperviseResult> {
+  const config = await loadConfig(home);
+  if (config.evaluator === 'table') return superviseTable(home, config, o);
+  const deadline = Date.parse((await readRun(home.docs, home.name)).deadline);
+  const { store } = home;
+  const pool = new WorkerPool(home, config.workers, deadline, o.onLog ?? (() => {}));
   for (let i = 0; i < config.workers; i++) pool.start(i);
   o.signal?.addEventListener('abort', pool.stop, { once: true });
   if (o.signal?.aborted) pool.stop();
   let final: Individual[] = [];
   try {
-    const watch = await observer(dir, config, deadline, o);
+    const watch = await observer(home, config, deadline, o);
     while (pool.running) {
       await new Promise((r) => setTimeout(r, 2000));
-      watch.tick(await store.list()); // one listing per tick serves the callback and the progress line
+      await watch.tick(await store.list()); // one listing per tick serves the callback and the progress line
     }
     pool.stop();
     await pool.drain();
@@ -241,7 +254,7 @@ export async function supervise(dir: string, o: SuperviseOptions = {}): Promise<
     o.signal?.removeEventListener('abort', pool.stop);
   }
   const s = summarize(final);
-  return { children: utilization(dir).children, alive: s.alive, ...(s.best ? { best: s.best } : {}) };
+  return { children: (await utilization(home.docs)).children, alive: s.alive, ...(s.best ? { best: s.best } : {}) };
 }
 
 export interface EvolveOptions extends SuperviseOptions {
@@ -254,21 +267,29 @@ export interface EvolveOptions extends SuperviseOptions {
 }
 
 /**
- * Starts an evolution in `dir` (with `config`) or resumes the one there,
+ * Starts an evolution at `location` (a folder or a postgresql:// URL) with
+ * `config`, or resumes the one there,
  * runs its workers for `budgetMs` and returns what they made: the library
  * form of `evonas evolve`.
  * @throws {ConfigError} naming the field when `config` is invalid; nothing is written then.
  */
-export async function evolve(dir: string, o: EvolveOptions): Promise<SuperviseResult> {
-  if (o.config !== undefined) {
-    if (existsSync(join(dir, EXPERIMENT_FILE))) throw new ConfigError(dir, 'already holds an experiment; resume it by leaving out config');
-    const config = validateConfig(o.config);
-    mkdirSync(dir, { recursive: true });
-    writeConfig(dir, config);
-    await seedPopulation(dir, config);
-  } else {
-    readConfig(dir); // a clear error when there is no experiment
-  }
-  startRun(dir, o.budgetMs, o.maxChildren);
-  return supervise(dir, o);
+export async function evolve(location: string, o: EvolveOptions): Promise<SuperviseResult> {
+  const config = o.config === undefined ? undefined : validateConfig(o.config);
+  if (config) checkLocation(location, config);
+  return withHome(location, async (home) => {
+    if (config) {
+      await saveConfig(home, config);
+      await seedStore(home.store, config);
+    } else {
+      await loadConfig(home); // a clear error when there is no experiment
+    }
+    await startRunAt(home, o.budgetMs, o.maxChildren);
+    return superviseAt(home, o);
+  });
+}
+
+/** @throws {ConfigError} when `config` cannot live at `location`: a generational space's ledger needs a folder. Checked before anything is connected to or written. */
+export function checkLocation(location: string, config: ExperimentConfig): void {
+  if (isStoreUrl(location) && spaceOf(config.space).generational)
+    throw new ConfigError('space', `${config.space}: a generational space's generation ledger lives in a folder only, not in PostgreSQL yet; use --out <folder>`);
 }

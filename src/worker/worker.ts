@@ -4,7 +4,7 @@
  * against the shared store until the deadline or a stop signal. A child in
  * flight when it stops is dropped, never half-written: births are atomic.
  */
-import { readConfig } from '../evolution/config.js';
+import { loadConfig } from '../evolution/config.js';
 import { selectionFitness } from '../evolution/selection.js';
 import { EvonasError } from '../util/errors.js';
 import type { StepOutcome } from '../evolution/types.js';
@@ -12,27 +12,44 @@ import { spaceOf } from '../spaces/index.js';
 import { ConflictError, historyKeepers } from '../store/index.js';
 import { generationalDriver } from './generational-driver.js';
 import { makeKit } from './kit.js';
+import { HEARTBEAT_MS } from './reports.js';
+import { openHome } from '../store/home.js';
+import type { ExperimentHome } from '../store/home.js';
 import { readRun } from '../store/run-state.js';
 import { steadyStateDriver } from './steady-state.js';
 
 export interface WorkerOptions {
-  dir: string;
+  /** The experiment: its folder or its postgresql:// URL. */
+  location: string;
   id: number;
+  /** The dataset's path on this host, when it is not the one the experiment records. */
+  data?: string;
   signal?: AbortSignal;
   onStep?: (outcome: StepOutcome) => void;
 }
 
 /** Runs one worker until the deadline, the child budget or the signal. @returns how many steps of each kind it took. */
 export async function runWorker(o: WorkerOptions): Promise<Record<string, number>> {
-  if (readConfig(o.dir).evaluator === 'table')
-    throw new EvonasError('ERR_INPUT', `${o.dir}: a table-driven run's workers are simulated by evonas evolve, in one process on the simulated clock; there is nothing for evonas worker to do`);
-  const kit = makeKit(o.dir, o.id, o.signal);
+  const home = await openHome(o.location);
+  try {
+    return await work(home, o);
+  } finally {
+    await home.close();
+  }
+}
+
+async function work(home: ExperimentHome, o: WorkerOptions): Promise<Record<string, number>> {
+  if ((await loadConfig(home)).evaluator === 'table')
+    throw new EvonasError('ERR_INPUT', `${home.name}: a table-driven run's workers are simulated by evonas evolve, in one process on the simulated clock; there is nothing for evonas worker to do`);
+  const kit = await makeKit(home, o.id, { ...(o.signal ? { signal: o.signal } : {}), ...(o.data ? { data: o.data } : {}) });
   const { config, store } = kit;
   const step = spaceOf(config.space).generational ? generationalDriver(kit) : steadyStateDriver(kit);
-  const run = readRun(o.dir);
+  const run = await readRun(home.docs, home.name);
   const counts: Record<string, number> = {};
   let lastWatch = Date.now();
   const deadline = Date.parse(run.deadline);
+  // The report is also the worker's heartbeat: status counts a worker alive while it is fresh.
+  const beat = setInterval(() => kit.report().catch(() => {}), HEARTBEAT_MS);
   try {
     const childrenLeft = async () => run.maxChildren === undefined || (await store.list()).filter((i) => i.parent !== null).length < run.maxChildren;
     while (!o.signal?.aborted && Date.now() < deadline && (await childrenLeft())) {
@@ -51,17 +68,18 @@ export async function runWorker(o: WorkerOptions): Promise<Record<string, number
       if (outcome === 'idle') await new Promise((r) => setTimeout(r, 200));
       if (config.stagnation && Date.now() - lastWatch > Math.min(10_000, (config.stagnation.window * 1000) / 4)) {
         lastWatch = Date.now();
-        kit.watchStagnation(await store.list());
+        await kit.watchStagnation(await store.list());
       }
       if (counts[outcome]! % 20 === 0) {
         // The report needs the weights of every best-so-far and of the top individuals.
         const all = await store.list();
         await store.collectGarbage(10 * 60_000, historyKeepers(all, 10, selectionFitness(all)));
-        kit.report();
+        await kit.report();
       }
     }
   } finally {
-    kit.report();
+    clearInterval(beat);
+    await kit.report(true).catch(() => {}); // stopping: the last report is a courtesy
     kit.dispose();
   }
   return counts;

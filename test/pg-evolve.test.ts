@@ -1,0 +1,116 @@
+// A real (tiny) evolution whose experiment lives in PostgreSQL: `evonas
+// evolve --store URL` with 2 local workers, one more `evonas worker URL`
+// joined from another process with the dataset given by --data, `status`
+// showing the workers alive by their heartbeats, `report URL --out`, and
+// the password on no command line and in no output. A real server, started
+// for this test.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { importDataset } from '../src/data/import.js';
+import { PgStore } from '../src/store/index.js';
+import { runCli } from './support/cli.js';
+import { cifar10Folder } from './support/formats.js';
+import { startPostgres } from './support/postgres.js';
+import type { Postgres } from './support/postgres.js';
+
+const root = mkdtempSync(join(tmpdir(), 'evonas-pg-evolve-'));
+const cache = join(root, 'cache');
+let pg: Postgres;
+before(async () => {
+  pg = await startPostgres();
+  await importDataset(cifar10Folder(join(root, 'src'), 40), { out: cache, validation: 20 });
+});
+after(() => {
+  pg?.stop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const env = { EVONAS_HEARTBEAT_MS: '1000' };
+
+describe('evolution in PostgreSQL', () => {
+  it('evolve --store with 2 workers, a third joined by evonas worker; status, report --out; no password anywhere', async () => {
+    const url = `${pg.url}?schema=exp1`;
+    const evolving = runCli(['evolve', '--data', cache, '--store', url, '--population', '4', '--workers', '2', '--steps', '3', '--batch', '10', '--time-budget', '20s', '--seed', '3'], {
+      env,
+    });
+    // Join once the experiment exists (its run state is written before the workers start).
+    let joined: ReturnType<typeof runCli> | undefined;
+    for (let i = 0; i < 100 && !joined; i++) {
+      await sleep(200);
+      const s = await PgStore.open(url);
+      const run = await s.docs.read('run.json');
+      await s.close();
+      if (run) joined = runCli(['worker', url, '--id', '7', '--data', cache], { env });
+    }
+    assert.ok(joined, 'the experiment appeared');
+    await sleep(6000);
+    const commandLines = execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.includes(' worker postgresql://'));
+    assert.ok(commandLines.length >= 2, commandLines.join('\n'));
+    for (const l of commandLines) if (!l.includes('--data')) assert.ok(!l.includes(pg.password), `a worker's command line shows the password: ${l}`);
+    const live = await runCli(['status', url, '--json']);
+    assert.equal(live.code, 0, live.stderr);
+    const workers = JSON.parse(live.stdout).workers as { worker: string; host: string }[];
+    assert.ok(workers.some((w) => w.worker.startsWith('w7-')) && workers.length >= 3, `workers alive: ${JSON.stringify(workers)}`);
+
+    const [e, w] = await Promise.all([evolving, joined]);
+    assert.equal(e.code, 0, e.stderr);
+    assert.equal(w.code, 0, w.stderr);
+    assert.match(e.stdout, /^evolving postgresql:\/\/evonas:\*\*\*@127\.0\.0\.1:\d+\/evonas\?schema=exp1: graph space/m);
+    assert.match(e.stdout, /stopped: \d+ children trained, \d+ alive; best validation accuracy 0\.\d{4}/);
+
+    const store = await PgStore.open(url);
+    try {
+      const all = await store.list();
+      const children = all.filter((i) => i.parent !== null && i.fitness !== null);
+      assert.ok(
+        children.some((i) => i.worker.startsWith('w7-')),
+        'the joined worker trained children',
+      );
+      assert.ok(children.some((i) => i.worker.startsWith('w0-')) && children.some((i) => i.worker.startsWith('w1-')), 'both local workers did');
+      assert.deepEqual((await store.check()).problems, []);
+    } finally {
+      await store.close();
+    }
+    const s = await runCli(['status', url]);
+    assert.equal(s.code, 0, s.stderr);
+    assert.match(s.stdout, /workers alive: none/, 'every worker said it stopped');
+    assert.match(s.stdout, /workers: 3 reports, [\d.]+% of their time training and evaluating/);
+
+    const out = join(root, 'report');
+    const refused = await runCli(['report', url]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /the experiment lives in a database; say where to write its report \(--out <folder>\)/);
+    const r = await runCli(['report', url, '--out', out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /best by validation: \S+ {2}validation 0\.\d{4} {2}test 0\.\d{4}/);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    assert.equal(summary.experiment, url.replace(pg.password, '***'));
+    for (const text of [e.stdout, e.stderr, w.stdout, w.stderr, live.stdout, s.stdout, r.stdout, r.stderr, readFileSync(join(out, 'index.html'), 'utf8'), JSON.stringify(summary)])
+      assert.ok(!text.includes(pg.password), 'the password is printed or written');
+  });
+
+  it('refuses a generational space before connecting, and resumes by URL', async () => {
+    const url = `${pg.url}?schema=exp2`;
+    const g = await runCli(['evolve', '--data', cache, '--store', url, '--space', 'stages']);
+    assert.equal(g.code, 1);
+    assert.match(g.stderr, /space: stages: a generational space's generation ledger lives in a folder only, not in PostgreSQL yet; use --out <folder>/);
+    assert.equal(pg.sql(`SELECT count(*) FROM information_schema.schemata WHERE schema_name = 'exp2'`).trim(), '0', 'nothing created');
+    const none = await runCli(['evolve', '--resume', url]);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /schema=exp2: no experiment here \(evonas evolve --store creates one\)/);
+    const folder = await runCli(['evolve', '--data', cache, '--store', join(root, 'x')]);
+    assert.equal(folder.code, 2, 'a usage error');
+    assert.match(folder.stderr, /--store ".*x": expected a postgresql:\/\/ URL \(for a folder, use --out\)/);
+    assert.equal(existsSync(join(root, 'x')), false);
+    const resumed = await runCli(['evolve', '--resume', `${pg.url}?schema=exp1`, '--time-budget', '3s'], { env });
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stdout, /^resuming postgresql:\/\/evonas:\*\*\*@/m);
+  });
+});
