@@ -19,6 +19,7 @@ export const EVOLVE_OPTIONS = {
   data: { type: 'string' },
   out: { type: 'string' },
   store: { type: 'string' },
+  prepare: { type: 'boolean' },
   resume: { type: 'string' },
   config: { type: 'string' },
   algorithm: { type: 'string' },

@@ -24,6 +24,8 @@ under a supervisor that restarts any that die, shows progress, and stops at
 the time budget or on Ctrl-C (children in flight are dropped, never
 half-written). Add workers from another shell with "evonas worker <experiment>".
 
+  --prepare            create the experiment (and its deadline) and start no
+                       workers: for evonas worker or evonas slurm elsewhere
   --store URL          keep the experiment (settings, run state, population
                        and weights) in PostgreSQL instead of a folder, so
                        that workers on any host that reaches the server can
@@ -112,6 +114,12 @@ async function evolveAt(p: Parsed, home: ExperimentHome, resume: boolean, maxChi
     : `${generational && config.epochs ? `${config.epochs} epochs` : `${config.stepsPerChild} steps`} per child`;
   const shape = generational ? `${config.generations} generations of ${config.population}` : `population ${config.population}`;
   const until = table ? [maxChildren && `${maxChildren} evaluations`, str(p, 'time-budget') && `${str(p, 'time-budget')} simulated`].filter(Boolean).join(' or ') : new Date(deadline).toISOString();
+  if (p.values.prepare) {
+    if (table) throw new CliError('--prepare: a table-driven run is simulated in one go by evonas evolve; leave out --prepare', 2);
+    console.log(`prepared ${dir}: ${config.space} space, ${config.algorithm}, ${shape}, ${training}, until ${until}; no workers started`);
+    console.log(`add workers with: evonas worker ${dir} --id N, or evonas slurm ${dir} --workers N`);
+    return 0;
+  }
   console.log(`${resume ? 'resuming' : 'evolving'} ${dir}: ${config.space} space, ${config.algorithm}, ${shape}, ${config.workers} ${table ? 'simulated ' : ''}workers, ${training}, until ${until}`);
 
   const progress = new Progress();

@@ -15,6 +15,7 @@ const COMMANDS: Record<string, Command> = {
   evolve: { summary: 'start or resume an evolution (workers under a supervisor)', load: () => import('./evolve.js') },
   sweep: { summary: 'run one evolution per seed and report the mean and spread', load: () => import('./sweep.js') },
   worker: { summary: 'join a running evolution as one more worker', load: () => import('./worker.js') },
+  slurm: { summary: "submit an experiment's workers to Slurm as a job array", load: () => import('./slurm.js') },
   status: { summary: 'the state of an evolution', load: () => import('./status.js') },
   data: { summary: 'import, download and describe datasets', load: () => import('./data.js') },
   report: { summary: 'the results: best and ensemble on the test split, charts, lineage, HTML', load: () => import('./report.js') },

@@ -30,7 +30,7 @@ export function postgresBin(): string | undefined {
   return v && join(base, v, 'bin');
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((res, rej) => {
     const s = createServer();
     s.once('error', rej);
