@@ -2,8 +2,9 @@
 // evolve --store URL` with 2 local workers, one more `evonas worker URL`
 // joined from another process with the dataset given by --data, `status`
 // showing the workers alive by their heartbeats, `report URL --out`, and
-// the password on no command line and in no output. A real server, started
-// for this test.
+// the password on no command line and in no output; and chaos: workers
+// SIGKILLed and the server restarted during a real evolution. A real
+// server, started for these tests.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { importDataset } from '../src/data/import.js';
 import { PgStore } from '../src/store/index.js';
 import { runCli } from './support/cli.js';
 import { cifar10Folder } from './support/formats.js';
+import { rng } from './support/helpers.js';
 import { startPostgres } from './support/postgres.js';
 import type { Postgres } from './support/postgres.js';
 
@@ -94,6 +96,53 @@ describe('evolution in PostgreSQL', () => {
     assert.equal(summary.experiment, url.replace(pg.password, '***'));
     for (const text of [e.stdout, e.stderr, w.stdout, w.stderr, live.stdout, s.stdout, r.stdout, r.stderr, readFileSync(join(out, 'index.html'), 'utf8'), JSON.stringify(summary)])
       assert.ok(!text.includes(pg.password), 'the password is printed or written');
+  });
+
+  it('chaos: workers SIGKILLed again and again and the server restarted twice (-m immediate) during a real evolution', async () => {
+    const url = `${pg.url}?schema=chaos`;
+    const evolving = runCli(['evolve', '--data', cache, '--store', url, '--population', '4', '--workers', '2', '--steps', '3', '--batch', '10', '--time-budget', '30s'], {
+      env: { EVONAS_PG_RETRY_MS: '60000' },
+    });
+    const random = rng(7);
+    const pids = () =>
+      execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => l.includes(' worker postgresql://') && l.includes('schema=chaos'))
+        .map((l) => Number(l.trim().split(/\s+/)[0]));
+    let kills = 0;
+    let restarts = 0;
+    for (let round = 0; round < 12; round++) {
+      await sleep(800 + 1200 * random());
+      if (round === 4 || round === 8) {
+        pg.ctl(['restart', '-m', 'immediate']);
+        restarts++;
+        continue;
+      }
+      const p = pids();
+      if (p.length === 0) continue;
+      process.kill(p[Math.floor(random() * p.length)]!, 'SIGKILL');
+      kills++;
+    }
+    const e = await evolving;
+    assert.equal(e.code, 0, e.stderr);
+    assert.equal(restarts, 2);
+    assert.ok(kills >= 6, `killed ${kills} workers`);
+    assert.match(e.stderr, /worker \d exited \(SIGKILL\); restarting it/);
+    assert.deepEqual(pids(), [], 'no worker left running');
+    const store = await PgStore.open(url);
+    try {
+      assert.deepEqual((await store.check()).problems, []);
+      const all = await store.list();
+      const ids = new Set(all.map((i) => i.id));
+      const children = all.filter((i) => i.parent !== null);
+      assert.ok(children.filter((i) => i.fitness !== null).length > 4, `only ${children.length} children between the kills and restarts`);
+      for (const c of children) assert.ok(ids.has(c.parent!), `${c.id}: its parent ${c.parent} is lost`);
+      for (const i of all.filter((x) => x.hasWeights)) assert.ok((await store.readWeights(i.id)).length > 0, `${i.id}: weights half-written`);
+      const alive = await store.aliveCount();
+      assert.ok(Math.abs(alive - 4) <= 2, `population ${alive}, set-point 4, 2 workers`);
+    } finally {
+      await store.close();
+    }
   });
 
   it('refuses a generational space before connecting, and resumes by URL', async () => {
