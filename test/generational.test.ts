@@ -13,7 +13,8 @@ import { DEFAULTS, validateConfig } from '../src/evolution/config.js';
 import { evaluated, generationalStep, generationStats, initialPlan, nextPlan } from '../src/evolution/generational.js';
 import type { Evaluated, GenerationalSettings, Plan } from '../src/evolution/generational.js';
 import { parseBits, zeroDNA } from '../src/spaces/stages/index.js';
-import { FileStore, GenerationFiles, newRecord } from '../src/store/index.js';
+import { folderHome } from '../src/store/home.js';
+import { FileStore, GenerationLedger, newRecord } from '../src/store/index.js';
 import type { IndividualRecord } from '../src/store/index.js';
 import { createRng } from '../src/util/rng.js';
 
@@ -92,7 +93,8 @@ describe('generational runs on the shared store', () => {
   it('three concurrent workers complete T generations, each slot trained once, with selection pressure', async () => {
     const dir = join(root, 'run');
     const store = new FileStore(dir);
-    const files = new GenerationFiles(dir);
+    const home = folderHome(dir);
+    const files = new GenerationLedger(home.docs, home.leases);
     const s = settings();
     const trained: string[] = [];
     const worker = async (w: number) => {
@@ -128,7 +130,7 @@ describe('generational runs on the shared store', () => {
     await Promise.all([0, 1, 2].map(worker));
     assert.equal(trained.length, 8 * 7);
     assert.equal(new Set(trained).size, trained.length, 'no slot trained twice');
-    const stats = files.stats<ReturnType<typeof generationStats>>();
+    const stats = await files.stats<ReturnType<typeof generationStats>>();
     assert.deepEqual(
       stats.map((x) => x.generation),
       [0, 1, 2, 3, 4, 5, 6],
@@ -140,21 +142,26 @@ describe('generational runs on the shared store', () => {
     assert.deepEqual((await store.check()).problems, []);
   });
 
-  it("a claim is exclusive while fresh and taken over once stale; a release never frees another worker's claim", () => {
-    const files = new GenerationFiles(join(root, 'claims'));
-    assert.equal(files.claim(0, 3, 'a', 1000), true);
-    assert.equal(files.claim(0, 3, 'b', 1000), false);
+  it("a claim is exclusive while fresh and taken over once stale; a release never frees another worker's claim", async () => {
+    const dir = join(root, 'claims');
+    const ledger = () => {
+      const home = folderHome(dir); // each call: another worker's view
+      return new GenerationLedger(home.docs, home.leases);
+    };
+    const files = ledger();
+    assert.equal(await files.claim(0, 3, 'a', 1000), true);
+    assert.equal(await files.claim(0, 3, 'b', 1000), false);
     const old = new Date(Date.now() - 5000);
-    utimesSync(join(files.root, 'leases', '0-3', '0'), old, old);
-    const other = new GenerationFiles(join(root, 'claims')); // another worker's view
-    assert.equal(other.claim(0, 3, 'b', 1000), true, 'stale: its worker is gone');
-    files.release(0, 3, 'a'); // the slow worker gives back what is no longer its own
-    assert.equal(files.claim(0, 3, 'c', 1000), false, "b's claim stands");
-    other.release(0, 3, 'b');
-    assert.equal(files.claim(0, 3, 'c', 1000), true, 'released: free at once');
-    assert.equal(files.createPlan(0, { x: 1 }), true);
-    assert.equal(files.createPlan(0, { x: 2 }), false);
-    assert.deepEqual(files.readPlan(0), { x: 1 }, 'the first plan stands');
+    utimesSync(join(dir, 'leases', 'generation-0-3', '0'), old, old);
+    const other = ledger();
+    assert.equal(await other.claim(0, 3, 'b', 1000), true, 'stale: its worker is gone');
+    await files.release(0, 3, 'a'); // the slow worker gives back what is no longer its own
+    assert.equal(await files.claim(0, 3, 'c', 1000), false, "b's claim stands");
+    await other.release(0, 3, 'b');
+    assert.equal(await files.claim(0, 3, 'c', 1000), true, 'released: free at once');
+    assert.equal(await files.createPlan(0, { x: 1 }), true);
+    assert.equal(await files.createPlan(0, { x: 2 }), false);
+    assert.deepEqual(await files.readPlan(0), { x: 1 }, 'the first plan stands');
   });
 
   it('concurrent processes: each lease has one holder, also when a short lease expires during the test', async () => {

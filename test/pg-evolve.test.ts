@@ -145,15 +145,39 @@ describe('evolution in PostgreSQL', () => {
     }
   });
 
-  it('refuses a generational space before connecting, and resumes by URL', async () => {
+  it('Genetic CNN generations in PostgreSQL: every slot trained, through a SIGKILLed worker; a missing experiment, a folder for --store, resume by URL', async () => {
     const url = `${pg.url}?schema=exp2`;
-    const g = await runCli(['evolve', '--data', cache, '--store', url, '--space', 'stages']);
-    assert.equal(g.code, 1);
-    assert.match(g.stderr, /space: stages: a generational space's generation ledger lives in a folder only, not in PostgreSQL yet; use --out <folder>/);
-    assert.equal(pg.sql(`SELECT count(*) FROM information_schema.schemata WHERE schema_name = 'exp2'`).trim(), '0', 'nothing created');
-    const none = await runCli(['evolve', '--resume', url]);
+    const args = ['evolve', '--data', cache, '--store', url, '--space', 'stages', '--population', '4', '--generations', '2', '--steps', '4', '--batch', '10', '--workers', '2', '--seed', '5'];
+    const genetic = runCli([...args, '--time-budget', '5m'], { env: { EVONAS_LEASE_MS: '3000' } });
+    await sleep(2500);
+    const p = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.includes(' worker postgresql://') && l.includes('schema=exp2'))
+      .map((l) => Number(l.trim().split(/\s+/)[0]));
+    if (p.length) process.kill(p[0]!, 'SIGKILL');
+    const g = await genetic;
+    assert.equal(g.code, 0, g.stderr);
+    for (const t of ['000', '001', '002']) assert.match(g.stderr, new RegExp(`^${t} +\\d+\\.\\d\\d .* [01]-[01]{2} [01]-[01]{2}-[01]{3} [01]-[01]{2}-[01]{3}-[01]{4}$`, 'm'));
+    const s = JSON.parse((await runCli(['status', url, '--json'])).stdout);
+    assert.equal(s.generations.length, 3);
+    assert.equal(s.alive, 4, 'the last generation');
+    const store = await PgStore.open(url);
+    try {
+      assert.deepEqual((await store.check()).problems, []);
+      const all = await store.list();
+      for (let t = 0; t <= 2; t++) {
+        const slots = all.filter((i) => i.generation === t).map((i) => i.slot);
+        assert.deepEqual([...new Set(slots)].sort(), [0, 1, 2, 3], `generation ${t} has every slot`);
+      }
+    } finally {
+      await store.close();
+    }
+    const r = await runCli(['report', url, '--out', join(root, 'genetic-report')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(readFileSync(join(root, 'genetic-report', 'summary.json'), 'utf8')).generations.length, 3);
+    const none = await runCli(['evolve', '--resume', `${pg.url}?schema=nothing`]);
     assert.equal(none.code, 1);
-    assert.match(none.stderr, /schema=exp2: no experiment here \(evonas evolve --store creates one\)/);
+    assert.match(none.stderr, /schema=nothing: no experiment here \(evonas evolve --store creates one\)/);
     const folder = await runCli(['evolve', '--data', cache, '--store', join(root, 'x')]);
     assert.equal(folder.code, 2, 'a usage error');
     assert.match(folder.stderr, /--store ".*x": expected a postgresql:\/\/ URL \(for a folder, use --out\)/);

@@ -6,7 +6,7 @@ import { spaceOf } from '../spaces/index.js';
 import { isStoreUrl } from '../store/index.js';
 import { withHome } from '../store/home.js';
 import type { ExperimentHome } from '../store/home.js';
-import { checkLocation, seedStore, startRun, supervise } from '../worker/supervisor.js';
+import { seedStore, startRun, supervise } from '../worker/supervisor.js';
 import { CliError, intOption, parse, str } from './args.js';
 import { parseDuration } from '../util/duration.js';
 import { checkTableBudget, configFromFlags, EVOLVE_OPTIONS, fieldFlagsHelp, TABLE_NO_TIME_LIMIT } from './evolve-options.js';
@@ -92,7 +92,7 @@ export async function run(argv: string[]): Promise<number> {
   const resume = str(p, 'resume');
   const location = locationOf(p);
   if (!resume && !isStoreUrl(location) && existsSync(join(location, EXPERIMENT_FILE))) throw new CliError(`${str(p, 'out')} already holds an experiment; resume it with --resume ${str(p, 'out')}`, 1);
-  if (!resume) checkLocation(location, configFromFlags(p)); // refused before anything is connected to or written
+  if (!resume) configFromFlags(p); // a bad flag is refused before anything is connected to or written
   return withHome(location, (home) => evolveAt(p, home, resume !== undefined, maxChildren));
 }
 

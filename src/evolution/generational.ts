@@ -192,16 +192,16 @@ export interface GenerationalContext {
  */
 export async function generationalStep(ctx: GenerationalContext): Promise<StepOutcome> {
   const { files, settings: s } = ctx;
-  const t = files.latest();
+  const t = await files.latest();
   if (t < 0) {
-    files.createPlan(0, initialPlan(s));
+    await files.createPlan(0, initialPlan(s));
     return 'planned';
   }
-  const plan = files.readPlan<Plan>(t);
+  const plan = await files.readPlan<Plan>(t);
   const records = await ctx.store.list();
   const results = evaluated(records, t, s.population);
   if (results) {
-    files.writeStats(t, generationStats(t, results));
+    await files.writeStats(t, generationStats(t, results));
     // Alive: the last complete generation (the parents) and the one being trained.
     const retire = async (before: number) => {
       for (const r of records) if (isGenerational(r) && r.generation < before && (r as { state?: string }).state !== 'dead') await ctx.store.kill(r.id, ctx.worker);
@@ -210,7 +210,7 @@ export async function generationalStep(ctx: GenerationalContext): Promise<StepOu
       await retire(t);
       return 'done';
     }
-    if (files.createPlan(t + 1, nextPlan(s, t + 1, results))) await retire(t);
+    if (await files.createPlan(t + 1, nextPlan(s, t + 1, results))) await retire(t);
     return 'planned';
   }
   const done = new Set(records.filter((r) => isGenerational(r) && r.generation === t).map((r) => r.slot));
@@ -219,13 +219,13 @@ export async function generationalStep(ctx: GenerationalContext): Promise<StepOu
   const first = ctx.rng.int(open.length);
   for (let i = 0; i < open.length; i++) {
     const k = open[(first + i) % open.length]!;
-    if (!files.claim(t, k, ctx.worker, ctx.leaseMs)) continue;
+    if (!(await files.claim(t, k, ctx.worker, ctx.leaseMs))) continue;
     // The claim stays once the result is stored; a stale claim may still hide one.
     if ((await ctx.store.list()).some((r) => isGenerational(r) && r.generation === t && r.slot === k)) continue;
     try {
       await ctx.evaluate(t, k, plan.slots[k]!);
     } catch (e) {
-      files.release(t, k, ctx.worker);
+      await files.release(t, k, ctx.worker).catch(() => {}); // the lease runs out by itself otherwise
       throw e;
     }
     return 'reproduced';

@@ -13,7 +13,7 @@ import type { GenerationStats } from '../evolution/generational.js';
 import { analyze } from '../net/analyze.js';
 import { compileIndividual, spaceOf } from '../spaces/index.js';
 import type { LookupTable } from '../spaces/index.js';
-import { GenerationFiles } from '../store/index.js';
+import { GenerationLedger } from '../store/index.js';
 import type { Individual } from '../store/index.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { readRun } from '../store/run-state.js';
@@ -187,7 +187,7 @@ async function reportOn(x: Experiment, out: string, o: ReportOptions): Promise<R
     const top = await topRows(ranked.slice(0, o.top ?? 10), tester, { fitness, hours, flopsOf });
     const last = Math.max(...all.map((i) => Date.parse(i.bornAt)), start);
     const u = await utilization(x.home.docs);
-    const generations = spaceOf(x.config.space).generational && x.dir ? new GenerationFiles(x.dir).stats<GenerationStats>() : undefined;
+    const generations = spaceOf(x.config.space).generational ? await new GenerationLedger(x.home.docs, x.home.leases).stats<GenerationStats>() : undefined;
     const summary: ReportSummary = {
       experiment: dir,
       space: x.config.space,

@@ -16,7 +16,7 @@ import { figure1Spec, renderSvg } from '../report/charts.js';
 import { lineage } from '../report/curves.js';
 import { esc, STYLE } from '../report/html.js';
 import { spaceOf } from '../spaces/index.js';
-import { GenerationFiles } from '../store/index.js';
+import { GenerationLedger } from '../store/index.js';
 import type { PopulationStore } from '../store/index.js';
 import type { ExperimentDocs } from '../store/docs.js';
 import { openExperiment } from '../report/models.js';
@@ -37,7 +37,7 @@ interface View {
   config: ExperimentConfig;
   io: IOSpec;
   store: PopulationStore;
-  generations: GenerationFiles | undefined;
+  generations: GenerationLedger | undefined;
   /** Figure 1, kept until the population changes. */
   figure: { key: string; svg: string };
 }
@@ -61,7 +61,7 @@ async function state(v: View) {
       dead: all.filter((i) => i.state === 'dead').length,
       best: trained[0] ? { id: trained[0].id, validationAccuracy: trained[0].fitness } : null,
       top: trained.slice(0, 10).map((i) => ({ id: i.id, validationAccuracy: i.fitness, stepsTrained: i.stepsTrained, state: i.state, bornAt: i.bornAt })),
-      ...(v.generations ? { generations: v.generations.stats<GenerationStats>() } : {}),
+      ...(v.generations ? { generations: await v.generations.stats<GenerationStats>() } : {}),
     },
   };
 }
@@ -121,7 +121,7 @@ export async function startDashboard(location: string, o: { port?: number; host?
     config,
     io: x.io,
     store: x.store,
-    generations: spaceOf(config.space).generational && x.dir ? new GenerationFiles(x.dir) : undefined,
+    generations: spaceOf(config.space).generational ? new GenerationLedger(x.home.docs, x.home.leases) : undefined,
     figure: { key: '', svg: '' },
   };
   const server = createServer((req, res) => {

@@ -20,6 +20,8 @@ export interface ExperimentDocs {
   create(path: string, value: unknown): Promise<boolean>;
   /** The documents directly under the folder `prefix` (no trailing slash), in path order. */
   list<T>(prefix: string): Promise<T[]>;
+  /** The names (last path part) of the documents directly under `prefix`, in order. */
+  names(prefix: string): Promise<string[]>;
 }
 
 /** The documents of the experiment folder `dir`, as JSON files. */
@@ -49,10 +51,17 @@ export class FolderDocs implements ExperimentDocs {
   }
 
   async list<T>(prefix: string): Promise<T[]> {
+    const out: T[] = [];
+    for (const f of await this.names(prefix)) out.push((await this.read<T>(join(prefix, f)))!);
+    return out;
+  }
+
+  async names(prefix: string): Promise<string[]> {
     const d = join(this.dir, prefix);
     if (!existsSync(d)) return [];
-    const out: T[] = [];
-    for (const f of readdirSync(d).sort()) if (f.endsWith('.json') && !f.startsWith('.')) out.push((await this.read<T>(join(prefix, f)))!);
-    return out;
+    return readdirSync(d, { withFileTypes: true })
+      .filter((f) => f.isFile() && f.name.endsWith('.json') && !f.name.startsWith('.'))
+      .map((f) => f.name)
+      .sort();
   }
 }

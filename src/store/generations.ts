@@ -1,77 +1,67 @@
 /**
- * The shared state of a generational run beside the population store, on the
- * same filesystem and with the same two primitives (exclusive create and
- * rename), so that workers on several hosts coordinate without a lock:
+ * The shared state of a generational run beside the population, in the
+ * experiment's documents and leases, so that it lives wherever the
+ * experiment does (a folder or PostgreSQL):
  *
- *   generations/<t>.plan.json    the plan of generation t, created once (a hard link fails if it exists)
- *   generations/leases/<t>-<k>/  the claims on slot k of generation t (LeaseClaims)
+ *   generations/<t>.plan.json    the plan of generation t, created once (exclusive create)
  *   generations/<t>.stats.json   the generation's statistics, once it is complete
+ *   lease generation-<t>-<k>     who trains slot k of generation t
  *
  * A worker keeps its claim fresh while it trains; a claim older than the
  * lease belongs to a dead worker, and exactly one other worker may take it.
  */
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { createFileExclusive, writeFileAtomic } from '../util/fs.js';
-import { LeaseClaims } from './claims.js';
-import type { GenerationLog } from './types.js';
+import type { ExperimentDocs } from './docs.js';
+import { StoreError } from './types.js';
+import type { GenerationLog, Leases } from './types.js';
 
-export class GenerationFiles implements GenerationLog {
-  readonly root: string;
+const number = (pattern: RegExp) => (names: string[]) =>
+  names
+    .map((n) => pattern.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
+const plans = number(/^(\d+)\.plan\.json$/);
+const statsFiles = number(/^(\d+)\.stats\.json$/);
 
-  constructor(dir: string) {
-    this.root = join(dir, 'generations');
-    mkdirSync(this.root, { recursive: true });
-    this.leases = new LeaseClaims(join(this.root, 'leases'));
+export class GenerationLedger implements GenerationLog {
+  constructor(
+    private readonly docs: ExperimentDocs,
+    private readonly leases: Leases,
+  ) {}
+
+  async latest(): Promise<number> {
+    return plans(await this.docs.names('generations')).at(-1) ?? -1;
   }
 
-  /** The highest generation with a plan, or -1. */
-  latest(): number {
-    let t = -1;
-    for (const name of readdirSync(this.root)) {
-      const m = /^(\d+)\.plan\.json$/.exec(name);
-      if (m) t = Math.max(t, Number(m[1]));
-    }
-    return t;
+  async readPlan<T>(t: number): Promise<T> {
+    const plan = await this.docs.read<T>(`generations/${t}.plan.json`);
+    if (plan === undefined) throw new StoreError('ERR_STORE', `generation ${t} has no plan`);
+    return plan;
   }
 
-  readPlan<T>(t: number): T {
-    return JSON.parse(readFileSync(join(this.root, `${t}.plan.json`), 'utf8')) as T;
+  createPlan(t: number, plan: unknown): Promise<boolean> {
+    return this.docs.create(`generations/${t}.plan.json`, plan);
   }
 
-  /** Writes generation t's plan unless one exists. @returns whether this call created it. */
-  createPlan(t: number, plan: unknown): boolean {
-    return createFileExclusive(join(this.root, `${t}.plan.json`), `${JSON.stringify(plan)}\n`);
+  claim(t: number, slot: number, worker: string, leaseMs: number): Promise<boolean> {
+    return this.leases.claim(`generation-${t}-${slot}`, worker, leaseMs);
   }
 
-  private readonly leases: LeaseClaims;
-
-  /** Claims slot `slot` of generation t, taking over a claim older than `leaseMs` or a released one. @returns whether this worker holds it now. */
-  claim(t: number, slot: number, worker: string, leaseMs: number): boolean {
-    return this.leases.claim(`${t}-${slot}`, worker, leaseMs);
+  heartbeat(t: number, slot: number): Promise<void> {
+    return this.leases.heartbeat(`generation-${t}-${slot}`);
   }
 
-  /** Keeps this worker's claim fresh while it trains. */
-  heartbeat(t: number, slot: number): void {
-    this.leases.heartbeat(`${t}-${slot}`);
+  release(t: number, slot: number, worker: string): Promise<void> {
+    return this.leases.release(`generation-${t}-${slot}`, worker);
   }
 
-  /** Gives a slot back (a stopping worker), so another may take it at once; never another worker's claim. */
-  release(t: number, slot: number, worker: string): void {
-    this.leases.release(`${t}-${slot}`, worker);
+  writeStats(t: number, stats: unknown): Promise<void> {
+    return this.docs.write(`generations/${t}.stats.json`, stats);
   }
 
-  writeStats(t: number, stats: unknown): void {
-    writeFileAtomic(join(this.root, `${t}.stats.json`), `${JSON.stringify(stats)}\n`);
-  }
-
-  /** Every generation's statistics, in order. */
-  stats<T>(): T[] {
-    return readdirSync(this.root)
-      .map((name) => /^(\d+)\.stats\.json$/.exec(name))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => Number(m[1]))
-      .sort((a, b) => a - b)
-      .map((t) => JSON.parse(readFileSync(join(this.root, `${t}.stats.json`), 'utf8')) as T);
+  async stats<T>(): Promise<T[]> {
+    const out: T[] = [];
+    for (const t of statsFiles(await this.docs.names('generations'))) out.push((await this.docs.read<T>(`generations/${t}.stats.json`))!);
+    return out;
   }
 }

@@ -328,6 +328,10 @@ export class PgStore implements PopulationStore {
       const r = await this.retry(`list ${prefix}`, () => this.query<{ key: string; value: T }>(`SELECT key, value FROM ${this.q}.meta WHERE starts_with(key, $1) ORDER BY key`, [`${prefix}/`]));
       return r.rows.filter((x) => !x.key.slice(prefix.length + 1).includes('/')).map((x) => x.value);
     },
+    names: async (prefix: string) => {
+      const r = await this.retry(`list ${prefix}`, () => this.query<{ key: string }>(`SELECT key FROM ${this.q}.meta WHERE starts_with(key, $1) ORDER BY key`, [`${prefix}/`]));
+      return r.rows.map((x) => x.key.slice(prefix.length + 1)).filter((n) => !n.includes('/'));
+    },
   };
 
   /**

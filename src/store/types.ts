@@ -126,18 +126,18 @@ export interface Leases {
 /**
  * A generational run's shared state beside the population: each generation's
  * plan (created once), claims on its slots, and its statistics once
- * complete. The filesystem backend is GenerationFiles.
+ * complete. GenerationLedger keeps it in any experiment's documents and leases.
  */
 export interface GenerationLog {
   /** The highest generation with a plan, or -1. */
-  latest(): number;
-  readPlan<T>(t: number): T;
+  latest(): Promise<number>;
+  readPlan<T>(t: number): Promise<T>;
   /** Writes generation t's plan unless one exists. @returns whether this call created it. */
-  createPlan(t: number, plan: unknown): boolean;
-  claim(t: number, slot: number, worker: string, leaseMs: number): boolean;
-  heartbeat(t: number, slot: number): void;
-  release(t: number, slot: number, worker: string): void;
-  writeStats(t: number, stats: unknown): void;
+  createPlan(t: number, plan: unknown): Promise<boolean>;
+  claim(t: number, slot: number, worker: string, leaseMs: number): Promise<boolean>;
+  heartbeat(t: number, slot: number): Promise<void>;
+  release(t: number, slot: number, worker: string): Promise<void>;
+  writeStats(t: number, stats: unknown): Promise<void>;
   /** Every generation's statistics, in order. */
-  stats<T>(): T[];
+  stats<T>(): Promise<T[]>;
 }

@@ -9,16 +9,14 @@ import { generationalStep } from '../evolution/generational.js';
 import type { GenerationalContext } from '../evolution/generational.js';
 import type { StepOutcome } from '../evolution/types.js';
 import { spaceOf } from '../spaces/index.js';
-import { GenerationFiles } from '../store/index.js';
-import { EvonasError } from '../util/errors.js';
+import { GenerationLedger } from '../store/index.js';
 import { LEASE_MS } from './kit.js';
 import type { WorkerKit } from './kit.js';
 
 export function generationalDriver(kit: WorkerKit): () => Promise<StepOutcome> {
   const { config, rng } = kit;
   const space = spaceOf(config.space);
-  if (!kit.home.dir) throw new EvonasError('ERR_INPUT', `${kit.home.name}: the ${space.name} space is generational, and its generation ledger lives in a folder only: run it with --out <folder>`);
-  const files = new GenerationFiles(kit.home.dir);
+  const files = new GenerationLedger(kit.home.docs, kit.home.leases);
   const steps = config.epochs ? Math.ceil((config.epochs * kit.train.count) / config.batchSize) : config.stepsPerChild;
   const ctx: GenerationalContext = {
     store: kit.store,
@@ -39,7 +37,7 @@ export function generationalDriver(kit: WorkerKit): () => Promise<StepOutcome> {
       const idle = kit.beginChild();
       const dna = space.validate(p.dna);
       const net = compile(space.compile(dna, kit.io, config), { threads: config.threadsPerWorker, precision: config.precision, seed: rng.int(2 ** 31), device: kit.device });
-      const beat = setInterval(() => files.heartbeat(generation, slot), LEASE_MS / 8);
+      const beat = setInterval(() => files.heartbeat(generation, slot).catch(() => {}), LEASE_MS / 8); // a missed beat is retried by the next
       try {
         const r = await fit(net, {
           data: kit.train,

@@ -7,7 +7,7 @@
 import { loadConfig } from '../evolution/config.js';
 import type { GenerationStats } from '../evolution/generational.js';
 import { spaceOf } from '../spaces/index.js';
-import { GenerationFiles } from '../store/index.js';
+import { GenerationLedger } from '../store/index.js';
 import { withHome } from '../store/home.js';
 import { readRun } from '../store/run-state.js';
 import type { RunState } from '../store/run-state.js';
@@ -65,7 +65,7 @@ export async function status(location: string): Promise<ExperimentStatus> {
       storeShare: u.wall ? u.store / u.wall : null,
       workerReports: u.workers,
       workers: alive.map((w) => ({ worker: w.worker, host: w.host ?? '?', ...(w.job ? { job: w.job } : {}), children: w.children ?? 0, lastSeen: w.at! })),
-      ...(spaceOf(config.space).generational && home.dir ? { generations: new GenerationFiles(home.dir).stats<GenerationStats>() } : {}),
+      ...(spaceOf(config.space).generational ? { generations: await new GenerationLedger(home.docs, home.leases).stats<GenerationStats>() } : {}),
     };
   });
 }

@@ -14,7 +14,7 @@ import type { GenerationStats } from '../evolution/generational.js';
 import { describeEvent, StagnationLog } from '../evolution/stagnation.js';
 import { spaceOf, tableOf } from '../spaces/index.js';
 import { createRng } from '../util/rng.js';
-import { GenerationFiles, isStoreUrl, newRecord } from '../store/index.js';
+import { GenerationLedger, newRecord } from '../store/index.js';
 import { childLocation, withHome } from '../store/home.js';
 import type { ExperimentHome } from '../store/home.js';
 import type { PopulationStore } from '../store/index.js';
@@ -182,20 +182,20 @@ class WorkerPool {
 async function observer(home: ExperimentHome, config: ExperimentConfig, deadline: number, o: SuperviseOptions) {
   const log = o.onLog ?? (() => {});
   const runStart = Date.now();
-  const generations = spaceOf(config.space).generational && home.dir ? new GenerationFiles(home.dir) : undefined;
+  const generations = spaceOf(config.space).generational ? new GenerationLedger(home.docs, home.leases) : undefined;
   /** Children so far: a generational run's are in the store; otherwise the workers' reports count them. */
   const counted = async (s: PopulationSummary) => (generations ? s.trained + s.failed : (await utilization(home.docs)).children);
   const before = await counted(await summarizePopulation(home.store));
-  let printed = generations ? generations.stats().length : 0;
+  let printed = generations ? (await generations.stats()).length : 0;
   const stagnation = new StagnationLog(home.docs);
   let eventsShown = (await stagnation.list()).length;
   const seen = new Set<string>();
   if (generations) log(STATS_HEADER);
   return {
     /** New lines of the generation table, and each individual not announced yet. */
-    flush(all: Individual[]): void {
+    async flush(all: Individual[]): Promise<void> {
       if (generations) {
-        const rows = generations.stats<GenerationStats>();
+        const rows = await generations.stats<GenerationStats>();
         for (; printed < rows.length; printed++) log(formatStatsRow(rows[printed]!));
       }
       for (const i of all) {
@@ -206,7 +206,7 @@ async function observer(home: ExperimentHome, config: ExperimentConfig, deadline
     },
     /** Every 2 seconds: the above, new stagnation events and the progress line. */
     async tick(all: Individual[]): Promise<void> {
-      this.flush(all);
+      await this.flush(all);
       for (const e of (await stagnation.list()).slice(eventsShown)) {
         log(describeEvent(e));
         eventsShown++;
@@ -214,7 +214,7 @@ async function observer(home: ExperimentHome, config: ExperimentConfig, deadline
       const s = summarize(all);
       const children = await counted(s);
       const perHour = ((children - before) / Math.max(1, Date.now() - runStart)) * 3_600_000;
-      const where = generations ? `generation ${generations.latest()}/${config.generations}  ` : '';
+      const where = generations ? `generation ${await generations.latest()}/${config.generations}  ` : '';
       o.onProgress?.(
         `${where}alive ${s.alive}  children ${children}  best validation ${s.best ? s.best.fitness!.toFixed(4) : '-'}  ${perHour.toFixed(0)} children/h  ${Math.max(0, Math.round((deadline - Date.now()) / 1000))} s left`,
       );
@@ -246,7 +246,7 @@ async function superviseAt(home: ExperimentHome, o: SuperviseOptions): Promise<S
     pool.stop();
     await pool.drain();
     final = await store.list();
-    watch.flush(final);
+    await watch.flush(final);
   } catch (e) {
     pool.stop(); // never leave workers running behind a failed supervisor
     throw e;
@@ -275,7 +275,6 @@ export interface EvolveOptions extends SuperviseOptions {
  */
 export async function evolve(location: string, o: EvolveOptions): Promise<SuperviseResult> {
   const config = o.config === undefined ? undefined : validateConfig(o.config);
-  if (config) checkLocation(location, config);
   return withHome(location, async (home) => {
     if (config) {
       await saveConfig(home, config);
@@ -286,10 +285,4 @@ export async function evolve(location: string, o: EvolveOptions): Promise<Superv
     await startRunAt(home, o.budgetMs, o.maxChildren);
     return superviseAt(home, o);
   });
-}
-
-/** @throws {ConfigError} when `config` cannot live at `location`: a generational space's ledger needs a folder. Checked before anything is connected to or written. */
-export function checkLocation(location: string, config: ExperimentConfig): void {
-  if (isStoreUrl(location) && spaceOf(config.space).generational)
-    throw new ConfigError('space', `${config.space}: a generational space's generation ledger lives in a folder only, not in PostgreSQL yet; use --out <folder>`);
 }
