@@ -133,6 +133,13 @@ describe('evonas store migrate', () => {
     const check = await runCli(['store', 'check', url]);
     assert.equal(check.code, 0, check.stderr);
     assert.match(check.stdout, /: 20 alive, 201 dead, 0 problems/);
+    // The report read straight from PostgreSQL picks the same best with the same test accuracy.
+    const fromPg = await runCli(['report', url, '--out', join(root, 'pg-report')]);
+    assert.equal(fromPg.code, 0, fromPg.stderr);
+    const pgSummary = JSON.parse(readFileSync(join(root, 'pg-report', 'summary.json'), 'utf8'));
+    assert.equal(pgSummary.best.id, before.best.id);
+    assert.equal(pgSummary.best.testAccuracy, before.best.testAccuracy);
+    assert.deepEqual(pgSummary.bestSoFar, before.bestSoFar);
     const again = await runCli(['store', 'migrate', exp, url]);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /schema migrated holds an experiment already/);
