@@ -48,7 +48,8 @@ async function work(home: ExperimentHome, o: WorkerOptions): Promise<Record<stri
   const counts: Record<string, number> = {};
   let lastWatch = Date.now();
   const deadline = Date.parse(run.deadline);
-  // The report is also the worker's heartbeat: status counts a worker alive while it is fresh.
+  // The report is also the worker's heartbeat: status counts a worker alive while it is fresh, from its start.
+  await kit.report();
   const beat = setInterval(() => kit.report().catch(() => {}), HEARTBEAT_MS);
   try {
     const childrenLeft = async () => run.maxChildren === undefined || (await store.list()).filter((i) => i.parent !== null).length < run.maxChildren;
