@@ -1,7 +1,8 @@
 // A real (tiny) evolution whose experiment lives in PostgreSQL: `evonas
 // evolve --store URL` with 2 local workers, one more `evonas worker URL`
 // joined from another process with the dataset given by --data, `status`
-// showing the workers alive by their heartbeats, `report URL --out`, and
+// showing the workers alive by their heartbeats, `report URL --out`,
+// export, predict and the dashboard by URL, and
 // the password on no command line and in no output; and chaos: workers
 // SIGKILLed and the server restarted during a real evolution. A real
 // server, started for these tests.
@@ -11,7 +12,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
 import { importDataset } from '../src/data/import.js';
+import { startDashboard } from '../src/server/dashboard.js';
 import { PgStore } from '../src/store/index.js';
 import { runCli } from './support/cli.js';
 import { cifar10Folder } from './support/formats.js';
@@ -94,7 +97,45 @@ describe('evolution in PostgreSQL', () => {
     assert.match(r.stdout, /best by validation: \S+ {2}validation 0\.\d{4} {2}test 0\.\d{4}/);
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     assert.equal(summary.experiment, url.replace(pg.password, '***'));
-    for (const text of [e.stdout, e.stderr, w.stdout, w.stderr, live.stdout, s.stdout, r.stdout, r.stderr, readFileSync(join(out, 'index.html'), 'utf8'), JSON.stringify(summary)])
+
+    // export, predict and the dashboard by URL, with --data naming the dataset here.
+    const onnx = join(root, 'best.onnx');
+    const x = await runCli(['export', url, '--format', 'onnx', '--out', onnx, '--data', cache]);
+    assert.equal(x.code, 0, x.stderr);
+    assert.ok(existsSync(onnx));
+    const image = join(root, 'green.png');
+    await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 20, g: 200, b: 40 } } })
+      .png()
+      .toFile(image);
+    const viaEngine = await runCli(['predict', url, image, '--json', '--data', cache]);
+    const viaOnnx = await runCli(['predict', onnx, image, '--json']);
+    assert.equal(viaEngine.code, 0, viaEngine.stderr);
+    const [pe, po] = [JSON.parse(viaEngine.stdout)[0].predictions[0], JSON.parse(viaOnnx.stdout)[0].predictions[0]];
+    assert.equal(pe.class, po.class, 'the engine (by URL) and the exported model agree');
+    assert.ok(Math.abs(pe.probability - po.probability) < 1e-4);
+    const dashboard = await startDashboard(url, { port: 0 });
+    let state: { experiment: string; individuals: number };
+    try {
+      state = (await (await fetch(`${dashboard.url}api/state`)).json()) as typeof state;
+    } finally {
+      await dashboard.close();
+    }
+    assert.equal(state.experiment, url.replace(pg.password, '***'));
+    assert.equal(state.individuals, summary.individuals);
+    for (const text of [
+      e.stdout,
+      e.stderr,
+      w.stdout,
+      w.stderr,
+      live.stdout,
+      s.stdout,
+      r.stdout,
+      r.stderr,
+      x.stdout,
+      viaEngine.stdout,
+      readFileSync(join(out, 'index.html'), 'utf8'),
+      JSON.stringify(summary),
+    ])
       assert.ok(!text.includes(pg.password), 'the password is printed or written');
   });
 

@@ -2,7 +2,8 @@
 // slurmd must be) against a real PostgreSQL store: `evonas evolve
 // --prepare` makes the experiment, `evonas slurm` submits a job array of
 // workers, status shows them alive with their job, they train children and
-// stop at the experiment's deadline. Also what needs no cluster: the script
+// stop at the experiment's deadline, or early on scancel. Also what needs
+// no cluster: the script
 // --dry-run prints, and refusals.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -102,6 +103,32 @@ describe('evonas slurm', () => {
       }
       const s = await runCli(['status', url]);
       assert.match(s.stdout, /workers alive: none/);
+
+      // scancel stops them early: SIGTERM, each drops its child in flight and says it stopped.
+      const again = await runCli(['slurm', url, '--workers', '2', '--cpus-per-worker', '1', '--time-budget', '5m', '--first-id', '2000', '--log-dir', join(root, 'logs')], {
+        env: { ...cluster.env, EVONAS_HEARTBEAT_MS: '1000' },
+      });
+      assert.equal(again.code, 0, again.stderr);
+      const second = /^submitted job (\d+)/m.exec(again.stdout)![1]!;
+      for (let i = 0; i < 40; i++) {
+        await sleep(500);
+        if (JSON.parse((await runCli(['status', url, '--json'])).stdout).workers.length === 2) break;
+      }
+      cluster.run('scancel', [second]);
+      for (let i = 0; i < 60; i++) {
+        queued = cluster.run('squeue', ['-h', '-j', second, '-o', '%i %T']).trim();
+        if (!queued) break;
+        await sleep(500);
+      }
+      assert.equal(queued, '', 'scancel ended the array');
+      const after = JSON.parse((await runCli(['status', url, '--json'])).stdout);
+      assert.deepEqual(after.workers, [], 'both reported that they stopped');
+      const check = await PgStore.open(url);
+      try {
+        assert.deepEqual((await check.check()).problems, [], 'nothing half-written');
+      } finally {
+        await check.close();
+      }
     } finally {
       cluster?.stop();
     }

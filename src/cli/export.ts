@@ -1,8 +1,9 @@
+import { resolve } from 'node:path';
 import { exportModel } from '../export/model.js';
 import { OPSET } from '../export/onnx.js';
 import { CliError, experimentArg, intOption, parse, str } from './args.js';
 
-const HELP = `usage: evonas export <experiment> --format onnx|safetensors --out FILE [--id best|ID]
+const HELP = `usage: evonas export <experiment folder or postgresql:// URL> --format onnx|safetensors --out FILE [--id best|ID] [--data DIR]
        evonas export <experiment> --ensemble K --format onnx --out FILE [--combine vote|average]
 
 Writes a trained individual (the best by validation accuracy unless --id
@@ -17,9 +18,14 @@ majority (ties to the lowest class index) or, with --combine average,
 averages their probabilities.`;
 
 export async function run(argv: string[]): Promise<number> {
-  const p = parse(argv, { id: { type: 'string' }, ensemble: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, combine: { type: 'string' } }, HELP, true);
+  const p = parse(
+    argv,
+    { id: { type: 'string' }, ensemble: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, combine: { type: 'string' }, data: { type: 'string' } },
+    HELP,
+    true,
+  );
   if (!p) return 0;
-  if (p.positionals.length !== 1) throw new CliError(`expected one experiment folder\n\n${HELP}`);
+  if (p.positionals.length !== 1) throw new CliError(`expected one experiment (a folder or a postgresql:// URL)\n\n${HELP}`);
   const format = str(p, 'format');
   const out = str(p, 'out');
   if (format !== 'onnx' && format !== 'safetensors') throw new CliError(`--format must be onnx or safetensors${format ? ` but received "${format}"` : ''}\n\n${HELP}`);
@@ -29,7 +35,7 @@ export async function run(argv: string[]): Promise<number> {
   if (str(p, 'ensemble') !== undefined && format !== 'onnx') throw new CliError('--ensemble exports ONNX only (--format onnx)');
   if (str(p, 'ensemble') !== undefined && str(p, 'id') !== undefined) throw new CliError('--ensemble takes the top K by validation; leave out --id');
   const ensemble = str(p, 'ensemble') === undefined ? undefined : intOption(str(p, 'ensemble'), '--ensemble', 0, 1);
-  const r = await exportModel(experimentArg(p.positionals[0]!), { format, out, id: str(p, 'id'), ensemble, combine });
+  const r = await exportModel(experimentArg(p.positionals[0]!), { format, out, id: str(p, 'id'), ensemble, combine, ...(str(p, 'data') ? { data: resolve(str(p, 'data')!) } : {}) });
   const first = r.individuals[0]!;
   console.log(`wrote ${out}: ${r.individuals.length === 1 ? `individual ${first.id} (validation accuracy ${first.fitness!.toFixed(4)})` : `ensemble of ${r.individuals.length} (${combine})`}`);
   return 0;

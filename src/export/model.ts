@@ -23,6 +23,8 @@ export interface ExportOptions {
   ensemble?: number;
   /** How an ensemble combines its members: majority vote (ties to the lowest class) or averaged probabilities. */
   combine?: 'vote' | 'average';
+  /** The dataset's path here, when not the one the experiment records (its classes and statistics go into the file). */
+  data?: string;
 }
 
 export interface ExportResult {
@@ -66,7 +68,7 @@ export async function exportModel(location: string, o: ExportOptions): Promise<E
   if (o.ensemble !== undefined && o.format !== 'onnx') throw new EvonasError('ERR_INPUT', 'an ensemble exports as ONNX only', ['format']);
   const combine = o.combine ?? 'vote';
   if (combine !== 'vote' && combine !== 'average') throw new EvonasError('ERR_INPUT', `combine: expected vote or average but found ${JSON.stringify(combine)}`, ['combine']);
-  const x = await openExperiment(location, { weights: 'export' });
+  const x = await openExperiment(location, { weights: 'export', ...(o.data ? { data: o.data } : {}) });
   try {
     return await exportFrom(x, o, combine);
   } finally {

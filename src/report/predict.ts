@@ -60,8 +60,8 @@ async function decodeAll(files: string[], s: Shape): Promise<Uint8Array> {
 }
 
 /** An experiment's best individual on the engine: probabilities, a row per image. */
-async function viaEngine(location: string, files: string[]): Promise<{ classes: string[]; probs: ArrayLike<number> }> {
-  const x = await openExperiment(location, { weights: 'predict with' });
+async function viaEngine(location: string, files: string[], data?: string): Promise<{ classes: string[]; probs: ArrayLike<number> }> {
+  const x = await openExperiment(location, { weights: 'predict with', ...(data ? { data } : {}) });
   try {
     const best = rankByValidation(await x.store.list())[0];
     if (!best) throw new EvonasError('ERR_INPUT', `${x.name}: no trained individual with weights yet`);
@@ -108,14 +108,14 @@ async function viaOnnx(path: string, files: string[]): Promise<{ classes: string
  * an .onnx file made by exportModel. Returns the top `top` classes of each.
  * @throws {EvonasError} ERR_INPUT naming the model or image at fault.
  */
-export async function predict(model: string, files: string[], o: { top?: number } = {}): Promise<Prediction[]> {
+export async function predict(model: string, files: string[], o: { top?: number; data?: string } = {}): Promise<Prediction[]> {
   let isDir = isStoreUrl(model);
   try {
     isDir ||= statSync(model).isDirectory();
   } catch {
     throw new EvonasError('ERR_INPUT', `${model}: no such model file or experiment folder`, [model]);
   }
-  const { classes, probs } = isDir ? await viaEngine(model, files) : await viaOnnx(model, files);
+  const { classes, probs } = isDir ? await viaEngine(model, files, o.data) : await viaOnnx(model, files);
   const top = Math.min(o.top ?? 3, classes.length);
   return files.map((file, i) => ({
     file,

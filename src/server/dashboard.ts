@@ -112,8 +112,8 @@ async function handle(v: View, req: IncomingMessage, res: ServerResponse): Promi
 }
 
 /** Serves a live, read-only view of the experiment at `location`, a folder or a postgresql:// URL (127.0.0.1:8080 unless told otherwise). */
-export async function startDashboard(location: string, o: { port?: number; host?: string } = {}): Promise<Dashboard> {
-  const x = await openExperiment(location);
+export async function startDashboard(location: string, o: { port?: number; host?: string; data?: string } = {}): Promise<Dashboard> {
+  const x = await openExperiment(location, o.data ? { data: o.data } : {});
   const config = x.config;
   const v: View = {
     name: x.name,

@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { ConfigError, loadConfig, saveConfig, validateConfig } from '../evolution/config.js';
+import { loadConfig, saveConfig, validateConfig } from '../evolution/config.js';
 import type { ExperimentConfig } from '../evolution/config.js';
 import { formatStatsRow, STATS_HEADER } from '../evolution/generational.js';
 import type { GenerationStats } from '../evolution/generational.js';
