@@ -3,8 +3,7 @@
 // --prepare` makes the experiment, `evonas slurm` submits a job array of
 // workers, status shows them alive with their job, they train children and
 // stop at the experiment's deadline, or early on scancel. Also what needs
-// no cluster: the script
-// --dry-run prints, and refusals.
+// no cluster: the script --dry-run prints, and refusals.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
