@@ -89,6 +89,7 @@ export async function makeKit(home: ExperimentHome, id: number, o: { signal?: Ab
   const stagnation = new StagnationLog(home.docs);
   let events = { list: await stagnation.list(), read: Date.now() };
   let refreshing = false;
+  const reported = { chain: Promise.resolve(), last: false };
   const job = process.env.SLURM_ARRAY_JOB_ID ? `${process.env.SLURM_ARRAY_JOB_ID}_${process.env.SLURM_ARRAY_TASK_ID}` : process.env.SLURM_JOB_ID;
   return {
     home,
@@ -156,7 +157,11 @@ export async function makeKit(home: ExperimentHome, id: number, o: { signal?: Ab
       if (e) await stagnation.record(e); // false: another worker recorded it first
       events = { list: await stagnation.list(), read: Date.now() };
     },
-    async report(stopped = false) {
+    report(stopped = false) {
+      // One write at a time, in call order: a heartbeat in flight must not land after the last report and hide
+      // that the worker stopped (a database's writes on two connections finish in any order). None after the last.
+      if (reported.last) return reported.chain;
+      reported.last = stopped;
       const r: WorkerReport = {
         worker: name,
         host: hostname(),
@@ -169,7 +174,8 @@ export async function makeKit(home: ExperimentHome, id: number, o: { signal?: Ab
         store: store.seconds,
         ...(stopped ? { stopped: true } : {}),
       };
-      await home.docs.write(`workers/${name}.json`, r);
+      reported.chain = reported.chain.catch(() => {}).then(() => home.docs.write(`workers/${name}.json`, r));
+      return reported.chain;
     },
     dispose() {
       train.dispose();
