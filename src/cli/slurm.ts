@@ -48,14 +48,15 @@ export async function run(argv: string[]): Promise<number> {
   if (p.positionals.length !== 1) throw new CliError(`expected one experiment (a folder or a postgresql:// URL)\n\n${HELP}`);
   if (str(p, 'workers') === undefined) throw new CliError(`--workers N is required\n\n${HELP}`);
   const opt = (name: string, min: number) => (str(p, name) === undefined ? undefined : intOption(str(p, name), `--${name}`, 0, min));
+  const [workers, cpusPerWorker, gpusPerWorker, firstId] = [opt('workers', 1)!, opt('cpus-per-worker', 1), opt('gpus-per-worker', 0), opt('first-id', 0)];
   const [time, partition, data, logDir, budget] = [str(p, 'time'), str(p, 'partition'), str(p, 'data'), str(p, 'log-dir'), str(p, 'time-budget')];
   const r = await submitWorkers(experimentArg(p.positionals[0]!), {
-    workers: opt('workers', 1)!,
+    workers,
     ...(time ? { time } : {}),
     ...(partition ? { partition } : {}),
-    ...(opt('cpus-per-worker', 1) !== undefined ? { cpusPerWorker: opt('cpus-per-worker', 1)! } : {}),
-    ...(opt('gpus-per-worker', 0) !== undefined ? { gpusPerWorker: opt('gpus-per-worker', 0)! } : {}),
-    ...(opt('first-id', 0) !== undefined ? { firstId: opt('first-id', 0)! } : {}),
+    ...(cpusPerWorker !== undefined ? { cpusPerWorker } : {}),
+    ...(gpusPerWorker !== undefined ? { gpusPerWorker } : {}),
+    ...(firstId !== undefined ? { firstId } : {}),
     ...(data ? { data: resolve(data) } : {}),
     ...(logDir ? { logDir: resolve(logDir) } : {}),
     ...(budget ? { budgetMs: parseDuration(budget, 0) } : {}),
@@ -65,6 +66,6 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(r.script);
     return 0;
   }
-  console.log(`submitted job ${r.job}: ${opt('workers', 1)} workers until ${r.deadline}; follow them with evonas status, stop them with scancel ${r.job}`);
+  console.log(`submitted job ${r.job}: ${workers} workers until ${r.deadline}; follow them with evonas status, stop them with scancel ${r.job}`);
   return 0;
 }
