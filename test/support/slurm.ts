@@ -79,11 +79,23 @@ export async function startSlurm(): Promise<SlurmCluster> {
   );
   const env = { ...process.env, SLURM_CONF: conf };
   const pids: number[] = [];
+  // A daemon's pid file exists before it holds the pid: read it until it
+  // does. An empty file read as a number is 0, and kill(0) signals the
+  // caller's own process group (the test runner and whatever started it).
+  const pidIn = (pidFile: string) => {
+    const text = existsSync(pidFile) ? readFileSync(pidFile, 'utf8').trim() : '';
+    return /^\d+$/.test(text) && Number(text) > 1 ? Number(text) : undefined;
+  };
   const daemon = (cmd: string, args: string[], pidFile: string) => {
     const r = spawnSync(sbin(cmd), args, { env, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`${cmd} did not start: ${(r.stderr || r.stdout).trim()}`);
-    for (let i = 0; i < 50 && !existsSync(pidFile); i++) execFileSync('sleep', ['0.1']);
-    if (existsSync(pidFile)) pids.push(Number(readFileSync(pidFile, 'utf8').trim()));
+    let pid = pidIn(pidFile);
+    for (let i = 0; i < 100 && pid === undefined; i++) {
+      execFileSync('sleep', ['0.1']);
+      pid = pidIn(pidFile);
+    }
+    if (pid === undefined) throw new Error(`${cmd} wrote no pid to ${pidFile}`);
+    pids.push(pid);
   };
   const logs = () =>
     ['munged.log', 'slurmctld.log', 'slurmd.log']
@@ -91,6 +103,7 @@ export async function startSlurm(): Promise<SlurmCluster> {
       .map((f) => `--- ${f}\n${readFileSync(join(dir, f), 'utf8').split('\n').slice(-15).join('\n')}`)
       .join('\n');
   const alive = (pid: number) => {
+    if (!(pid > 1)) throw new Error(`refusing to signal pid ${pid}`); // never a process group, never init
     try {
       process.kill(pid, 0);
       return true;
