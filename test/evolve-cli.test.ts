@@ -59,6 +59,36 @@ describe('evonas evolve', () => {
     assert.ok(JSON.parse((await runCli(['status', exp, '--json'])).stdout).trained >= s.trained);
   });
 
+  it('--finish: in the last seconds each worker anneals a different one of the best alive, stored as a child that competes', async () => {
+    const exp = join(root, 'finish');
+    const r = await runCli(['evolve', '--data', cache, '--out', exp, ...tiny, '--time-budget', '16s', '--finish', '0.45', '--seed', '4']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /3 steps per child, the last 45% of the time annealing the best/);
+    const all = await new FileStore(exp).list();
+    const finishes = all.filter((i) => (i.mutations as { type: string }[] | undefined)?.[0]?.type === 'finish');
+    assert.ok(finishes.length >= 1 && finishes.length <= 2, `${finishes.length} finishes from 2 workers`);
+    assert.equal(new Set(finishes.map((f) => f.parent)).size, finishes.length, 'each worker finished a different individual');
+    assert.equal(new Set(finishes.map((f) => f.worker)).size, finishes.length, 'one finish per worker');
+    for (const f of finishes) {
+      const parent = all.find((i) => i.id === f.parent)!;
+      const m = (f.mutations as { detail: { steps: number; from: number; to: number } }[])[0]!;
+      assert.deepEqual(f.dna, parent.dna, 'the same network, trained further');
+      assert.equal(m.detail.to, 0);
+      assert.equal(m.detail.from, (parent.dna as { learningRate: number }).learningRate);
+      assert.ok(m.detail.steps >= 20 && f.stepsTrained === parent.stepsTrained + 20 + m.detail.steps, `steps ${f.stepsTrained} after ${parent.stepsTrained}`);
+      assert.equal(typeof f.fitness, 'number', 'evaluated like any child');
+      assert.ok(f.hasWeights);
+    }
+    assert.deepEqual((await new FileStore(exp).check()).problems, []);
+    const report = await runCli(['report', exp]);
+    assert.equal(report.code, 0, report.stderr);
+    // A finish that would leave no time to evolve is refused before anything is written.
+    const long = await runCli(['evolve', '--data', cache, '--out', join(root, 'finish-long'), ...tiny, '--finish', '1']);
+    assert.equal(long.code, 2);
+    assert.match(long.stderr, /Expected a number from 0 to 0\.9 for --finish but received "1"/);
+    assert.ok(!existsSync(join(root, 'finish-long')));
+  });
+
   it('repeats with one worker, one thread and a seed, stopping at --max-children', async () => {
     const history = async (name: string) => {
       const exp = join(root, name);

@@ -11,7 +11,7 @@ import type { ExperimentConfig } from '../evolution/config.js';
 import { assertDevice } from '../engine/devices.js';
 import { parseDuration } from '../util/duration.js';
 import { FILE_SCHEMAS } from '../util/json-schemas.js';
-import { CliError, intOption, str } from './args.js';
+import { CliError, intOption, numberOption, str } from './args.js';
 import type { ParseOptions, Parsed } from './args.js';
 
 /** evolve's flags (the sweep validates the evolve options it passes on with them). */
@@ -41,6 +41,7 @@ export const EVOLVE_OPTIONS = {
   'max-children': { type: 'string' },
   stagnation: { type: 'string' },
   'stagnation-remedy': { type: 'string' },
+  finish: { type: 'string' },
   'print-config': { type: 'boolean' },
   seed: { type: 'string' },
   evaluator: { type: 'string' },
@@ -149,6 +150,7 @@ export function configFromFlags(p: Parsed): ExperimentConfig {
   } else if (str(p, 'stagnation-remedy') !== undefined) {
     throw new CliError('--stagnation-remedy needs --stagnation <window>, e.g. --stagnation 4m');
   }
+  if (str(p, 'finish') !== undefined) flags.finish = numberOption(str(p, 'finish'), '--finish', 0, 0, 0.9);
   let config: ExperimentConfig;
   try {
     config = validateConfig({ ...base, ...flags });

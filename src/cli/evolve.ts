@@ -54,6 +54,10 @@ ${fieldFlagsHelp()}
                        and marked on Figure 1; each remedy gets W to work
   --stagnation-remedy R  both (default), mutation-rate (5 mutations per
                        child for W/2) or weight-reset (every individual's)
+  --finish F           graph, nb201: in the last part F of the budget (e.g. 0.1) each
+                       worker stops reproducing and anneals one of the best
+                       individuals alive (its learning rate to 0 along a
+                       cosine); the result competes by validation accuracy
 
 Scaled for minutes on 2 cores rather than days on 250 machines, and saved in
 the experiment: mutation weights that favour growth (insert-convolution and
@@ -111,7 +115,7 @@ async function evolveAt(p: Parsed, home: ExperimentHome, resume: boolean, maxChi
   const generational = spaceOf(config.space).generational;
   const training = table
     ? `accuracies looked up in ${config.benchmark!.path} (${config.benchmark!.dataset}) on a simulated clock`
-    : `${generational && config.epochs ? `${config.epochs} epochs` : `${config.stepsPerChild} steps`} per child`;
+    : `${generational && config.epochs ? `${config.epochs} epochs` : `${config.stepsPerChild} steps`} per child${config.finish > 0 && !generational ? `, the last ${Math.round(config.finish * 100)}% of the time annealing the best` : ''}`;
   const shape = generational ? `${config.generations} generations of ${config.population}` : `population ${config.population}`;
   const until = table ? [maxChildren && `${maxChildren} evaluations`, str(p, 'time-budget') && `${str(p, 'time-budget')} simulated`].filter(Boolean).join(' or ') : new Date(deadline).toISOString();
   if (p.values.prepare) {

@@ -7,6 +7,8 @@ export const RUN_FILE = 'run.json';
 export interface RunState {
   startedAt: string;
   deadline: string;
+  /** When the time budget that ends at the deadline was given (a resume gives a new one); absent in older runs: startedAt. */
+  budgetFrom?: string;
   /** Stop once the store holds this many children (a budget that repeats, unlike time). */
   maxChildren?: number;
 }

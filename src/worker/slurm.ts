@@ -103,7 +103,7 @@ export async function submitWorkers(location: string, o: SlurmOptions & { dryRun
     if (Date.parse(deadline) <= Date.now()) throw new EvonasError('ERR_INPUT', `${home.name}: its deadline (${run.deadline}) has passed; give --time-budget to set a new one`);
     const script = slurmScript(home, config, o);
     if (o.dryRun) return { job: '', script, deadline };
-    if (o.budgetMs !== undefined) await writeRun(home.docs, { ...run, deadline });
+    if (o.budgetMs !== undefined) await writeRun(home.docs, { ...run, budgetFrom: new Date().toISOString(), deadline });
     if (!o.logDir && home.dir) mkdirSync(join(home.dir, 'slurm'), { recursive: true });
     if (o.logDir) mkdirSync(o.logDir, { recursive: true });
     const { env } = childLocation(home);

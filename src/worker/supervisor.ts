@@ -97,7 +97,8 @@ export async function startRun(location: string, budgetMs: number, maxChildren?:
 
 async function startRunAt(home: ExperimentHome, budgetMs: number, maxChildren?: number): Promise<RunState> {
   const startedAt = (await home.docs.read<RunState>(RUN_FILE))?.startedAt ?? new Date().toISOString();
-  const r: RunState = { startedAt, deadline: new Date(Date.now() + budgetMs).toISOString(), ...(maxChildren ? { maxChildren } : {}) };
+  const now = new Date().toISOString();
+  const r: RunState = { startedAt, budgetFrom: now, deadline: new Date(Date.now() + budgetMs).toISOString(), ...(maxChildren ? { maxChildren } : {}) };
   await writeRun(home.docs, r);
   return r;
 }

@@ -16,6 +16,7 @@ import { HEARTBEAT_MS } from './reports.js';
 import { openHome } from '../store/home.js';
 import type { ExperimentHome } from '../store/home.js';
 import { readRun } from '../store/run-state.js';
+import { finishOne } from './finish.js';
 import { steadyStateDriver } from './steady-state.js';
 
 export interface WorkerOptions {
@@ -43,17 +44,21 @@ async function work(home: ExperimentHome, o: WorkerOptions): Promise<Record<stri
     throw new EvonasError('ERR_INPUT', `${home.name}: a table-driven run's workers are simulated by evonas evolve, in one process on the simulated clock; there is nothing for evonas worker to do`);
   const kit = await makeKit(home, o.id, { ...(o.signal ? { signal: o.signal } : {}), ...(o.data ? { data: o.data } : {}) });
   const { config, store } = kit;
-  const step = spaceOf(config.space).generational ? generationalDriver(kit) : steadyStateDriver(kit);
+  const generational = spaceOf(config.space).generational;
+  const step = generational ? generationalDriver(kit) : steadyStateDriver(kit);
   const run = await readRun(home.docs, home.name);
   const counts: Record<string, number> = {};
   let lastWatch = Date.now();
   const deadline = Date.parse(run.deadline);
+  // With a finish, reproduction ends that part of the budget earlier and the time left goes to annealing one of the best.
+  const budgetFrom = Date.parse(run.budgetFrom ?? run.startedAt);
+  const reproduceUntil = config.finish > 0 && !generational ? deadline - config.finish * (deadline - budgetFrom) : deadline;
   // The report is also the worker's heartbeat: status counts a worker alive while it is fresh, from its start.
   await kit.report();
   const beat = setInterval(() => kit.report().catch(() => {}), HEARTBEAT_MS);
   try {
     const childrenLeft = async () => run.maxChildren === undefined || (await store.list()).filter((i) => i.parent !== null).length < run.maxChildren;
-    while (!o.signal?.aborted && Date.now() < deadline && (await childrenLeft())) {
+    while (!o.signal?.aborted && Date.now() < reproduceUntil && (await childrenLeft())) {
       let outcome: StepOutcome;
       try {
         outcome = await step();
@@ -77,6 +82,9 @@ async function work(home: ExperimentHome, o: WorkerOptions): Promise<Record<stri
         await store.collectGarbage(10 * 60_000, historyKeepers(all, 10, selectionFitness(all)));
         await kit.report();
       }
+    }
+    if (reproduceUntil < deadline && !o.signal?.aborted && Date.now() < deadline && (await childrenLeft())) {
+      if (await finishOne(kit, deadline)) counts.finished = 1;
     }
   } finally {
     clearInterval(beat);

@@ -1,0 +1,94 @@
+/**
+ * The finish (evonas's, not the paper's; off unless `finish` > 0): in the
+ * last `finish` seconds before the deadline a steady-state worker stops
+ * reproducing and anneals one of the best individuals alive: it continues
+ * training the individual's own weights with its own learning rate brought
+ * down to zero along a cosine, for as many steps as fit before the deadline,
+ * and stores the result as a child (mutation `finish`). Nothing is
+ * re-selected by hand: the annealed child is evaluated on the validation
+ * split like any other and is the best only if its validation accuracy says
+ * so. Each worker finishes a different individual (a lease per individual),
+ * best first, so W workers anneal the top W.
+ */
+import { compile } from '../engine/net.js';
+import { fit } from '../engine/fit.js';
+import { decodeSafetensors } from '../engine/safetensors.js';
+import { selectionFitness } from '../evolution/selection.js';
+import { spaceOf } from '../spaces/index.js';
+import type { Individual } from '../store/index.js';
+import { LEASE_MS } from './kit.js';
+import type { WorkerKit } from './kit.js';
+
+/** Steps timed before the annealing run is sized. */
+const PROBE_STEPS = 20;
+/** Part of the time left that training may take: the rest is evaluation, the store and slack before the deadline. */
+const TRAIN_SHARE = 0.85;
+
+const finished = (i: Individual) => ((i.mutations ?? []) as { type?: string }[]).some((m) => m.type === 'finish');
+
+/**
+ * The individuals a worker may finish, best by validation first: alive,
+ * evaluated, with weights, neither the product of a finish nor finished already.
+ */
+export function finishCandidates(all: Individual[]): Individual[] {
+  const f = selectionFitness(all);
+  const done = new Set(all.filter(finished).map((i) => i.parent));
+  return all.filter((i) => i.state === 'alive' && f.has(i.id) && i.hasWeights && !finished(i) && !done.has(i.id)).sort((a, b) => f.get(b.id)! - f.get(a.id)! || (a.id < b.id ? -1 : 1));
+}
+
+/**
+ * Claims the best individual no other worker is finishing and anneals it
+ * until shortly before `deadline`. @returns the finished individual's id, or
+ * undefined when there was none to claim, no time for it, or the worker was
+ * stopped (then nothing is stored).
+ */
+export async function finishOne(kit: WorkerKit, deadline: number): Promise<string | undefined> {
+  const { config, store, leases, name } = kit;
+  const space = spaceOf(config.space);
+  for (const candidate of finishCandidates(await store.list())) {
+    const key = `finish-${candidate.id}`;
+    if (!(await leases.claim(key, name, LEASE_MS))) continue;
+    const beat = setInterval(() => leases.heartbeat(key).catch(() => {}), LEASE_MS / 8);
+    let id: string | undefined;
+    try {
+      id = await anneal(kit, candidate, deadline, space);
+      return id;
+    } finally {
+      clearInterval(beat);
+      // Stored: its child marks it finished. Not stored: another worker may take it.
+      await (id ? leases.done(key) : leases.release(key, name)).catch(() => {});
+    }
+  }
+  return undefined;
+}
+
+async function anneal(kit: WorkerKit, parent: Individual, deadline: number, space: ReturnType<typeof spaceOf>): Promise<string | undefined> {
+  const { config, store, rng } = kit;
+  const t0 = Date.now();
+  const weights = await store.readWeights(parent.id).catch(() => undefined); // collected meanwhile: nothing to finish
+  if (!weights) return undefined;
+  const storeSeconds = (Date.now() - t0) / 1000;
+  const idle = kit.beginChild();
+  const net = compile(space.compile(parent.dna, kit.io, config), { threads: config.threadsPerWorker, precision: config.precision, seed: rng.int(2 ** 31), device: kit.device });
+  try {
+    net.setWeights(decodeSafetensors(weights, `weights of ${parent.id}`).tensors);
+    const learningRate = space.learningRate?.(parent.dna) ?? config.learningRate;
+    const common = { data: kit.train, batchSize: config.batchSize, momentum: config.momentum, weightDecay: config.weightDecay, seed: rng.int(2 ** 31), signal: kit.signal };
+    // Time a few steps at the individual's own rate, then size the annealing run to what is left.
+    const probe = await fit(net, { ...common, steps: PROBE_STEPS, learningRate });
+    if (!probe.ok || probe.cancelled) return undefined;
+    const perStep = probe.seconds / PROBE_STEPS;
+    const evaluate = parent.timing?.evaluate ?? 0;
+    const steps = Math.floor((((deadline - Date.now()) / 1000 - evaluate) * TRAIN_SHARE) / perStep);
+    if (steps < PROBE_STEPS) return undefined; // no time worth the name
+    const r = await fit(net, { ...common, steps, learningRate, schedule: 'cosine' });
+    if (r.cancelled) return undefined; // stopping: dropped, as any child in flight
+    const record = { type: 'finish', targets: [], detail: { steps, from: learningRate, to: 0 }, inherit: 'all' };
+    const total = { ok: r.ok, ...(r.failure ? { failure: r.failure } : {}), steps: PROBE_STEPS + r.steps };
+    await kit.storeChild(net, parent.dna, total, { t0, idle, store: storeSeconds, stepsBefore: parent.stepsTrained }, { parent: parent.id, mutations: [record] });
+    return parent.id;
+  } finally {
+    net.dispose();
+    kit.endChild();
+  }
+}
