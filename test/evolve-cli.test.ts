@@ -59,9 +59,9 @@ describe('evonas evolve', () => {
     assert.ok(JSON.parse((await runCli(['status', exp, '--json'])).stdout).trained >= s.trained);
   });
 
-  it('--finish: in the last seconds each worker anneals a different one of the best alive, stored as a child that competes', async () => {
+  it('--finish: in the last seconds each worker anneals a different one of the best alive, from at least --finish-lr, stored as a child that competes', async () => {
     const exp = join(root, 'finish');
-    const r = await runCli(['evolve', '--data', cache, '--out', exp, ...tiny, '--time-budget', '16s', '--finish', '0.45', '--seed', '4']);
+    const r = await runCli(['evolve', '--data', cache, '--out', exp, ...tiny, '--time-budget', '16s', '--finish', '0.45', '--finish-lr', '0.2', '--seed', '4']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /3 steps per child, the last 45% of the time annealing the best/);
     const all = await new FileStore(exp).list();
@@ -74,7 +74,7 @@ describe('evonas evolve', () => {
       const m = (f.mutations as { detail: { steps: number; from: number; to: number } }[])[0]!;
       assert.deepEqual(f.dna, parent.dna, 'the same network, trained further');
       assert.equal(m.detail.to, 0);
-      assert.equal(m.detail.from, (parent.dna as { learningRate: number }).learningRate);
+      assert.equal(m.detail.from, Math.max((parent.dna as { learningRate: number }).learningRate, 0.2), 'its own rate, at least --finish-lr');
       assert.ok(m.detail.steps >= 20 && f.stepsTrained === parent.stepsTrained + 20 + m.detail.steps, `steps ${f.stepsTrained} after ${parent.stepsTrained}`);
       assert.equal(typeof f.fitness, 'number', 'evaluated like any child');
       assert.ok(f.hasWeights);

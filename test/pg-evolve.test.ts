@@ -180,7 +180,8 @@ describe('evolution in PostgreSQL', () => {
       for (const c of children) assert.ok(ids.has(c.parent!), `${c.id}: its parent ${c.parent} is lost`);
       for (const i of all.filter((x) => x.hasWeights)) assert.ok((await store.readWeights(i.id)).length > 0, `${i.id}: weights half-written`);
       const alive = await store.aliveCount();
-      assert.ok(Math.abs(alive - 4) <= 2, `population ${alive}, set-point 4, 2 workers`);
+      // The set-point, give or take a birth or a kill per worker in flight, plus the finish's child (one per worker, no kill).
+      assert.ok(alive >= 4 - 2 && alive <= 4 + 2 + 2, `population ${alive}, set-point 4, 2 workers`);
     } finally {
       await store.close();
     }

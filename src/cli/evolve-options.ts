@@ -42,6 +42,7 @@ export const EVOLVE_OPTIONS = {
   stagnation: { type: 'string' },
   'stagnation-remedy': { type: 'string' },
   finish: { type: 'string' },
+  'finish-lr': { type: 'string' },
   'print-config': { type: 'boolean' },
   seed: { type: 'string' },
   evaluator: { type: 'string' },
@@ -151,6 +152,7 @@ export function configFromFlags(p: Parsed): ExperimentConfig {
     throw new CliError('--stagnation-remedy needs --stagnation <window>, e.g. --stagnation 4m');
   }
   if (str(p, 'finish') !== undefined) flags.finish = numberOption(str(p, 'finish'), '--finish', 0, 0, 0.9);
+  if (str(p, 'finish-lr') !== undefined) flags.finishLearningRate = numberOption(str(p, 'finish-lr'), '--finish-lr', 0, 0);
   let config: ExperimentConfig;
   try {
     config = validateConfig({ ...base, ...flags });

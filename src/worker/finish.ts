@@ -1,13 +1,13 @@
 /**
- * The finish (evonas's, not the paper's; off unless `finish` > 0): in the
- * last `finish` seconds before the deadline a steady-state worker stops
+ * The finish (evonas's, not the paper's; default 0.1, off at 0): in the
+ * last part `finish` of the time budget a steady-state worker stops
  * reproducing and anneals one of the best individuals alive: it continues
- * training the individual's own weights with its own learning rate brought
- * down to zero along a cosine, for as many steps as fit before the deadline,
- * and stores the result as a child (mutation `finish`). Nothing is
- * re-selected by hand: the annealed child is evaluated on the validation
- * split like any other and is the best only if its validation accuracy says
- * so. Each worker finishes a different individual (a lease per individual),
+ * training the individual's own weights with its own learning rate (at least
+ * `finishLearningRate`) brought down to zero along a cosine, for as many
+ * steps as fit before the deadline, and stores the result as a child
+ * (mutation `finish`). Nothing is re-selected by hand: the annealed child
+ * is evaluated on the validation split like any other and is the best only
+ * if its validation accuracy says so. Each worker finishes a different individual (a lease per individual),
  * best first, so W workers anneal the top W.
  */
 import { compile } from '../engine/net.js';
@@ -72,7 +72,7 @@ async function anneal(kit: WorkerKit, parent: Individual, deadline: number, spac
   const net = compile(space.compile(parent.dna, kit.io, config), { threads: config.threadsPerWorker, precision: config.precision, seed: rng.int(2 ** 31), device: kit.device });
   try {
     net.setWeights(decodeSafetensors(weights, `weights of ${parent.id}`).tensors);
-    const learningRate = space.learningRate?.(parent.dna) ?? config.learningRate;
+    const learningRate = Math.max(space.learningRate?.(parent.dna) ?? config.learningRate, config.finishLearningRate);
     const common = { data: kit.train, batchSize: config.batchSize, momentum: config.momentum, weightDecay: config.weightDecay, seed: rng.int(2 ** 31), signal: kit.signal };
     // Time a few steps at the individual's own rate, then size the annealing run to what is left.
     const probe = await fit(net, { ...common, steps: PROBE_STEPS, learningRate });
