@@ -109,7 +109,7 @@ const experiment = {
     .max(0.9, { error: 'expected a number from 0 to 0.9' })
     .default(0.1)
     .describe(
-      "The last part of each time budget (a fraction) in which each worker stops reproducing and anneals one of the best individuals alive (its own weights, a learning rate brought to 0 along a cosine, as many steps as fit), stored as a child that competes by validation accuracy like any other. evonas's, not the paper's; 0: never (the paper). Steady-state spaces only. Default 0.1, measured (AMD EPYC, 2 cores, 3 seeds x 20 min, population 20): test accuracy 0.6512 +- 0.0052 without, 0.7169 +- 0.0346 with 0.1.",
+      "The last part of each time budget (a fraction) in which each worker stops reproducing and anneals one of the best individuals alive (its own weights, a learning rate brought to 0 along a cosine, as many steps as fit), stored as a child that competes by validation accuracy like any other. evonas's, not the paper's; 0: never (the paper). Steady-state spaces only. Default 0.1, measured (AMD EPYC, 2 cores, 3 seeds x 20 min, population 20): test accuracy 0.6512 +- 0.0052 without; with 0.1, 0.7169 +- 0.0346 from the own rate and 0.7038 +- 0.0447 from at least 0.05 (docs/findings/main-job).",
     ),
   finishLearningRate: atLeast(0)
     .default(0.05)
