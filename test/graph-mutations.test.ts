@@ -52,6 +52,31 @@ describe('mutations', () => {
     assert.equal(apply(initialDNA(), 'alter-learning-rate').record.inherit, 'all');
   });
 
+  it('alter-learning-rate sets no less than minLearningRate, and through mutate() too', () => {
+    const low = { ...initialDNA(), learningRate: 0.03 };
+    const floored = Array.from({ length: 200 }, (_, s) => applyMutation(low, 'alter-learning-rate', createRng(s), { minLearningRate: 0.02 })!.dna.learningRate);
+    assert.ok(floored.every((r) => r >= 0.02 && r <= 0.06));
+    assert.ok(floored.filter((r) => r === 0.02).length > 20, 'the draws below the floor land on it');
+    assert.ok(
+      floored.some((r) => r > 0.05),
+      'upward draws are untouched',
+    );
+    // Without a floor the same draws go below it (the paper).
+    assert.ok(Array.from({ length: 200 }, (_, s) => apply(low, 'alter-learning-rate', s).dna.learningRate).some((r) => r < 0.02));
+    // A lineage of 50 children, 3 rate changes each: the floor holds the whole way (the same draws without it go below).
+    const lowest = (minLearningRate?: number) => {
+      let dna: GraphDNA = low;
+      let least = dna.learningRate;
+      for (let s = 0; s < 50; s++) {
+        dna = mutate(dna, createRng(s), { weights: { 'alter-learning-rate': 1 }, k: 3, ...(minLearningRate ? { minLearningRate } : {}) }).dna;
+        least = Math.min(least, dna.learningRate);
+      }
+      return least;
+    };
+    assert.ok(lowest() < 0.02);
+    assert.equal(lowest(0.02), 0.02);
+  });
+
   it('identity changes nothing and keeps training; reset-weights changes nothing and inherits nothing', () => {
     const dna = twoConvs();
     const id = apply(dna, 'identity');

@@ -61,13 +61,15 @@ ${fieldFlagsHelp()}
                        competes by validation accuracy
   --finish-lr R        the least rate a finish starts from (default 0.05; the
                        individual's own when higher; 0: always its own)
+  --min-lr R           graph space: the least learning rate ALTER-LEARNING-RATE
+                       sets (default 0.02; 0: none, the paper)
 
 Scaled for minutes on 2 cores rather than days on 250 machines, and saved in
 the experiment: mutation weights that favour growth (insert-convolution and
 alter-channels 3, identity 2, reset-weights 0.2, others 0.5-1) and 3 mutations
-per child for the first 3 minutes, population 20, and the finish (--finish
-0.1). For the paper's algorithm put "mutationWeights": {} and "schedule": {}
-in --config and --finish 0.
+per child for the first 3 minutes, population 20, the finish (--finish 0.1)
+and a learning-rate floor (--min-lr 0.02). For the paper's algorithm put
+"mutationWeights": {} and "schedule": {} in --config, --finish 0 and --min-lr 0.
 `;
 
 /** Creates the experiment named by --out (a folder) or --store (a postgresql:// URL) and seeds its population. */

@@ -116,6 +116,11 @@ const experiment = {
     .describe(
       "The least learning rate a finish starts its cosine from: the individual's own when higher. Trapped populations drift to tiny rates (0.003), at which annealing gains little; measured on such a winner (100 s, 1 core), starting at 0.05 gave test 0.700 where its own 0.0033 gave 0.677. 0: always the individual's own.",
     ),
+  minLearningRate: atLeast(0)
+    .default(0.02)
+    .describe(
+      "Graph space: the least learning rate ALTER-LEARNING-RATE sets. Selection over 400 inherited steps rewards a lower rate (a network closer to converged now), and the runs that ended trapped had drifted to 0.003-0.01, where a new layer cannot learn within its steps; the winners of the others sat at 0.03-0.11. evonas's, not the paper's (0: no floor, the paper); the finish does the annealing at the end.",
+    ),
   mutationWeights: z
     .record(z.string(), atLeast(0), { error: 'expected an object of mutation names to weights' })
     .superRefine((w, ctx) => {

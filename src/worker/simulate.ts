@@ -243,6 +243,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
             : space.mutate!(space.validate(parent.dna), worker.rng, {
                 k: mutationsPerChild(config.schedule, worker.t),
                 ...(Object.keys(config.mutationWeights).length ? { weights: config.mutationWeights } : {}),
+                minLearningRate: config.minLearningRate,
               });
         begin(worker, child.dna, { parent: parent.id, mutations: child.records });
         inFlight++;

@@ -68,6 +68,7 @@ export function steadyStateDriver(kit: WorkerKit): () => Promise<StepOutcome> {
           : mutateChild(space.validate(parent.dna), rng, {
               k: mutationsPerChild(kit.schedule(), elapsed),
               ...(Object.keys(config.mutationWeights).length ? { weights: config.mutationWeights } : {}),
+              minLearningRate: config.minLearningRate,
             });
       let inherit = config.inheritance ? child.inherit : 'none';
       // A step in flight across a reset: the child starts from scratch too.

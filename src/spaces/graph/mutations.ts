@@ -3,7 +3,8 @@
  * returns a new DNA with a record of what it did, or undefined when it cannot
  * apply (then another is picked). Numeric changes are uniform around the
  * current value: channels x U(0.5, 2), stride on the log2 scale +U(-1, 1),
- * filter half-size +U(-1, 1), learning rate x 2^U(-1, 1).
+ * filter half-size +U(-1, 1), learning rate x 2^U(-1, 1) (no less than
+ * `minLearningRate` where one is given: evonas's, not the paper's).
  */
 import type { Rng } from '../../util/rng.js';
 import type { Activation, Edge, GraphDNA, Vertex } from './dna.js';
@@ -38,7 +39,13 @@ export interface Mutated {
   record: MutationRecord;
 }
 
-type Mutator = (dna: GraphDNA, rng: Rng) => Mutated | undefined;
+/** Bounds on what a mutation may set; none is the paper. */
+export interface MutationLimits {
+  /** The least learning rate ALTER-LEARNING-RATE sets (0 or absent: none). */
+  minLearningRate?: number;
+}
+
+type Mutator = (dna: GraphDNA, rng: Rng, limits: MutationLimits) => Mutated | undefined;
 
 const uniform = (rng: Rng, lo: number, hi: number) => lo + (hi - lo) * rng.next();
 const pick = <T>(rng: Rng, items: T[]): T | undefined => (items.length ? items[rng.int(items.length)] : undefined);
@@ -91,10 +98,10 @@ function removeVertex(dna: GraphDNA, gone: string, dropped: Edge, keep: Edge): v
 }
 
 const mutators: Record<MutationName, Mutator> = {
-  'alter-learning-rate': (dna, rng) => {
+  'alter-learning-rate': (dna, rng, limits) => {
     const child = clone(dna);
     const factor = 2 ** uniform(rng, -1, 1);
-    child.learningRate = dna.learningRate * factor;
+    child.learningRate = Math.max(dna.learningRate * factor, limits.minLearningRate ?? 0);
     return { dna: child, record: { type: 'alter-learning-rate', targets: [], detail: { from: dna.learningRate, to: child.learningRate }, inherit: 'all' } };
   },
   identity: (dna) => ({ dna: clone(dna), record: { type: 'identity', targets: [], detail: {}, inherit: 'all' } }),
@@ -186,8 +193,8 @@ const mutators: Record<MutationName, Mutator> = {
 };
 
 /** Applies one named mutation; undefined when it cannot apply to this DNA. */
-export function applyMutation(dna: GraphDNA, name: MutationName, rng: Rng): Mutated | undefined {
-  return mutators[name](dna, rng);
+export function applyMutation(dna: GraphDNA, name: MutationName, rng: Rng, limits: MutationLimits = {}): Mutated | undefined {
+  return mutators[name](dna, rng, limits);
 }
 
 export type MutationWeights = Partial<Record<MutationName, number>>;
@@ -198,7 +205,7 @@ export type MutationWeights = Partial<Record<MutationName, number>>;
  * cannot apply is set aside and another picked. `k` > 1 applies k in turn (a
  * raised mutation rate); the child then inherits what the weakest rule allows.
  */
-export function mutate(dna: GraphDNA, rng: Rng, o: { weights?: MutationWeights; k?: number } = {}): { dna: GraphDNA; records: MutationRecord[] } {
+export function mutate(dna: GraphDNA, rng: Rng, o: { weights?: MutationWeights; k?: number } & MutationLimits = {}): { dna: GraphDNA; records: MutationRecord[] } {
   const records: MutationRecord[] = [];
   let current = dna;
   for (let i = 0; i < (o.k ?? 1); i++) {
@@ -216,7 +223,7 @@ export function mutate(dna: GraphDNA, rng: Rng, o: { weights?: MutationWeights; 
           break;
         }
       }
-      done = applyMutation(current, name, rng);
+      done = applyMutation(current, name, rng, o);
       if (!done) pool.splice(pool.indexOf(name), 1);
     }
     if (!done) throw new Error('no mutation with a positive weight can apply to this DNA');
