@@ -188,6 +188,11 @@ export type ExperimentConfig = z.output<typeof ExperimentSchema>;
 
 export const DEFAULTS: Omit<ExperimentConfig, 'data'> = (({ data: _, ...rest }) => rest)(ExperimentSchema.parse({ data: '-' }));
 
+/** What a space's mutate() takes from the experiment, for a child of `k` mutations: its weights (none: uniform, the paper) and its limits. */
+export function mutationOptions(config: Pick<ExperimentConfig, 'mutationWeights' | 'minLearningRate'>, k: number): { k: number; weights?: Record<string, number>; minLearningRate: number } {
+  return { k, ...(Object.keys(config.mutationWeights).length ? { weights: config.mutationWeights } : {}), minLearningRate: config.minLearningRate };
+}
+
 /**
  * The dataset cache an experiment trains on.
  * @throws {ConfigError} when it has none: its evaluator is a table.

@@ -15,6 +15,7 @@
  * concurrency would not give.
  */
 import type { ExperimentConfig } from '../evolution/config.js';
+import { mutationOptions } from '../evolution/config.js';
 import { algorithm } from '../evolution/algorithms.js';
 import { mutationsPerChild } from '../evolution/schedule.js';
 import type { AlgorithmName } from '../evolution/algorithms.js';
@@ -240,11 +241,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
         const child =
           config.algorithm === 'random' && space.randomIndividual
             ? { dna: space.randomIndividual(worker.rng), records: [{ type: 'random-draw' }] }
-            : space.mutate!(space.validate(parent.dna), worker.rng, {
-                k: mutationsPerChild(config.schedule, worker.t),
-                ...(Object.keys(config.mutationWeights).length ? { weights: config.mutationWeights } : {}),
-                minLearningRate: config.minLearningRate,
-              });
+            : space.mutate!(space.validate(parent.dna), worker.rng, mutationOptions(config, mutationsPerChild(config.schedule, worker.t)));
         begin(worker, child.dna, { parent: parent.id, mutations: child.records });
         inFlight++;
       },

@@ -8,6 +8,7 @@ import { compile } from '../engine/net.js';
 import { decodeSafetensors } from '../engine/safetensors.js';
 import { algorithm } from '../evolution/algorithms.js';
 import type { AlgorithmName } from '../evolution/algorithms.js';
+import { mutationOptions } from '../evolution/config.js';
 import { mutationsPerChild, resetSinceBirth } from '../evolution/schedule.js';
 import type { StepContext, StepOutcome } from '../evolution/types.js';
 import { spaceOf } from '../spaces/index.js';
@@ -65,11 +66,7 @@ export function steadyStateDriver(kit: WorkerKit): () => Promise<StepOutcome> {
       const child =
         config.algorithm === 'random' && space.randomIndividual
           ? { dna: space.randomIndividual(rng), records: [{ type: 'random-draw' }], inherit: 'none' as const }
-          : mutateChild(space.validate(parent.dna), rng, {
-              k: mutationsPerChild(kit.schedule(), elapsed),
-              ...(Object.keys(config.mutationWeights).length ? { weights: config.mutationWeights } : {}),
-              minLearningRate: config.minLearningRate,
-            });
+          : mutateChild(space.validate(parent.dna), rng, mutationOptions(config, mutationsPerChild(kit.schedule(), elapsed)));
       let inherit = config.inheritance ? child.inherit : 'none';
       // A step in flight across a reset: the child starts from scratch too.
       if (resetSinceBirth(kit.schedule(), (Date.parse(parent.bornAt) - started) / 1000, elapsed)) inherit = 'none';
