@@ -6,7 +6,7 @@ import { createDataset } from '../src/engine/dataset.js';
 import { EngineError } from '../src/engine/errors.js';
 import { KERNEL_ISAS, loadNative } from '../src/engine/native.js';
 import { compile } from '../src/engine/net.js';
-import { fit } from '../src/engine/fit.js';
+import { fit, fitUntil } from '../src/engine/fit.js';
 import type { NetNode } from '../src/net/ir.js';
 import { netir, quadrantData, randomData, residualNet, smallConvNet } from './support/helpers.js';
 
@@ -158,6 +158,41 @@ describe('training', () => {
     };
     const [whole, chunks] = [await run(false), await run(true)];
     for (const [name, t] of whole) assert.deepEqual(Array.from(chunks.get(name)!.data), Array.from(t.data), name);
+    data.dispose();
+  });
+
+  it('fitUntil fills the time it is given, its rate falling along a cosine over time to near zero', async () => {
+    const data = quadrants(256);
+    const net = compile(smallConvNet(SIZE), { seed: 4, threads: 1 });
+    const rates: number[] = [];
+    const steps: number[] = [];
+    const start = Date.now();
+    const until = start + 1500;
+    const r = await fitUntil(net, {
+      data,
+      batchSize: 8,
+      learningRate: 0.05,
+      seed: 7,
+      until,
+      onProgress: (p) => {
+        rates.push(p.learningRate);
+        steps.push(p.step);
+      },
+    });
+    const ended = Date.now();
+    assert.ok(r.ok && !r.cancelled, r.failure);
+    assert.equal(r.steps, steps.at(-1), 'the steps reported are the steps taken');
+    assert.ok(rates.length >= 10, `${rates.length} chunks: sized to a fraction of the time`);
+    assert.ok(rates[0]! > 0.049, `starts at the rate given (${rates[0]})`);
+    for (let i = 1; i < rates.length; i++) assert.ok(rates[i]! <= rates[i - 1]!, `the rate never rises: ${rates[i - 1]} then ${rates[i]}`);
+    assert.ok(rates.at(-1)! < 0.005, `ends near zero (${rates.at(-1)})`);
+    assert.ok(ended >= start + 750 && ended < until + 1000, `ran ${ended - start} ms of a 1500 ms window`);
+    // Nothing fits in a time already past: no step, nothing trained.
+    const before = net.weights();
+    const none = await fitUntil(net, { data, batchSize: 8, learningRate: 0.05, until: Date.now() - 1 });
+    assert.equal(none.steps, 0);
+    for (const [name, t] of before) assert.deepEqual(Array.from(net.weights().get(name)!.data), Array.from(t.data), name);
+    net.dispose();
     data.dispose();
   });
 

@@ -128,3 +128,63 @@ export async function fit(net: Net, o: FitOptions): Promise<FitResult> {
   }
   return { ok: true, steps: step, seconds: (Date.now() - start) / 1000, loss: last.loss, accuracy: last.accuracy, cancelled: false, validation };
 }
+
+/** What fitUntil takes: fit's options with a time in place of a step count and a schedule. */
+export type FitUntilOptions = Omit<FitOptions, 'steps' | 'schedule' | 'warmupSteps' | 'chunk' | 'evalEvery' | 'validation'> & {
+  /** When to stop (milliseconds since the epoch): the rate reaches zero then. */
+  until: number;
+};
+
+/** A chunk of fitUntil aims at this long, or a fiftieth of the time, whichever is shorter. */
+const UNTIL_CHUNK_MS = 1000;
+
+/**
+ * Trains until the clock reads `until`, the learning rate falling from
+ * `learningRate` to zero along a cosine over time rather than over steps, so
+ * that the run fills the time it is given whatever a step costs: no step
+ * count is guessed ahead from a probe (the first steps of a network pay for
+ * its kernels' creation, and a neighbour's load changes the pace midway).
+ * Chunks are sized from the pace of the one before to end on time; the run
+ * stops when not one more step fits. @returns fit's result; `steps` is how
+ * many were taken (0 when none fit).
+ */
+export async function fitUntil(net: Net, o: FitUntilOptions): Promise<FitResult> {
+  const batch = o.batchSize ?? 50;
+  const start = Date.now();
+  const span = Math.max(1, o.until - start);
+  const target = Math.min(UNTIL_CHUNK_MS, span / 50);
+  let msPerStep: number | undefined; // unknown until the first chunk is timed
+  let step = 0;
+  let last = { loss: 0, accuracy: 0 };
+  for (;;) {
+    const now = Date.now();
+    const left = o.until - now;
+    if (left <= 0 || (msPerStep !== undefined && left < msPerStep)) break;
+    const n = msPerStep === undefined ? 1 : Math.max(1, Math.min(200, Math.floor(Math.min(target, left) / msPerStep)));
+    // The rate at the chunk's expected middle, on the cosine over [start, until].
+    const t = Math.min(1, (now + (n * (msPerStep ?? 0)) / 2 - start) / span);
+    const lr = o.learningRate * 0.5 * (1 + Math.cos(Math.PI * t));
+    const r = await net.train({
+      data: o.data,
+      steps: n,
+      batchSize: batch,
+      learningRate: lr,
+      momentum: o.momentum,
+      weightDecay: o.weightDecay,
+      augment: o.augment,
+      seed: o.seed ?? 0,
+      startStep: step,
+      signal: o.signal,
+    });
+    step += r.steps;
+    const took = Date.now() - now;
+    if (!r.ok || r.cancelled) {
+      return { ok: r.ok, failure: r.failure, steps: step, seconds: (Date.now() - start) / 1000, loss: r.loss, accuracy: r.accuracy, cancelled: r.cancelled };
+    }
+    last = r;
+    // The first chunk (one step) pays for the network's kernels: it sizes only the second.
+    msPerStep = Math.max(0.01, took / Math.max(1, r.steps));
+    o.onProgress?.({ step, steps: step, loss: r.loss, accuracy: r.accuracy, learningRate: lr, imagesPerSecond: (r.steps * batch) / Math.max(1e-3, took / 1000) });
+  }
+  return { ok: true, steps: step, seconds: (Date.now() - start) / 1000, loss: last.loss, accuracy: last.accuracy, cancelled: false };
+}

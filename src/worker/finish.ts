@@ -3,15 +3,15 @@
  * last part `finish` of the time budget a steady-state worker stops
  * reproducing and anneals one of the best individuals alive: it continues
  * training the individual's own weights with its own learning rate (at least
- * `finishLearningRate`) brought down to zero along a cosine, for as many
- * steps as fit before the deadline, and stores the result as a child
+ * `finishLearningRate`) brought down to zero along a cosine over the time
+ * left before the deadline (less what evaluating and storing it take), and stores the result as a child
  * (mutation `finish`). Nothing is re-selected by hand: the annealed child
  * is evaluated on the validation split like any other and is the best only
  * if its validation accuracy says so. Each worker finishes a different individual (a lease per individual),
  * best first, so W workers anneal the top W.
  */
 import { compile } from '../engine/net.js';
-import { fit } from '../engine/fit.js';
+import { fitUntil } from '../engine/fit.js';
 import { decodeSafetensors } from '../engine/safetensors.js';
 import { selectionFitness } from '../evolution/selection.js';
 import { spaceOf } from '../spaces/index.js';
@@ -19,10 +19,10 @@ import type { Individual } from '../store/index.js';
 import { LEASE_MS } from './kit.js';
 import type { WorkerKit } from './kit.js';
 
-/** Steps timed before the annealing run is sized. */
-const PROBE_STEPS = 20;
-/** Part of the time left that training may take: the rest is evaluation, the store and slack before the deadline. */
-const TRAIN_SHARE = 0.85;
+/** Kept free before the deadline besides evaluating and storing (the worker's exit, a slower last chunk). */
+const SLACK_MS = 3000;
+/** Less time left than this to anneal: not worth starting. */
+const MIN_MS = 2000;
 
 const finished = (i: Individual) => ((i.mutations ?? []) as { type?: string }[]).some((m) => m.type === 'finish');
 
@@ -73,18 +73,24 @@ async function anneal(kit: WorkerKit, parent: Individual, deadline: number, spac
   try {
     net.setWeights(decodeSafetensors(weights, `weights of ${parent.id}`).tensors);
     const learningRate = Math.max(space.learningRate?.(parent.dna) ?? config.learningRate, config.finishLearningRate);
-    const common = { data: kit.train, batchSize: config.batchSize, momentum: config.momentum, weightDecay: config.weightDecay, seed: rng.int(2 ** 31), signal: kit.signal };
-    // Time a few steps at the individual's own rate, then size the annealing run to what is left.
-    const probe = await fit(net, { ...common, steps: PROBE_STEPS, learningRate });
-    if (!probe.ok || probe.cancelled) return undefined;
-    const perStep = probe.seconds / PROBE_STEPS;
     const evaluate = parent.timing?.evaluate ?? 0;
-    const steps = Math.floor((((deadline - Date.now()) / 1000 - evaluate) * TRAIN_SHARE) / perStep);
-    if (steps < PROBE_STEPS) return undefined; // no time worth the name
-    const r = await fit(net, { ...common, steps, learningRate, schedule: 'cosine' });
+    // Training ends early enough to evaluate (twice what the parent's took: both workers may be evaluating), store, and exit before the deadline.
+    const until = deadline - (2 * evaluate + storeSeconds) * 1000 - SLACK_MS;
+    if (until - Date.now() < MIN_MS) return undefined; // no time worth the name
+    const r = await fitUntil(net, {
+      data: kit.train,
+      batchSize: config.batchSize,
+      momentum: config.momentum,
+      weightDecay: config.weightDecay,
+      seed: rng.int(2 ** 31),
+      signal: kit.signal,
+      learningRate,
+      until,
+    });
     if (r.cancelled) return undefined; // stopping: dropped, as any child in flight
-    const record = { type: 'finish', targets: [], detail: { steps, from: learningRate, to: 0 }, inherit: 'all' };
-    const total = { ok: r.ok, ...(r.failure ? { failure: r.failure } : {}), steps: PROBE_STEPS + r.steps };
+    if (r.steps === 0) return undefined;
+    const record = { type: 'finish', targets: [], detail: { steps: r.steps, seconds: r.seconds, from: learningRate, to: 0 }, inherit: 'all' };
+    const total = { ok: r.ok, ...(r.failure ? { failure: r.failure } : {}), steps: r.steps };
     await kit.storeChild(net, parent.dna, total, { t0, idle, store: storeSeconds, stepsBefore: parent.stepsTrained }, { parent: parent.id, mutations: [record] });
     return parent.id;
   } finally {
