@@ -55,10 +55,10 @@ ${fieldFlagsHelp()}
   --stagnation-remedy R  both (default), mutation-rate (5 mutations per
                        child for W/2) or weight-reset (every individual's)
   --finish F           graph, nb201: in the last part F of the budget (default
-                       0.1; 0 never, the paper) each worker stops reproducing
+                       0.25; 0 never, the paper) each worker stops reproducing
                        and anneals one of the best individuals alive (its
-                       learning rate to 0 along a cosine); the result
-                       competes by validation accuracy
+                       learning rate to 0 along a cosine over the time left);
+                       the result competes by validation accuracy
   --finish-lr R        the least rate a finish starts from (default 0.05; the
                        individual's own when higher; 0: always its own)
   --min-lr R           graph space: the least learning rate ALTER-LEARNING-RATE
@@ -67,7 +67,7 @@ ${fieldFlagsHelp()}
 Scaled for minutes on 2 cores rather than days on 250 machines, and saved in
 the experiment: mutation weights that favour growth (insert-convolution and
 alter-channels 3, identity 2, reset-weights 0.2, others 0.5-1) and 3 mutations
-per child for the first 3 minutes, population 20, the finish (--finish 0.1)
+per child for the first 3 minutes, population 20, the finish (--finish 0.25)
 and a learning-rate floor (--min-lr 0.02). For the paper's algorithm put
 "mutationWeights": {} and "schedule": {} in --config, --finish 0 and --min-lr 0.
 `;

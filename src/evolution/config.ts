@@ -107,9 +107,9 @@ const experiment = {
   stagnation: StagnationSchema.nullable().default(null).describe("Notice a trapped population and apply the paper's remedies by itself (null: never). Steady-state spaces only."),
   finish: atLeast(0)
     .max(0.9, { error: 'expected a number from 0 to 0.9' })
-    .default(0.1)
+    .default(0.25)
     .describe(
-      "The last part of each time budget (a fraction) in which each worker stops reproducing and anneals one of the best individuals alive (its own weights, a learning rate brought to 0 along a cosine, as many steps as fit), stored as a child that competes by validation accuracy like any other. evonas's, not the paper's; 0: never (the paper). Steady-state spaces only. Default 0.1, measured (AMD EPYC, 2 cores, 3 seeds x 20 min, population 20): test accuracy 0.6512 +- 0.0052 without; with 0.1, 0.7169 +- 0.0346 from the own rate and 0.7038 +- 0.0447 from at least 0.05 (docs/findings/main-job).",
+      "The last part of each time budget (a fraction) in which each worker stops reproducing and anneals one of the best individuals alive (its own weights, a learning rate brought to 0 along a cosine over the time left), stored as a child that competes by validation accuracy like any other. evonas's, not the paper's; 0: never (the paper). Steady-state spaces only. Default 0.25, measured (AMD EPYC, 2 cores, 3 seeds x 20 min, population 20, docs/findings/main-job): test accuracy 0.6512 +- 0.0052 without; 0.7148 +- 0.0602 with 0.1 (a finish then sized by a step probe that used 62-100 s of its 120); 0.7411 +- 0.0768 (min 0.6531) with 0.25 on the clock; offline, 2x and 4x a trapped winner's annealing steps took it from 0.649 to 0.668 and 0.699 validation.",
     ),
   finishLearningRate: atLeast(0)
     .default(0.05)
