@@ -5,7 +5,7 @@
  * rate between chunks.
  */
 import type { EngineDataset } from './dataset.js';
-import type { EvalResult, Net } from './net.js';
+import type { EvalResult, Net, TrainResult } from './net.js';
 
 /**
  * constant; cosine (with optional warm-up); stepped: Genetic CNN's schedule,
@@ -40,7 +40,7 @@ export interface FitOptions {
   weightDecay?: number;
   augment?: boolean;
   seed?: number;
-  /** Steps per native run (default 200): the granularity of the schedule and of progress. */
+  /** Steps per native run (default CHUNK_STEPS): the granularity of the schedule and of progress. */
   chunk?: number;
   /** Evaluate on `validation` every this many steps (default: only at the end). */
   evalEvery?: number;
@@ -82,8 +82,34 @@ export function learningRateAt(o: Pick<FitOptions, 'learningRate' | 'schedule' |
   return o.learningRate * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, t)));
 }
 
+/** Steps per native run unless told otherwise: the granularity of a schedule, of progress and of cancellation. */
+const CHUNK_STEPS = 200;
+
+type ChunkOptions = Pick<FitOptions, 'data' | 'batchSize' | 'momentum' | 'weightDecay' | 'augment' | 'seed' | 'signal'>;
+
+/** One native run of `n` steps at rate `lr`, going on from `step` in one batch order (every image once per epoch). */
+function trainChunk(net: Net, o: ChunkOptions, step: number, n: number, lr: number) {
+  return net.train({
+    data: o.data,
+    steps: n,
+    batchSize: o.batchSize ?? 50,
+    learningRate: lr,
+    momentum: o.momentum,
+    weightDecay: o.weightDecay,
+    augment: o.augment,
+    seed: o.seed ?? 0,
+    startStep: step,
+    signal: o.signal,
+  });
+}
+
+/** The result of a run that a chunk ended early: diverged or cancelled. */
+function cutShort(r: TrainResult, step: number, start: number, validation?: EvalResult): FitResult {
+  return { ok: r.ok, failure: r.failure, steps: step, seconds: (Date.now() - start) / 1000, loss: r.loss, accuracy: r.accuracy, cancelled: r.cancelled, validation };
+}
+
 export async function fit(net: Net, o: FitOptions): Promise<FitResult> {
-  const chunk = o.chunk ?? 200;
+  const chunk = o.chunk ?? CHUNK_STEPS;
   const batch = o.batchSize ?? 50;
   const start = Date.now();
   let step = 0;
@@ -95,22 +121,9 @@ export async function fit(net: Net, o: FitOptions): Promise<FitResult> {
     const n = Math.min(chunk, o.steps - step, phaseEnd(o, step) - step);
     const lr = o.schedule === 'stepped' ? learningRateAt(o, step) : learningRateAt(o, step + Math.floor(n / 2));
     const t0 = Date.now();
-    const r = await net.train({
-      data: o.data,
-      steps: n,
-      batchSize: batch,
-      learningRate: lr,
-      momentum: o.momentum,
-      weightDecay: o.weightDecay,
-      augment: o.augment,
-      seed: o.seed ?? 0,
-      startStep: step, // one batch order across chunks: every image once per epoch
-      signal: o.signal,
-    });
+    const r = await trainChunk(net, o, step, n, lr);
     step += r.steps;
-    if (!r.ok || r.cancelled) {
-      return { ok: r.ok, failure: r.failure, steps: step, seconds: (Date.now() - start) / 1000, loss: r.loss, accuracy: r.accuracy, cancelled: r.cancelled, validation };
-    }
+    if (!r.ok || r.cancelled) return cutShort(r, step, start, validation);
     last = r;
     if (o.validation && (step >= nextEval || step >= o.steps)) {
       validation = await net.evaluate(o.validation);
@@ -160,27 +173,14 @@ export async function fitUntil(net: Net, o: FitUntilOptions): Promise<FitResult>
     const now = Date.now();
     const left = o.until - now;
     if (left <= 0 || (msPerStep !== undefined && left < msPerStep)) break;
-    const n = msPerStep === undefined ? 1 : Math.max(1, Math.min(200, Math.floor(Math.min(target, left) / msPerStep)));
+    const n = msPerStep === undefined ? 1 : Math.max(1, Math.min(CHUNK_STEPS, Math.floor(Math.min(target, left) / msPerStep)));
     // The rate at the chunk's expected middle, on the cosine over [start, until].
     const t = Math.min(1, (now + (n * (msPerStep ?? 0)) / 2 - start) / span);
     const lr = o.learningRate * 0.5 * (1 + Math.cos(Math.PI * t));
-    const r = await net.train({
-      data: o.data,
-      steps: n,
-      batchSize: batch,
-      learningRate: lr,
-      momentum: o.momentum,
-      weightDecay: o.weightDecay,
-      augment: o.augment,
-      seed: o.seed ?? 0,
-      startStep: step,
-      signal: o.signal,
-    });
+    const r = await trainChunk(net, o, step, n, lr);
     step += r.steps;
     const took = Date.now() - now;
-    if (!r.ok || r.cancelled) {
-      return { ok: r.ok, failure: r.failure, steps: step, seconds: (Date.now() - start) / 1000, loss: r.loss, accuracy: r.accuracy, cancelled: r.cancelled };
-    }
+    if (!r.ok || r.cancelled) return cutShort(r, step, start);
     last = r;
     // The first chunk (one step) pays for the network's kernels: it sizes only the second.
     msPerStep = Math.max(0.01, took / Math.max(1, r.steps));
