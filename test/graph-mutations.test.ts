@@ -77,6 +77,33 @@ describe('mutations', () => {
     assert.equal(lowest(0.02), 0.02);
   });
 
+  it('minChannels floors every convolution through mutate(), and compiles, counts and hashes with it', () => {
+    // Two 3-channel convolutions (INSERT-CONVOLUTION keeps the image's 3), then a narrowing.
+    let dna = twoConvs();
+    const narrowed = structuredClone(dna);
+    convs(narrowed)[0]!.depthFactor = 0.5;
+    assert.deepEqual(
+      compileDNA(narrowed, io)
+        .nodes.filter((n) => n.op === 'conv2d')
+        .map((n) => (n as { channels: number }).channels),
+      [2, 2],
+    );
+    assert.deepEqual(
+      compileDNA({ ...narrowed, minChannels: 16 }, io)
+        .nodes.filter((n) => n.op === 'conv2d')
+        .map((n) => (n as { channels: number }).channels),
+      [16, 16],
+    );
+    assert.ok(analyze(compileDNA({ ...dna, minChannels: 16 }, io)).params > analyze(compileDNA(dna, io)).params);
+    assert.notEqual(hashDNA({ ...dna, minChannels: 16 }), hashDNA(dna));
+    // mutate() stamps the floor on the child, and takes it away where the experiment has none (the paper).
+    dna = mutate(dna, createRng(3), { minChannels: 16 }).dna;
+    assert.equal(validateDNA(dna).minChannels, 16);
+    assert.ok([...vertexShapes(dna, io).values()].slice(1).every((v) => v.c >= 16));
+    assert.equal(mutate(dna, createRng(4), { minChannels: 1 }).dna.minChannels, undefined);
+    assert.equal(mutate(dna, createRng(4)).dna.minChannels, undefined);
+  });
+
   it('identity changes nothing and keeps training; reset-weights changes nothing and inherits nothing', () => {
     const dna = twoConvs();
     const id = apply(dna, 'identity');
@@ -271,6 +298,8 @@ describe('DNA files', () => {
     bad((d) => (d.vertices[1]!.id = d.vertices[2]!.id), /duplicate id/);
     bad((d) => (d.edges[0]!.depthFactor = -1), /depthFactor: expected a finite number/);
     bad((d) => (d.version = 2 as never), /version: expected 1/);
+    bad((d) => (d.minChannels = 0), /minChannels: expected a whole number of at least 1 but found 0/);
+    bad((d) => (d.minChannels = 2.5), /minChannels: expected a whole number of at least 1 but found 2.5/);
   });
 
   it('hash equal for isomorphic DNAs (other ids), different for different ones', () => {

@@ -44,6 +44,7 @@ export const EVOLVE_OPTIONS = {
   finish: { type: 'string' },
   'finish-lr': { type: 'string' },
   'min-lr': { type: 'string' },
+  'min-channels': { type: 'string' },
   'print-config': { type: 'boolean' },
   seed: { type: 'string' },
   evaluator: { type: 'string' },
@@ -155,6 +156,7 @@ export function configFromFlags(p: Parsed): ExperimentConfig {
   if (str(p, 'finish') !== undefined) flags.finish = numberOption(str(p, 'finish'), '--finish', 0, 0, 0.9);
   if (str(p, 'finish-lr') !== undefined) flags.finishLearningRate = numberOption(str(p, 'finish-lr'), '--finish-lr', 0, 0);
   if (str(p, 'min-lr') !== undefined) flags.minLearningRate = numberOption(str(p, 'min-lr'), '--min-lr', 0, 0);
+  intFlag('min-channels', 'minChannels', 1);
   let config: ExperimentConfig;
   try {
     config = validateConfig({ ...base, ...flags });

@@ -63,6 +63,8 @@ ${fieldFlagsHelp()}
                        individual's own when higher; 0: always its own)
   --min-lr R           graph space: the least learning rate ALTER-LEARNING-RATE
                        sets (default 0.02; 0: none, the paper)
+  --min-channels N     graph space: the fewest output channels a convolution
+                       has (default 1: none, the paper)
 
 Scaled for minutes on 2 cores rather than days on 250 machines, and saved in
 the experiment: mutation weights that favour growth (insert-convolution and

@@ -116,6 +116,11 @@ const experiment = {
     .describe(
       "The least learning rate a finish starts its cosine from: the individual's own when higher. Trapped populations drift to tiny rates (0.003), at which annealing gains little; measured on such a winner (100 s, 1 core), starting at 0.05 gave test 0.700 where its own 0.0033 gave 0.677. 0: always the individual's own.",
     ),
+  minChannels: whole(1)
+    .default(1)
+    .describe(
+      "Graph space: the fewest output channels a convolution has. INSERT-CONVOLUTION keeps its input's channels (the paper's), so the first layers inserted after a 3-channel image have 3, and the runs that ended trapped were deep chains of 3-7 channels built in the first minutes, whose early layers could no longer widen: with channels relative to the input, widening one resets every weight after it. 1: none (the paper); a floor is evonas's.",
+    ),
   minLearningRate: atLeast(0)
     .default(0.02)
     .describe(
@@ -189,8 +194,11 @@ export type ExperimentConfig = z.output<typeof ExperimentSchema>;
 export const DEFAULTS: Omit<ExperimentConfig, 'data'> = (({ data: _, ...rest }) => rest)(ExperimentSchema.parse({ data: '-' }));
 
 /** What a space's mutate() takes from the experiment, for a child of `k` mutations: its weights (none: uniform, the paper) and its limits. */
-export function mutationOptions(config: Pick<ExperimentConfig, 'mutationWeights' | 'minLearningRate'>, k: number): { k: number; weights?: Record<string, number>; minLearningRate: number } {
-  return { k, ...(Object.keys(config.mutationWeights).length ? { weights: config.mutationWeights } : {}), minLearningRate: config.minLearningRate };
+export function mutationOptions(
+  config: Pick<ExperimentConfig, 'mutationWeights' | 'minLearningRate' | 'minChannels'>,
+  k: number,
+): { k: number; weights?: Record<string, number>; minLearningRate: number; minChannels: number } {
+  return { k, ...(Object.keys(config.mutationWeights).length ? { weights: config.mutationWeights } : {}), minLearningRate: config.minLearningRate, minChannels: config.minChannels };
 }
 
 /**

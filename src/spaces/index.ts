@@ -60,7 +60,11 @@ export interface SearchSpace {
    * `weights` by name where given), the records the lineage shows, and how
    * much of the parent's weights it may inherit.
    */
-  mutate?(dna: unknown, rng: Rng, o: { k: number; weights?: Record<string, number>; minLearningRate?: number }): { dna: unknown; records: unknown[]; inherit: 'all' | 'matching' | 'none' };
+  mutate?(
+    dna: unknown,
+    rng: Rng,
+    o: { k: number; weights?: Record<string, number>; minLearningRate?: number; minChannels?: number },
+  ): { dna: unknown; records: unknown[]; inherit: 'all' | 'matching' | 'none' };
   /**
    * A fresh individual drawn uniformly, where the space defines one: random
    * search then evaluates independent draws (the field's baseline on a
@@ -110,7 +114,7 @@ const graph: SearchSpace = {
   describe: () => ({}),
   initialPopulation: (size) => Array.from({ length: size }, () => initialDNA()),
   mutate(dna, rng, o) {
-    const child = mutate(validateDNA(dna), rng, { k: o.k, weights: o.weights as MutationWeights | undefined, minLearningRate: o.minLearningRate });
+    const child = mutate(validateDNA(dna), rng, { k: o.k, weights: o.weights as MutationWeights | undefined, minLearningRate: o.minLearningRate, minChannels: o.minChannels });
     return { ...child, inherit: inheritance(child.records) };
   },
   learningRate: (dna) => validateDNA(dna).learningRate,

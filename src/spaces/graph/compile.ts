@@ -4,7 +4,8 @@
  * edges becomes an add whose first input is its primary edge (highest depth
  * precedence, then scale precedence, the backbone edge on ties), so the
  * others are resized by nearest neighbour and truncated or zero-padded to it;
- * a bn_relu vertex adds batchnorm and relu. The output vertex feeds a global
+ * a bn_relu vertex adds batchnorm and relu. A convolution has at least
+ * `dna.minChannels` output channels (1 when absent). The output vertex feeds a global
  * average pool and the fully connected classifier.
  *
  * Tensor names follow DNA ids (e7.weight, v3_bn.running_mean, head_fc.weight),
@@ -45,7 +46,7 @@ function walk(dna: GraphDNA, io: IOSpec): { nodes: NetNode[]; shapes: Map<string
     const outs = ins.map((e) => {
       const src = shapes.get(e.from)!;
       if (e.kind === 'identity') return src;
-      const channels = Math.max(1, Math.round(src.c * e.depthFactor));
+      const channels = Math.max(dna.minChannels ?? 1, Math.round(src.c * e.depthFactor));
       const stride = strideOf(e);
       nodes.push({ id: e.id, op: 'conv2d', inputs: [src.node], channels, kernel: kernelOf(e), stride });
       return { c: channels, h: Math.ceil(src.h / stride), w: Math.ceil(src.w / stride), node: e.id };

@@ -56,6 +56,12 @@ export interface GraphDNA {
   edges: Edge[];
   /** Next free number for new vertex and edge ids. */
   nextId: number;
+  /**
+   * The fewest output channels a convolution compiles to (absent: 1, the
+   * paper). Set by the mutations from the experiment's `minChannels`, so that
+   * a stored individual always compiles to the network it was trained as.
+   */
+  minChannels?: number;
 }
 
 export class DNAError extends EvonasError {
@@ -127,6 +133,9 @@ export function validateDNA(dna: unknown): GraphDNA {
   if (d.version !== DNA_VERSION) throw new DNAError('version', `expected ${DNA_VERSION} but found ${JSON.stringify(d.version)}`);
   finite(d.learningRate, 'learningRate', Number.MIN_VALUE);
   if (!Number.isInteger(d.nextId)) throw new DNAError('nextId', 'expected an integer');
+  if (d.minChannels !== undefined && !(Number.isInteger(d.minChannels) && d.minChannels >= 1)) {
+    throw new DNAError('minChannels', `expected a whole number of at least 1 but found ${JSON.stringify(d.minChannels)}`);
+  }
   if (!Array.isArray(d.vertices) || d.vertices.length < 2) throw new DNAError('vertices', 'expected at least an input and an output vertex');
   if (!Array.isArray(d.edges)) throw new DNAError('edges', 'expected an array');
   const ids = new Set<string>();
@@ -202,6 +211,7 @@ export function hashDNA(dna: GraphDNA): string {
     .sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
   const canonical = {
     lr: dna.learningRate,
+    ...(dna.minChannels !== undefined ? { minChannels: dna.minChannels } : {}),
     vertices: dna.vertices.map((v) => [v.activation, v.inputsMutable, v.outputsMutable, v.propertiesMutable]),
     edges,
   };

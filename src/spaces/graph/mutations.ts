@@ -43,6 +43,8 @@ export interface Mutated {
 export interface MutationLimits {
   /** The least learning rate ALTER-LEARNING-RATE sets (0 or absent: none). */
   minLearningRate?: number;
+  /** The fewest output channels of a convolution, stamped on every child (1 or absent: the paper). */
+  minChannels?: number;
 }
 
 type Mutator = (dna: GraphDNA, rng: Rng, limits: MutationLimits) => Mutated | undefined;
@@ -229,6 +231,10 @@ export function mutate(dna: GraphDNA, rng: Rng, o: { weights?: MutationWeights; 
     if (!done) throw new Error('no mutation with a positive weight can apply to this DNA');
     current = done.dna;
     records.push(done.record);
+  }
+  if (current !== dna) {
+    if ((o.minChannels ?? 1) > 1) current.minChannels = o.minChannels;
+    else delete current.minChannels;
   }
   return { dna: current, records };
 }
