@@ -49,9 +49,9 @@ interface Finding {
   verdict: (s: SweepSummary[]) => string;
 }
 
-// The graph-space findings were measured before population 20, the finish and the learning-rate floor became the defaults: pinned, so their
+// The graph-space findings were measured before population 20, the finish, the learning-rate and channel floors became the defaults: pinned, so their
 // commands repeat them and each arm differs from the others only in what the finding compares.
-const asMeasured = ['--population', '10', '--finish', '0', '--min-lr', '0'];
+const asMeasured = ['--population', '10', '--finish', '0', '--min-lr', '0', '--min-channels', '1'];
 const stagesRun = ['--space', 'stages', '--population', '8', '--generations', '4', '--steps', steps, '--time-budget', '2h'];
 const gap = (a: SweepSummary, b: SweepSummary) => a.testAccuracy.mean - b.testAccuracy.mean;
 /** A gap "beyond the seed spread": the means differ by more than the two standard deviations together. */
@@ -64,7 +64,7 @@ const FINDINGS: Finding[] = [
   {
     name: 'controls',
     title: 'Large-Scale Evolution, Figure 5: evolution vs its controls at equal wall time',
-    budget: `${budget} of wall time per run, population 10, no finish, no learning-rate floor, default settings otherwise`,
+    budget: `${budget} of wall time per run, population 10, no finish, no learning-rate or channel floor, default settings otherwise`,
     arms: [
       { name: 'evolution', args: ['--time-budget', budget, ...asMeasured] },
       { name: 'no-inheritance', args: ['--time-budget', budget, ...asMeasured, '--no-inheritance'] },
@@ -75,8 +75,8 @@ const FINDINGS: Finding[] = [
   {
     name: 'population',
     title: 'Large-Scale Evolution, Figure 6 (left): larger populations at equal time per individual',
-    budget: `${budget} of wall time per run, 400 steps per child, no finish, no learning-rate floor`,
-    arms: [5, 10, 20].map((p) => ({ name: `population-${p}`, args: ['--time-budget', budget, '--population', String(p), '--finish', '0', '--min-lr', '0'] })),
+    budget: `${budget} of wall time per run, 400 steps per child, no finish, no learning-rate or channel floor`,
+    arms: [5, 10, 20].map((p) => ({ name: `population-${p}`, args: ['--time-budget', budget, '--population', String(p), '--finish', '0', '--min-lr', '0', '--min-channels', '1'] })),
     verdict: ([a, b, c]) => `${compareLine(b!, a!, 'Population 10', 'population 5')}. ${compareLine(c!, b!, 'Population 20', 'population 10')}.`,
   },
   {
@@ -92,7 +92,7 @@ const FINDINGS: Finding[] = [
   {
     name: 'aging',
     title: "Regularized (aging) evolution vs the paper's tournament at equal time",
-    budget: `${budget} of wall time per run, population 10, no finish, no learning-rate floor`,
+    budget: `${budget} of wall time per run, population 10, no finish, no learning-rate or channel floor`,
     arms: [
       { name: 'aging', args: ['--time-budget', budget, ...asMeasured, '--algorithm', 'aging'] },
       { name: 'tournament', args: ['--time-budget', budget, ...asMeasured] },
