@@ -20,7 +20,7 @@
       ],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O3", "-ffp-contract=off", "-fopenmp", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
+      "cflags_cc": ["-std=c++20", "-fexceptions", "-frtti", "-O3", "-ffp-contract=off", "-fopenmp", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
       "libraries": ["<!@(node scripts/libtorch.mjs libraries)", "-fopenmp"]
     }
   ]

@@ -23,7 +23,7 @@ size_t bucket(size_t n) {
 
 class CachingAllocator final : public c10::Allocator {
  public:
-  c10::DataPtr allocate(size_t n) const override {
+  c10::DataPtr allocate(size_t n) override {
     const size_t size = bucket(n);
     void* p = nullptr;
     {
@@ -44,6 +44,9 @@ class CachingAllocator final : public c10::Allocator {
   }
 
   c10::DeleterFnPtr raw_deleter() const override { return &CachingAllocator::release; }
+
+  // Tensor::clone() of a CPU tensor copies through its allocator (libtorch 2).
+  void copy_data(void* dest, const void* src, std::size_t count) const override { default_copy_data(dest, src, count); }
 
   static CachingAllocator& instance() {
     static CachingAllocator* a = new CachingAllocator();  // never destroyed: tensors may die after statics
@@ -83,9 +86,9 @@ class CachingAllocator final : public c10::Allocator {
   }
 
   mutable std::mutex mutex_;
-  mutable std::unordered_map<size_t, std::vector<void*>> free_;
-  mutable std::unordered_map<void*, size_t> live_;
-  mutable size_t cached_ = 0;
+  std::unordered_map<size_t, std::vector<void*>> free_;
+  std::unordered_map<void*, size_t> live_;
+  size_t cached_ = 0;
 };
 
 }  // namespace

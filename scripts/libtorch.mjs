@@ -4,7 +4,9 @@
 //   LIBTORCH=/path           a libtorch zip's folder or a PyTorch install's
 //                            torch/ folder (with include/ and lib/)
 //   LIBTORCH_USE_PYTORCH=1   ask Python (PYTHON, else python3) where torch is
-//   neither                  Debian's libtorch-dev (/usr/include, /usr/lib)
+//   neither                  the project's own .venv, into which
+//                            scripts/setup.sh installs PyTorch 2.13
+// libtorch 2.4 or later (native/ uses its API; 1.x is refused here, by name).
 // The C++ ABI follows the library (LIBTORCH_CXX11_ABI=0|1 overrides it); CUDA
 // is on when the library has libtorch_cuda.so. The rpath points at a
 // non-system lib/ so the addon loads the libtorch it was built against.
@@ -13,7 +15,8 @@
 // (binding.gyp calls the last three; the build records json in build/).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const API = join('torch', 'csrc', 'api', 'include');
 
@@ -39,19 +42,22 @@ function fromPython(env) {
   }
   const [root, abi] = r.stdout.trim().split('\n');
   const found = fromFolder(root, `LIBTORCH_USE_PYTORCH (${python})`);
-  return { ...found, cxx11abi: abi === '1' };
+  // The Python whose torch this is: bench:engine's peer runs under it, on the same libtorch.
+  return { ...found, python, cxx11abi: abi === '1' };
 }
 
-function debian() {
-  const include = '/usr/include';
-  if (!existsSync(join(include, API, 'torch', 'torch.h'))) {
+/** The project's own virtual environment (scripts/setup.sh makes it), asked like any Python. */
+function projectVenv(env, root) {
+  const python = join(root, '.venv', 'bin', 'python');
+  if (!existsSync(python)) {
     throw new LibtorchError(
-      `libtorch headers not found (${join(include, API, 'torch', 'torch.h')}).\n` +
-        "Install Debian's libtorch with:  apt-get update && apt-get install -y libtorch-dev\n" +
-        '(or run scripts/setup.sh), or point LIBTORCH at a libtorch, or set LIBTORCH_USE_PYTORCH=1.',
+      `no libtorch chosen and no ${python}.\n` +
+        'Run  bash scripts/setup.sh  (it installs PyTorch 2.13 into .venv), or point LIBTORCH at a libtorch,\n' +
+        'or set LIBTORCH_USE_PYTORCH=1 (with PYTHON=/path/to/python) to use a PyTorch you have.',
     );
   }
-  return { source: 'debian', root: '/usr', include: [include, join(include, API)], lib: '/usr/lib/x86_64-linux-gnu', rpath: false };
+  const found = fromPython({ ...env, PYTHON: python });
+  return { ...found, source: 'project .venv' };
 }
 
 /** The C++ ABI the library was built with: its CMake config says so; else its symbols do. */
@@ -63,22 +69,33 @@ function detectAbi(found) {
 }
 
 function version(found) {
-  const h = join(found.include[1], 'torch', 'version.h');
-  if (!existsSync(h)) return 'unknown';
-  const text = readFileSync(h, 'utf8');
+  // torch/version.h, beside the C++ API's headers; from 2.10 or so it includes torch/headeronly/version.h.
+  const files = found.include.flatMap((dir) => [join(dir, 'torch', 'version.h'), join(dir, 'torch', 'headeronly', 'version.h')]);
+  const text = files
+    .filter((f) => existsSync(f))
+    .map((f) => readFileSync(f, 'utf8'))
+    .find((t) => t.includes('#define TORCH_VERSION_MAJOR'));
+  if (!text) return 'unknown';
   const part = (k) => new RegExp(`#define TORCH_VERSION_${k} (\\d+)`).exec(text)?.[1] ?? '?';
   return `${part('MAJOR')}.${part('MINOR')}.${part('PATCH')}`;
 }
 
+const PROJECT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
 /** The libtorch to build against, from the environment. @throws {LibtorchError} naming what is missing. */
-export function findLibtorch(env = process.env) {
+export function findLibtorch(env = process.env, root = PROJECT) {
   let found;
   if (env.LIBTORCH) found = fromFolder(resolve(env.LIBTORCH), 'LIBTORCH');
   else if (env.LIBTORCH_USE_PYTORCH === '1') found = fromPython(env);
-  else found = debian();
+  else found = projectVenv(env, root);
   const cxx11abi = env.LIBTORCH_CXX11_ABI === '0' ? false : env.LIBTORCH_CXX11_ABI === '1' ? true : (found.cxx11abi ?? detectAbi(found));
   const cuda = existsSync(join(found.lib, 'libtorch_cuda.so'));
-  return { ...found, cxx11abi, cuda, version: version(found) };
+  const v = version(found);
+  const [major, minor] = v.split('.').map(Number);
+  if (!(major > 2 || (major === 2 && minor >= 4))) {
+    throw new LibtorchError(`${found.source} found libtorch ${v} at ${found.root}; evonas needs libtorch 2.4 or later (scripts/setup.sh installs PyTorch 2.13 into .venv)`);
+  }
+  return { ...found, cxx11abi, cuda, version: v };
 }
 
 export function gypValues(t, what) {

@@ -1,10 +1,11 @@
 // Building against any libtorch: scripts/libtorch.mjs finds it from LIBTORCH,
-// LIBTORCH_USE_PYTORCH=1 (a Python that imports torch) or Debian's, with the
-// C++ ABI and CUDA the library has, and refuses a wrong one by what is missing.
+// LIBTORCH_USE_PYTORCH=1 (a Python that imports torch) or the project's .venv,
+// with the C++ ABI and CUDA the library has, and refuses a wrong one by what
+// is missing, or by its version when it is older than 2.4.
 // CUDA requested where the build has none is refused before anything runs.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,9 +66,9 @@ describe('libtorch discovery', () => {
   it('reads the ABI from the library when no CMake config says it; LIBTORCH_CXX11_ABI overrides', () => {
     const cxx11 = fakeLibtorch('cxx11');
     assert.equal(discover({ LIBTORCH: cxx11 }).json.cxx11abi, true);
-    const old = fakeLibtorch('pre-cxx11', { symbols: '_ZNSs4_Rep', version: [1, 13, 1] });
+    const old = fakeLibtorch('pre-cxx11', { symbols: '_ZNSs4_Rep', version: [2, 4, 0] });
     const r = discover({ LIBTORCH: old });
-    assert.deepEqual([r.json.cxx11abi, r.json.cuda, r.json.version], [false, false, '1.13.1']);
+    assert.deepEqual([r.json.cxx11abi, r.json.cuda, r.json.version], [false, false, '2.4.0']);
     assert.equal(discover({ LIBTORCH: old, LIBTORCH_CXX11_ABI: '1' }).json.cxx11abi, true);
     assert.ok(!discover({ LIBTORCH: old }, 'libraries').out.includes('cuda'), 'no CUDA libraries without libtorch_cuda.so');
   });
@@ -99,11 +100,31 @@ describe('libtorch discovery', () => {
     assert.match(e.err, /cannot import torch \(ModuleNotFoundError: No module named 'torch'\)/);
   });
 
-  it("otherwise Debian's libtorch-dev, the one this build uses", () => {
+  it('refuses a libtorch older than 2.4 by its version', () => {
+    const old = fakeLibtorch('debian-1.13', { version: [1, 13, 1] });
+    const r = discover({ LIBTORCH: old });
+    assert.equal(r.code, 1);
+    assert.match(r.err, new RegExp(`LIBTORCH found libtorch 1\\.13\\.1 at ${old}; evonas needs libtorch 2\\.4 or later`));
+  });
+
+  it("otherwise the project's .venv (scripts/setup.sh's PyTorch 2.13), the one this build uses", () => {
     const r = discover({});
     assert.equal(r.code, 0, r.err);
-    assert.deepEqual([r.json.source, r.json.cuda, r.json.rpath], ['debian', false, false]);
+    assert.deepEqual([r.json.source, r.json.cuda, r.json.rpath], ['project .venv', false, true]);
+    assert.ok(r.json.root.startsWith(join(root, '.venv', 'lib')), r.json.root);
     assert.equal(r.json.version, loadNative().info().torchVersion, 'the headers found are the library loaded');
+    assert.equal(loadNative().info().libtorchPath, join(r.json.lib, 'libtorch_cpu.so'));
+  });
+
+  it('with no libtorch chosen and no .venv, says to run setup.sh or how to choose one', () => {
+    const bare = join(tmp, 'bare-checkout', 'scripts');
+    mkdirSync(bare, { recursive: true });
+    copyFileSync(script, join(bare, 'libtorch.mjs'));
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LIBTORCH')));
+    const r = spawnSync(process.execPath, [join(bare, 'libtorch.mjs')], { encoding: 'utf8', env: clean });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /no libtorch chosen and no .*bare-checkout\/\.venv\/bin\/python/);
+    assert.match(r.stderr, /bash scripts\/setup\.sh .*LIBTORCH.*LIBTORCH_USE_PYTORCH=1/s);
   });
 });
 

@@ -1,23 +1,15 @@
 import { availableParallelism } from 'node:os';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { gpuNames } from '../engine/devices.js';
-import { ADDON_PATH, loadNative } from '../engine/native.js';
+import { builtAgainst, loadNative } from '../engine/native.js';
 import { parse } from './args.js';
 
 const HELP = `usage: evonas info [--json]
 
 Shows the engine evonas trains with: libtorch's version and the library it
-loaded (and what chose it: Debian's, LIBTORCH or LIBTORCH_USE_PYTORCH), CPU
+loaded (and what chose it: the project's .venv, LIBTORCH or LIBTORCH_USE_PYTORCH), CPU
 threads, the CPU's vector units and the one evonas's kernels use
 (EVONAS_ISA=baseline|avx2 caps it), which precisions run natively, and CUDA:
 whether the build has it, the runtime and cuDNN versions, and the GPUs.`;
-
-/** What the build recorded about the libtorch it chose (build/libtorch.json), if anything. */
-function builtAgainst(): { source: string; root: string; version: string } | null {
-  const file = join(ADDON_PATH, '..', '..', 'libtorch.json');
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { source: string; root: string; version: string }) : null;
-}
 
 /** The CUDA runtime's version number as text: 12040 is 12.4. */
 export function cudaVersion(n: number): string {

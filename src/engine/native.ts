@@ -1,7 +1,7 @@
 /**
  * Loads the libtorch addon, or says exactly what is missing and how to fix it.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,6 +87,24 @@ export interface NativeInfo {
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const ADDON_PATH = join(root, 'build', 'Release', 'evonas_native.node');
 
+/** What the build recorded of the libtorch it chose (scripts/libtorch.mjs's json, in build/libtorch.json). */
+export interface BuiltAgainst {
+  /** What chose it: "project .venv", "LIBTORCH" or "LIBTORCH_USE_PYTORCH (python)". */
+  source: string;
+  /** The libtorch folder (a PyTorch install's torch/ folder, or a libtorch zip's). */
+  root: string;
+  version: string;
+  cuda: boolean;
+  /** The Python whose torch it is, where a Python chose it. */
+  python?: string;
+}
+
+/** The libtorch this addon was built against, or null where the build left no record. */
+export function builtAgainst(): BuiltAgainst | null {
+  const file = join(ADDON_PATH, '..', '..', 'libtorch.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as BuiltAgainst) : null;
+}
+
 let cached: NativeAddon | undefined;
 
 /** @throws {EngineError} ERR_ENGINE_LOAD with the possible solutions. */
@@ -104,8 +122,8 @@ export function loadNative(): NativeAddon {
     const reason = (e as Error).message;
     const hints: string[] = [];
     if (!existsSync(ADDON_PATH)) hints.push(`The addon is not built (${ADDON_PATH} is missing): run  npm run build`);
-    if (/libtorch|libc10/.test(reason) || !existsSync('/usr/lib/x86_64-linux-gnu/libtorch.so')) {
-      hints.push("Debian's libtorch is missing: run  apt-get update && apt-get install -y libtorch-dev");
+    if (/libtorch|libc10/.test(reason)) {
+      hints.push('The libtorch it was built against is gone (a removed .venv or PyTorch): run  bash scripts/setup.sh  (or rebuild with LIBTORCH=... / LIBTORCH_USE_PYTORCH=1 npm run build)');
     }
     if (hints.length === 0) hints.push('Rebuild the addon for this Node version: run  npm rebuild');
     throw new EngineError('ERR_ENGINE_LOAD', `Could not load the evonas engine: ${reason}\nPossible solutions:\n${hints.map((h) => `- ${h}`).join('\n')}`);
