@@ -8,6 +8,10 @@
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/version.h>
 
+#if TORCH_VERSION_MAJOR < 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR < 4)
+#error "evonas needs libtorch 2.4 or later (scripts/setup.sh installs PyTorch 2.13); see the README"
+#endif
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -37,9 +41,11 @@ at::Generator makeGenerator(uint64_t seed) { return at::make_generator<at::CPUGe
 
 // A 1x1 convolution with stride s reads every s-th pixel of its (padded)
 // input, so it equals a stride-1 convolution of that subsampled input.
-// libtorch 1.13 corrupts the heap computing the weight gradient of a strided
-// 1x1 convolution in channels-last memory with 2 to 7 input channels (also in
-// plain PyTorch 1.13: test/conv1x1.test.ts); the stride-1 form avoids it.
+// libtorch corrupts the heap computing the weight gradient of a strided 1x1
+// convolution in channels-last memory with 2 to 7 input channels (plain
+// PyTorch too: seen in 1.13 and again in 2.13, where 40 such steps abort with
+// "free(): invalid next size"; test/engine-train.test.ts); the stride-1 form
+// avoids it.
 torch::Tensor subsample(const torch::Tensor& x, const Node& node) {
   torch::Tensor t = x;
   if (node.ph > 0 || node.pw > 0) t = at::constant_pad_nd(t, {node.pw, node.pw, node.ph, node.ph});
@@ -49,23 +55,11 @@ torch::Tensor subsample(const torch::Tensor& x, const Node& node) {
 
 }  // namespace
 
-// bf16 autocast on the run's device. libtorch 2.4 replaced the per-device
-// calls (set_cpu_enabled, set_enabled for CUDA) with ones that take the
-// device type; the guard keeps one code for 1.13 to 2.x.
+// bf16 autocast on the run's device (libtorch >= 2.4's per-device-type API).
 void setAutocast(const torch::Device& device, bool on) {
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
   const auto type = device.is_cuda() ? at::kCUDA : at::kCPU;
   at::autocast::set_autocast_enabled(type, on);
   if (on) at::autocast::set_autocast_dtype(type, at::kBFloat16);
-#else
-  if (device.is_cuda()) {
-    at::autocast::set_enabled(on);
-    if (on) at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-  } else {
-    at::autocast::set_cpu_enabled(on);
-    if (on) at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-  }
-#endif
 }
 
 RunScope::RunScope(const Options& o) : autocast_(o.bf16), device_(o.device) {
@@ -118,6 +112,8 @@ Model::Model(std::vector<Node> nodes, int64_t inC, int64_t inH, int64_t inW, int
   }
   for (auto& [name, t] : params_) t.set_requires_grad(true);
   momentum_.resize(params_.size());
+  const char* tensorBatches = std::getenv("EVONAS_DEVICE_BATCHES");
+  deviceBatches_ = !options_.device.is_cpu() || (tensorBatches && std::string(tensorBatches) == "1");
 }
 
 // Node i's parameters and buffers, initialised from the seed and their names.
@@ -320,7 +316,9 @@ torch::Tensor Model::forward(const torch::Tensor& input, bool train, at::Generat
         break;
       case Op::Dropout:
         if (train && node.rate > 0) {
-          auto mask = at::empty_like(x).bernoulli_(1.0 - node.rate, *gen);
+          // The mask is drawn on the CPU from the run's generator, also for a GPU: the same seed gives the same mask.
+          auto mask = at::empty_like(x, x.options().device(torch::kCPU)).bernoulli_(1.0 - node.rate, *gen);
+          if (!x.device().is_cpu()) mask = mask.to(x.device());
           y = x * mask.div_(1.0 - node.rate);
         } else {
           y = x;
@@ -335,12 +333,19 @@ torch::Tensor Model::forward(const torch::Tensor& input, bool train, at::Generat
   return vals.back();
 }
 
-torch::Tensor Model::makeBatch(const Data& data, const std::vector<int64_t>& index, bool augment, int64_t pad,
-                               std::mt19937_64* rng) const {
-  const int64_t n = static_cast<int64_t>(index.size()), H = data.h, W = data.w, C = data.c;
-  const auto fmt = options_.channelsLast ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
-  auto out =
-      torch::empty({n, C, H, W}, torch::dtype(options_.fp64 ? torch::kDouble : torch::kFloat).memory_format(fmt));
+const Data::OnDevice& Data::on(const torch::Device& device) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = copies_.find(device.str());
+  if (it == copies_.end()) {
+    OnDevice d{device.is_cpu() ? images : images.to(device), device.is_cpu() ? labels : labels.to(device)};
+    it = copies_.emplace(device.str(), std::move(d)).first;
+  }
+  return it->second;
+}
+
+Model::Batch Model::makeBatch(const Data& data, const std::vector<int64_t>& index, bool augment, int64_t pad,
+                              std::mt19937_64* rng, bool labels) const {
+  const int64_t n = static_cast<int64_t>(index.size());
   std::vector<int64_t> dy(n, 0), dx(n, 0);
   std::vector<char> flip(n, 0);
   if (augment) {
@@ -352,6 +357,25 @@ torch::Tensor Model::makeBatch(const Data& data, const std::vector<int64_t>& ind
       flip[b] = coin(*rng);
     }
   }
+  auto host = torch::from_blob(const_cast<int64_t*>(index.data()), {n}, torch::kLong);
+  Batch batch;
+  if (!deviceBatches_) {
+    batch.x = hostBatch(data, index, dy, dx, flip);
+    if (labels) batch.y = data.labels.index_select(0, host);
+    return batch;
+  }
+  const auto idx = host.to(options_.device);  // a synchronous copy: `index` may change after this returns
+  batch.x = deviceBatch(data, idx, dy, dx, flip, augment ? pad : 0);
+  if (labels) batch.y = data.on(options_.device).labels.index_select(0, idx);
+  return batch;
+}
+
+torch::Tensor Model::hostBatch(const Data& data, const std::vector<int64_t>& index, const std::vector<int64_t>& dy,
+                               const std::vector<int64_t>& dx, const std::vector<char>& flip) const {
+  const int64_t n = static_cast<int64_t>(index.size()), H = data.h, W = data.w, C = data.c;
+  const auto fmt = options_.channelsLast ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+  auto out =
+      torch::empty({n, C, H, W}, torch::dtype(options_.fp64 ? torch::kDouble : torch::kFloat).memory_format(fmt));
   std::vector<double> scale(C), offset(C);
   for (int64_t c = 0; c < C; ++c) {
     scale[c] = 1.0 / (255.0 * data.std[c]);
@@ -386,8 +410,41 @@ torch::Tensor Model::makeBatch(const Data& data, const std::vector<int64_t>& ind
     fill(out.data_ptr<double>());
   else
     fill(out.data_ptr<float>());
-  if (options_.device != torch::kCPU) return out.to(options_.device, /*non_blocking=*/true);
   return out;
+}
+
+torch::Tensor Model::deviceBatch(const Data& data, const torch::Tensor& index, const std::vector<int64_t>& dy,
+                                 const std::vector<int64_t>& dx, const std::vector<char>& flip, int64_t pad) const {
+  const int64_t n = index.size(0), H = data.h, W = data.w, C = data.c;
+  const auto device = index.device();
+  const auto longs = torch::TensorOptions().dtype(torch::kLong).device(device);
+  std::vector<double> scale(C), offset(C);
+  for (int64_t c = 0; c < C; ++c) {
+    scale[c] = 1.0 / (255.0 * data.std[c]);
+    offset[c] = -data.mean[c] / data.std[c];
+  }
+  auto perChannel = [&](std::vector<double>& v) { return torch::tensor(v, torch::kDouble).to(device); };
+  // [n,H,W,C], standardized in double and rounded once, as hostBatch does.
+  auto x = data.on(device)
+               .images.index_select(0, index)
+               .to(torch::kDouble)
+               .mul_(perChannel(scale))
+               .add_(perChannel(offset))
+               .to(options_.fp64 ? torch::kDouble : torch::kFloat);
+  if (pad > 0) {
+    // Output pixel (y, x) of image b reads padded pixel (y + dy + pad, x' + dx + pad), x' flipped or not.
+    x = at::constant_pad_nd(x, {0, 0, pad, pad, pad, pad});  // zero, in standardized units
+    std::vector<int64_t> rows(n * H), cols(n * W);
+    for (int64_t b = 0; b < n; ++b) {
+      for (int64_t y = 0; y < H; ++y) rows[b * H + y] = y + dy[b] + pad;
+      for (int64_t i = 0; i < W; ++i) cols[b * W + i] = (flip[b] ? W - 1 - i : i) + dx[b] + pad;
+    }
+    auto r = torch::tensor(rows, torch::kLong).to(device).view({n, H, 1});
+    auto c = torch::tensor(cols, torch::kLong).to(device).view({n, 1, W});
+    x = x.index({torch::arange(n, longs).view({n, 1, 1}), r, c});
+  }
+  x = x.permute({0, 3, 1, 2});  // NCHW sizes over channels-last memory
+  return options_.channelsLast ? x.contiguous(at::MemoryFormat::ChannelsLast) : x.contiguous();
 }
 
 void Model::checkData(const Data& data, bool needLabels) const {
@@ -445,8 +502,6 @@ TrainResult Model::train(const Data& data, const TrainSpec& spec,
   int64_t cursor = drawn % data.n;
   permute(epoch);
   std::vector<int64_t> index(batch);
-  auto labelIndex = torch::empty({batch}, torch::kLong);
-  int64_t* labelPtr = labelIndex.data_ptr<int64_t>();
   TrainResult result;
   double windowLoss = 0, windowCorrect = 0;
   int64_t windowSteps = 0;
@@ -465,10 +520,8 @@ TrainResult Model::train(const Data& data, const TrainSpec& spec,
         cursor = 0;
       }
       index[b] = order[cursor++];
-      labelPtr[b] = index[b];
     }
-    auto x = makeBatch(data, index, spec.augment, spec.pad, &rng);
-    auto y = data.labels.index_select(0, labelIndex).to(options_.device);
+    auto [x, y] = makeBatch(data, index, spec.augment, spec.pad, &rng, true);
     auto logits = forward(x, true, &dropoutGen);
     auto loss = at::cross_entropy_loss(logits.to(logits.dtype() == torch::kDouble ? torch::kDouble : torch::kFloat), y);
     for (auto& [name, p] : params_) p.mutable_grad().reset();
@@ -514,8 +567,7 @@ EvalResult Model::evaluate(const Data& data, int64_t batchSize) {
     const int64_t end = std::min(data.n, begin + batchSize);
     index.resize(end - begin);
     for (int64_t i = begin; i < end; ++i) index[i - begin] = i;
-    auto x = makeBatch(data, index, false, 0, nullptr);
-    auto y = data.labels.slice(0, begin, end).to(options_.device);
+    auto [x, y] = makeBatch(data, index, false, 0, nullptr, true);
     auto logits = forward(x, false, nullptr).to(options_.fp64 ? torch::kDouble : torch::kFloat);
     if (options_.bf16) at::autocast::clear_cache();
     r.lossSum += at::cross_entropy_loss(logits, y, {}, at::Reduction::Sum).item<double>();
@@ -535,7 +587,7 @@ torch::Tensor Model::predict(const Data& data, int64_t batchSize) {
     const int64_t end = std::min(data.n, begin + batchSize);
     index.resize(end - begin);
     for (int64_t i = begin; i < end; ++i) index[i - begin] = i;
-    auto logits = forward(makeBatch(data, index, false, 0, nullptr), false, nullptr);
+    auto logits = forward(makeBatch(data, index, false, 0, nullptr, false).x, false, nullptr);
     if (options_.bf16) at::autocast::clear_cache();
     out.slice(0, begin, end).copy_(logits.to(torch::kCPU, torch::kFloat));
   }
@@ -552,8 +604,9 @@ std::pair<double, std::vector<std::pair<std::string, torch::Tensor>>> Model::gra
   // Batch-norm running statistics are left as they were: a gradient query is not training.
   std::vector<torch::Tensor> saved;
   for (auto& [name, b] : buffers_) saved.push_back(b.clone());
-  auto logits = forward(makeBatch(data, index, false, 0, nullptr), true, &gen);
-  auto loss = at::cross_entropy_loss(logits, data.labels.to(options_.device));
+  auto [x, y] = makeBatch(data, index, false, 0, nullptr, true);
+  auto logits = forward(x, true, &gen);
+  auto loss = at::cross_entropy_loss(logits, y);
   for (auto& [name, p] : params_) p.mutable_grad().reset();
   loss.backward();
   {

@@ -6,7 +6,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -47,6 +49,17 @@ struct Data {
   int64_t n = 0, h = 0, w = 0, c = 0;
   int64_t maxLabel = -1;
   std::vector<double> mean, std;  // per channel, in units of pixel/255
+
+  // Images and labels on `device`, copied there once, on first use: a GPU
+  // samples and augments its batches from its own copy (the CPU's is this one).
+  struct OnDevice {
+    torch::Tensor images, labels;
+  };
+  const OnDevice& on(const torch::Device& device) const;
+
+ private:
+  mutable std::mutex mutex_;
+  mutable std::map<std::string, OnDevice> copies_;
 };
 
 // Every field is set from JavaScript (src/engine/net.ts owns the defaults).
@@ -96,9 +109,13 @@ class Model {
   // Runs the network; `gen` drives dropout masks in training mode.
   torch::Tensor forward(const torch::Tensor& input, bool train, at::Generator* gen);
 
-  // Standardized (and, when asked, augmented) float batch from uint8 images.
-  torch::Tensor makeBatch(const Data& data, const std::vector<int64_t>& index, bool augment, int64_t pad,
-                          std::mt19937_64* rng) const;
+  // Standardized (and, when asked, augmented) float batch from uint8 images,
+  // on the run's device, with its labels there (undefined when not asked for).
+  struct Batch {
+    torch::Tensor x, y;
+  };
+  Batch makeBatch(const Data& data, const std::vector<int64_t>& index, bool augment, int64_t pad, std::mt19937_64* rng,
+                  bool labels) const;
 
   TrainResult train(const Data& data, const TrainSpec& spec, const std::function<void(const Progress&)>& onProgress);
   EvalResult evaluate(const Data& data, int64_t batchSize);
@@ -125,6 +142,14 @@ class Model {
   void planFusion(const std::vector<int>& uses);
   void sgdStep(double lr, double momentum, double weightDecay);
   void checkData(const Data& data, bool needLabels) const;
+  // The same batch two ways: a parallel loop over host memory (the CPU's
+  // path), or tensor ops on the device's copy of the data (a GPU's path;
+  // EVONAS_DEVICE_BATCHES=1 takes it on the CPU, for tests). Both read the
+  // shifts and flips drawn here, so they give the same numbers.
+  torch::Tensor hostBatch(const Data& data, const std::vector<int64_t>& index, const std::vector<int64_t>& dy,
+                          const std::vector<int64_t>& dx, const std::vector<char>& flip) const;
+  torch::Tensor deviceBatch(const Data& data, const torch::Tensor& index, const std::vector<int64_t>& dy,
+                            const std::vector<int64_t>& dx, const std::vector<char>& flip, int64_t pad) const;
   torch::Tensor resolve(torch::Tensor t, const Node& add) const;
 
   std::vector<Node> nodes_;
@@ -142,6 +167,7 @@ class Model {
   std::vector<bool> addReluAfter_;   // batch norm read only as the primary of an add read only by a ReLU
   std::vector<bool> inplaceAdd_;     // add that may accumulate into its primary input
   std::vector<bool> reluAfterPool_;  // ReLU read only by a max-pool: applied after the pool instead
+  bool deviceBatches_ = false;       // batches made by tensor ops on the device (always on a GPU)
 };
 
 // RAII: thread count and autocast are per-thread settings, so every native run

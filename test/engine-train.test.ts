@@ -216,6 +216,33 @@ describe('training', () => {
     data.dispose();
   });
 
+  it("a GPU's batches (tensor ops on the device's copy of the data) equal the CPU's loop, augmented or not", async () => {
+    // EVONAS_DEVICE_BATCHES=1 takes the GPU's path on the CPU: same shifts, flips, standardization and labels.
+    const data = quadrants(96);
+    for (const [memoryFormat, precision] of [
+      ['channels_last', 'fp32'],
+      ['contiguous', 'fp64'],
+    ] as const) {
+      const runs = [];
+      for (const path of ['host', 'device']) {
+        if (path === 'device') process.env.EVONAS_DEVICE_BATCHES = '1';
+        const net = compile(residualNet(SIZE, 4), { seed: 4, threads: 1, memoryFormat, precision });
+        delete process.env.EVONAS_DEVICE_BATCHES;
+        const r = await net.train({ data, steps: 6, batchSize: 20, learningRate: 0.05, seed: 8, augment: true });
+        const e = await net.evaluate(data, { batchSize: 32 });
+        const p = await net.predict(data, { batchSize: 32 });
+        runs.push({ loss: r.loss, w: net.weights().get('c1.weight')!.data, e, logits: p.logits });
+        net.dispose();
+      }
+      const [host, device] = runs as [(typeof runs)[0], (typeof runs)[0]];
+      assert.equal(device.loss, host.loss, `${memoryFormat} ${precision}: training loss`);
+      assert.deepEqual(device.w, host.w, `${memoryFormat} ${precision}: trained weights`);
+      assert.deepEqual(device.e, host.e, `${memoryFormat} ${precision}: evaluation`);
+      assert.deepEqual(device.logits, host.logits, `${memoryFormat} ${precision}: predictions`);
+    }
+    data.dispose();
+  });
+
   it("steps by PyTorch's SGD rule: d = g + wd*w; buf = m*buf + d; w -= lr*buf", async () => {
     // Full-batch, unaugmented steps in float64: the step's gradient is lossAndGradients' gradient.
     const data = quadrants(16);
