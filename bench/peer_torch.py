@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """The PyTorch peer of bench/engine: trains a NetIR the way a PyTorch user would.
 
-Same libtorch (Debian's python3-torch 1.13 over the same libtorch 1.13),
-same thread count, batch size, optimizer and augmentation work (pad 4 +
-random crop, horizontal flip, per-channel standardization, done with
-vectorized torch ops on a uint8 tensor held in memory).
+Same libtorch (bench/engine.ts runs it under the Python whose torch the
+addon was built against, and checks it), same thread count, batch size,
+optimizer and augmentation work (pad 4 + random crop, horizontal flip,
+per-channel standardization, done with vectorized torch ops on a uint8
+tensor held in memory). With "compile": true the model is torch.compile'd
+(inductor); the compile happens in the warm-up, whose time is reported.
 
 usage: peer_torch.py <job.json>   (job: {net, images, labels, n, threads,
-       warmup, steps, batch, precision, memory_format}) -> prints one JSON line
+       warmup, steps, batch, precision, memory_format, compile, device})
+       -> prints one JSON line. On a GPU the images live there and batches
+       are made there, as evonas does.
 """
 import json
 import sys
@@ -90,54 +94,59 @@ def main():
     job = json.load(open(sys.argv[1]))
     torch.set_num_threads(job["threads"])
     torch.manual_seed(0)
+    device = torch.device(job.get("device", "cpu"))
     n, h, w, c = job["n"], 32, 32, 3
     images = torch.frombuffer(bytearray(open(job["images"], "rb").read()), dtype=torch.uint8).view(n, h, w, c)
     labels = torch.frombuffer(bytearray(open(job["labels"], "rb").read()), dtype=torch.int32).long()
+    images, labels = images.to(device), labels.to(device)
     fmt = torch.channels_last if job["memory_format"] == "channels_last" else torch.contiguous_format
-    model = IRNet(job["net"]).to(memory_format=fmt)
+    model = IRNet(job["net"]).to(device=device, memory_format=fmt)
     model.train()
+    net = torch.compile(model) if job.get("compile") else model
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
     x_all = images.float().div_(255)
     mean = x_all.mean((0, 1, 2)).view(1, c, 1, 1)
     std = x_all.std((0, 1, 2)).view(1, c, 1, 1)
     del x_all
     batch = job["batch"]
-    span = torch.arange(h)
-    ci = torch.arange(c).view(1, c, 1, 1)
+    span = torch.arange(h, device=device)
+    ci = torch.arange(c, device=device).view(1, c, 1, 1)
     bf16 = job["precision"] == "bf16"
 
     def make_batch():
-        idx = torch.randint(0, n, (batch,))
+        idx = torch.randint(0, n, (batch,), device=device)
         x = images[idx].permute(0, 3, 1, 2).float().div_(255).sub_(mean).div_(std)
         x = F.pad(x, (4, 4, 4, 4))
-        dy = torch.randint(0, 9, (batch,))
-        dx = torch.randint(0, 9, (batch,))
+        dy = torch.randint(0, 9, (batch,), device=device)
+        dx = torch.randint(0, 9, (batch,), device=device)
         rows = (dy.view(-1, 1) + span).view(batch, 1, h, 1)
         cols = (dx.view(-1, 1) + span).view(batch, 1, 1, w)
-        x = x[torch.arange(batch).view(-1, 1, 1, 1), ci, rows, cols]
-        flip = torch.rand(batch) < 0.5
+        x = x[torch.arange(batch, device=device).view(-1, 1, 1, 1), ci, rows, cols]
+        flip = torch.rand(batch, device=device) < 0.5
         x = torch.where(flip.view(-1, 1, 1, 1), x.flip(3), x)
         return x.contiguous(memory_format=fmt), labels[idx]
 
     def step():
         x, y = make_batch()
         opt.zero_grad(set_to_none=True)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            out = model(x)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            out = net(x)
             loss = F.cross_entropy(out.float(), y)
         loss.backward()
         opt.step()
         correct = (out.argmax(1) == y).sum().item()
         return loss.item(), correct
 
+    t0 = time.perf_counter()
     for _ in range(job["warmup"]):
         step()
+    warmup_secs = time.perf_counter() - t0
     t0 = time.perf_counter()
     for _ in range(job["steps"]):
-        loss, _ = step()
+        loss, _ = step()  # item() waits for the GPU each step, as evonas's loop does
     secs = time.perf_counter() - t0
     print(json.dumps({"seconds": secs, "images_per_s": job["steps"] * batch / secs, "loss": loss,
-                      "torch": torch.__version__}))
+                      "warmup_seconds": warmup_secs, "torch": torch.__version__}))
 
 
 if __name__ == "__main__":

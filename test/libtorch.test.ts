@@ -5,20 +5,12 @@
 // CUDA requested where the build has none is refused before anything runs.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
-import { cudaVersion, cudnnVersion } from '../src/cli/info.js';
-import { assertDevice, workerDevice } from '../src/engine/devices.js';
 import { loadNative } from '../src/engine/native.js';
-import { compile } from '../src/engine/net.js';
-import { importDataset } from '../src/data/import.js';
-import { EvonasError } from '../src/util/errors.js';
-import { cifar10Folder } from './support/formats.js';
-import { runCli } from './support/cli.js';
-import { netir } from './support/helpers.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const script = join(root, 'scripts', 'libtorch.mjs');
@@ -125,58 +117,5 @@ describe('libtorch discovery', () => {
     assert.equal(r.status, 1);
     assert.match(r.stderr, /no libtorch chosen and no .*bare-checkout\/\.venv\/bin\/python/);
     assert.match(r.stderr, /bash scripts\/setup\.sh .*LIBTORCH.*LIBTORCH_USE_PYTORCH=1/s);
-  });
-});
-
-describe('devices on a build without CUDA', () => {
-  const info = loadNative().info();
-
-  it('the addon says what it loaded and that it has no CUDA', () => {
-    assert.equal(info.cudaBuilt, false);
-    assert.ok(existsSync(info.libtorchPath), info.libtorchPath);
-    assert.match(info.libtorchPath, /libtorch/);
-  });
-
-  it('refuses cuda with the reason, in TypeScript and in the addon alike', () => {
-    assert.throws(
-      () => assertDevice('cuda'),
-      (e: unknown) => e instanceof EvonasError && e.code === 'ERR_DEVICE' && /built against a libtorch without CUDA/.test(e.message),
-    );
-    assert.throws(() => assertDevice('tpu'), /expected cpu, cuda or cuda:N/);
-    assert.doesNotThrow(() => assertDevice('cpu'));
-    assert.throws(() => assertDevice('cuda:1', { cudaBuilt: true, cudaDevices: 1, libtorchPath: 'x' }), /only 1 CUDA device is visible/);
-    assert.throws(() => assertDevice('cuda', { cudaBuilt: true, cudaDevices: 0, libtorchPath: 'x' }), /no CUDA device is visible/);
-    assert.throws(() => compile(netir([{ id: 'd', op: 'dense', inputs: ['input'], units: 3 }], { classes: 3 }), { device: 'cuda:0' }), /cuda:0: this evonas was built against a libtorch without CUDA/);
-  });
-
-  it('spreads workers over the visible GPUs, K per GPU', () => {
-    assert.deepEqual(
-      [0, 1, 2, 3, 4, 5].map((id) => workerDevice('cuda', id, 2, 2)),
-      ['cuda:0', 'cuda:0', 'cuda:1', 'cuda:1', 'cuda:0', 'cuda:0'],
-    );
-    assert.deepEqual(
-      [0, 1].map((id) => workerDevice('cuda:3', id, 1, 4)),
-      ['cuda:3', 'cuda:3'],
-    );
-    assert.equal(workerDevice('cpu', 7, 1, 0), 'cpu');
-  });
-
-  it('train and evolve refuse --device cuda before writing anything; info says why', async () => {
-    const t = await runCli(['train', '--data', join(tmp, 'no-cache'), '--device', 'cuda']);
-    assert.equal(t.code, 1);
-    assert.match(t.stderr, /device cuda: this evonas was built against a libtorch without CUDA/);
-    const cache = join(tmp, 'cache');
-    await importDataset(cifar10Folder(join(tmp, 'cifar'), 20), { out: cache, validation: 10 });
-    const out = join(tmp, 'gpu-run');
-    const e = await runCli(['evolve', '--data', cache, '--out', out, '--device', 'cuda', '--workers-per-gpu', '2']);
-    assert.equal(e.code, 1);
-    assert.match(e.stderr, /device cuda: this evonas was built against a libtorch without CUDA/);
-    assert.equal(existsSync(out), false, 'nothing written');
-    const bad = await runCli(['evolve', '--data', cache, '--out', out, '--device', 'gpu0']);
-    assert.match(bad.stderr, /device: expected cpu, cuda or cuda:N but found "gpu0"/);
-    const i = await runCli(['info', '--json']);
-    const j = JSON.parse(i.stdout);
-    assert.deepEqual([j.cudaBuilt, j.cudnn, j.libtorchPath], [false, null, info.libtorchPath]);
-    assert.deepEqual([cudaVersion(12040), cudnnVersion(8902), cudnnVersion(90100)], ['12.4', '8.9.2', '9.1.0']);
   });
 });

@@ -58,7 +58,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(`bf16         ${out.precisions.bf16}`);
     const cudaLine = !out.cudaBuilt
       ? 'not in this build (a CPU libtorch; LIBTORCH or LIBTORCH_USE_PYTORCH=1 builds against a CUDA one)'
-      : `${out.cudaDevices} device(s) visible; runtime ${out.cudaRuntime ?? '-'}, cuDNN ${out.cudnn ?? '-'}`;
+      : `compiled in (runtime ${out.cudaRuntime ?? '-'}, cuDNN ${out.cudnn ?? '-'}); ${out.cudaDevices === 0 ? 'no GPU is visible' : `${out.cudaDevices} GPU${out.cudaDevices === 1 ? '' : 's'} visible`}`;
     console.log(`CUDA         ${cudaLine}`);
     for (const [i, g] of out.gpus.entries()) console.log(`GPU ${i}        ${g.name} (${g.memory})`);
   }
