@@ -20,6 +20,13 @@ torch::Tensor batchNormReluTrain(const torch::Tensor& x, const torch::Tensor& re
 // Mean over height and width; its gradient has the input's memory format.
 torch::Tensor globalAvgPool(const torch::Tensor& x);
 
+// Mean softmax cross-entropy of [N, K] logits, differentiable in the logits:
+// one fused op for contiguous CPU float or double logits, ATen's otherwise.
+torch::Tensor crossEntropy(const torch::Tensor& logits, const torch::Tensor& labels);
+
+// How many rows' largest logit (the first, where several are equal) is the label.
+int64_t countCorrect(const torch::Tensor& logits, const torch::Tensor& labels);
+
 // One SGD step (momentum > 0, PyTorch's rule) on a dense CPU parameter whose
 // gradient and momentum buffer share its strides; false (nothing done) otherwise.
 bool sgdUpdate(torch::Tensor& param, const torch::Tensor& grad, torch::Tensor& buf, double lr, double momentum,

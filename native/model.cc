@@ -523,7 +523,8 @@ TrainResult Model::train(const Data& data, const TrainSpec& spec,
     }
     auto [x, y] = makeBatch(data, index, spec.augment, spec.pad, &rng, true);
     auto logits = forward(x, true, &dropoutGen);
-    auto loss = at::cross_entropy_loss(logits.to(logits.dtype() == torch::kDouble ? torch::kDouble : torch::kFloat), y);
+    logits = logits.to(logits.dtype() == torch::kDouble ? torch::kDouble : torch::kFloat);
+    auto loss = crossEntropy(logits, y);
     for (auto& [name, p] : params_) p.mutable_grad().reset();
     loss.backward();
     if (options_.bf16) at::autocast::clear_cache();
@@ -538,7 +539,7 @@ TrainResult Model::train(const Data& data, const TrainSpec& spec,
     }
     sgdStep(spec.learningRate, spec.momentum, spec.weightDecay);
     windowLoss += lv;
-    windowCorrect += logits.argmax(1).eq(y).sum().item<int64_t>() / static_cast<double>(batch);
+    windowCorrect += static_cast<double>(countCorrect(logits.detach(), y)) / static_cast<double>(batch);
     windowSteps++;
     result.steps = step + 1;
     const bool last = step + 1 == spec.steps;
@@ -571,7 +572,7 @@ EvalResult Model::evaluate(const Data& data, int64_t batchSize) {
     auto logits = forward(x, false, nullptr).to(options_.fp64 ? torch::kDouble : torch::kFloat);
     if (options_.bf16) at::autocast::clear_cache();
     r.lossSum += at::cross_entropy_loss(logits, y, {}, at::Reduction::Sum).item<double>();
-    r.correct += logits.argmax(1).eq(y).sum().item<int64_t>();
+    r.correct += countCorrect(logits, y);
     r.count += end - begin;
   }
   return r;
@@ -606,7 +607,7 @@ std::pair<double, std::vector<std::pair<std::string, torch::Tensor>>> Model::gra
   for (auto& [name, b] : buffers_) saved.push_back(b.clone());
   auto [x, y] = makeBatch(data, index, false, 0, nullptr, true);
   auto logits = forward(x, true, &gen);
-  auto loss = at::cross_entropy_loss(logits, y);
+  auto loss = crossEntropy(logits, y);
   for (auto& [name, p] : params_) p.mutable_grad().reset();
   loss.backward();
   {
