@@ -332,8 +332,8 @@ struct SoftmaxCrossEntropy : public torch::autograd::Function<SoftmaxCrossEntrop
 
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& logits, const torch::Tensor& labels) {
     auto probs = torch::empty_like(logits);
-    const double loss = logits.scalar_type() == torch::kDouble ? run<double>(logits, labels, probs)
-                                                               : run<float>(logits, labels, probs);
+    const double loss =
+        logits.scalar_type() == torch::kDouble ? run<double>(logits, labels, probs) : run<float>(logits, labels, probs);
     ctx->save_for_backward({probs, labels});
     return torch::scalar_tensor(loss, logits.options());
   }

@@ -73,7 +73,10 @@ describe('devices on a CUDA build where no GPU is visible', { skip: !info.cudaBu
 
   it('refuses cuda because no device is visible, not because of the build, in TypeScript and in the addon', () => {
     assert.throws(() => assertDevice('cuda'), /device cuda: no CUDA device is visible/);
-    assert.throws(() => compile(dense, { device: 'cuda:0' }), (e: unknown) => /cuda:0: no CUDA device is visible/.test(String(e)) && !/without CUDA/.test(String(e)));
+    assert.throws(
+      () => compile(dense, { device: 'cuda:0' }),
+      (e: unknown) => /cuda:0: no CUDA device is visible/.test(String(e)) && !/without CUDA/.test(String(e)),
+    );
   });
 
   it('train and evolve refuse --device cuda with "no CUDA device is visible"; info names the runtime', async () => {
