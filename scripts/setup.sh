@@ -10,7 +10,8 @@
 #   LIBTORCH_USE_PYTORCH=1 [PYTHON=...]   the PyTorch that Python imports
 #   neither                               .venv here, with torch==$EVONAS_TORCH (2.13.0) from pip;
 #                                         TORCH_PIP_ARGS picks the wheel, e.g.
-#                                         '--index-url https://download.pytorch.org/whl/cpu' (or .../cu130)
+#                                         '--index-url https://download.pytorch.org/whl/cpu' (or .../cu130);
+#                                         remove .venv to switch wheels
 set -euo pipefail
 # onnxruntime-node ships its CPU binary; the extra download its install step attempts fails offline.
 export ONNXRUNTIME_NODE_INSTALL=skip
