@@ -45,10 +45,10 @@ function config(o: Record<string, unknown> = {}): ExperimentConfig {
   return validateConfig({ space: 'nb201', evaluator: 'table', benchmark: { path: csv, dataset: 'cifar10' }, population: 20, workers: 4, seed: 7, ...o });
 }
 
-async function run(c: ExperimentConfig, store: PopulationStore, budget: { seconds: number; evaluations?: number }) {
+async function run(c: ExperimentConfig, store: PopulationStore, budget: { seconds: number; evaluations?: number }, startedAt = Date.parse('2026-01-01T00:00:00Z')) {
   const table = tableOf(c);
   await seedStore(store, c);
-  const r = await simulate({ config: c, table, store, startedAt: Date.parse('2026-01-01T00:00:00Z'), budget });
+  const r = await simulate({ config: c, table, store, startedAt, budget });
   return { r, table, all: await store.list() };
 }
 
@@ -133,6 +133,25 @@ describe('the table evaluator: simulated workers', () => {
     assert.deepEqual(f, a);
     const other = key((await run(config({ algorithm: 'aging', sampleSize: 4, workers: 3, seed: 8 }), new MemoryStore(), budget)).all);
     assert.notDeepEqual(other, a);
+  });
+
+  it('aging never removes an untrained individual: every initial cell is evaluated before it leaves', async () => {
+    // Population 20 with 6 workers: during the warm-up most alive cells are untrained or under evaluation, and
+    // (the run starting after the seeding, as evonas evolve's does) the initial cells are the oldest.
+    for (const seed of [7, 8, 9]) {
+      const { all } = await run(config({ algorithm: 'aging', sampleSize: 5, workers: 6, seed }), new MemoryStore(), { seconds: Number.POSITIVE_INFINITY, evaluations: 200 }, Date.now() + 1000);
+      // An initial cell leaves when its evaluated copy is stored, retired by the worker that evaluated it; any other death lost it unseen.
+      const copies = new Map(all.filter((i) => (i.mutations[0] as { detail?: { initialTraining?: number } } | undefined)?.detail?.initialTraining).map((i) => [i.parent, i]));
+      const initial = all.filter((i) => i.parent === null);
+      const lost = initial.filter((i) => i.state === 'dead' && copies.get(i.id)?.worker !== i.killedBy);
+      assert.deepEqual(
+        lost.map((i) => i.id),
+        [],
+        `seed ${seed}: initial cells that died unevaluated`,
+      );
+      const alive = all.filter((i) => i.state === 'alive').length;
+      assert.ok(alive <= 20, `seed ${seed}: ${alive} alive over the set-point 20`);
+    }
   });
 
   it('random search draws every cell afresh; evolution mutates one edge', async () => {

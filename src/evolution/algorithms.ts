@@ -50,7 +50,7 @@ export const tournament: Algorithm = pairwise('tournament', (a, b) => (rank(a) >
 
 /**
  * Real et al. 2019 (regularized evolution): sample S; at the set-point
- * remove the oldest; reproduce the best of the sample.
+ * remove the oldest trained individual; reproduce the best of the sample.
  */
 export function aging(sampleSize: number): Algorithm {
   if (!Number.isInteger(sampleSize) || sampleSize < 1) throw new RangeError(`Expected a sample size >= 1 but received ${sampleSize}`);
@@ -64,7 +64,11 @@ export function aging(sampleSize: number): Algorithm {
       const alive = await ctx.store.list({ state: 'alive' });
       const occupied = alive.length + (ctx.inFlight?.() ?? 0);
       if (occupied >= ctx.populationSize) {
-        const oldest = alive.reduce((o, i) => (i.bornAt < o.bornAt || (i.bornAt === o.bornAt && i.id < o.id) ? i : o));
+        // Only a trained individual ages out: an untrained one (the initial population, or one alive at a weight
+        // reset) is waiting for, or under, its training, which would replace it anyway; killing it would lose it unseen.
+        const trained = alive.filter((i) => !untrained(i) && !(ctx.stale?.(i) ?? false));
+        if (trained.length === 0) return 'idle'; // everyone alive is waiting for training: nothing may die, nothing may be added
+        const oldest = trained.reduce((o, i) => (i.bornAt < o.bornAt || (i.bornAt === o.bornAt && i.id < o.id) ? i : o));
         if ((await ctx.store.kill(oldest.id, ctx.worker)) !== 'killed') return 'conflict';
         if (occupied > ctx.populationSize) return 'killed';
       }
