@@ -28,6 +28,7 @@ import { createRng } from '../src/util/rng.js';
 import { runCli } from './support/cli.js';
 import { cifar10Folder } from './support/formats.js';
 import { rng } from './support/helpers.js';
+import { majorityVote, predictions, softmax } from '../src/report/curves.js';
 
 /**
  * ../shared/datasets beside the checkout (EVONAS_SHARED_DATASETS overrides):
@@ -170,8 +171,8 @@ describe('ONNX export', () => {
     }
   });
 
-  it('votes by majority with ties to the lowest class, or averages probabilities', async () => {
-    const members = [];
+  it("votes by majority with the report's tie-break (summed probabilities), or averages probabilities", async () => {
+    const members: ({ ir: NetIR } & Awaited<ReturnType<typeof engineRun>>)[] = [];
     for (let seed = 1; seed <= 4; seed++) {
       const ir = compileDNA(randomGraph(100 + seed, 8), CIFAR10_IO);
       members.push({ ir, ...(await engineRun(ir, seed)) });
@@ -193,18 +194,41 @@ describe('ONNX export', () => {
       }
       const top = Math.max(...counts);
       if (counts.filter((c) => c === top).length > 1) ties++;
-      const votes = Array.from(vote.probabilities.subarray(r * 10, r * 10 + 10));
+      const scores = Array.from(vote.logits.subarray(r * 10, r * 10 + 10));
       assert.deepEqual(
-        votes.map((v) => Math.round(v * 4)),
+        scores.map((v) => Math.floor(v)),
         counts,
         `image ${r}: vote counts`,
       );
-      assert.equal(votes.indexOf(Math.max(...votes)), counts.indexOf(top), 'ties go to the lowest class index');
+      const shares = Array.from(vote.probabilities.subarray(r * 10, r * 10 + 10));
+      assert.ok(Math.abs(shares.reduce((a, b) => a + b, 0) - 1) < 1e-5, `image ${r}: shares sum to 1`);
+      assert.equal(shares.indexOf(Math.max(...shares)), scores.indexOf(Math.max(...scores)));
       mean.forEach((v, c) => {
         assert.ok(Math.abs(v - avg.probabilities[r * 10 + c]!) < 1e-5, `image ${r} class ${c}: mean probability`);
       });
     }
     assert.ok(ties >= 1, 'the batch exercises at least one tie');
+    // The same answers as the report's ensemble, tie-breaks included: of four, and of two (the paper's top-2, where
+    // every disagreement is a tie), with some tie the more confident higher class wins.
+    const answers = (logits: Float32Array) =>
+      Int32Array.from({ length: files.length }, (_, r) => {
+        const row = Array.from(logits.subarray(r * 10, r * 10 + 10));
+        return row.indexOf(Math.max(...row));
+      });
+    const reportVote = (ms: typeof members) =>
+      majorityVote(
+        ms.map((m) => ({ classes: predictions(m.logits, 10), probabilities: softmax(m.logits, 10) })),
+        10,
+      );
+    assert.deepEqual(answers(vote.logits), reportVote(members));
+    const pair = members.slice(0, 2);
+    const two = answers((await runOnnx(exportOnnx(pair, { stats, classes: CLASSES }))).logits);
+    assert.deepEqual(two, reportVote(pair));
+    const [a, b] = pair.map((m) => answers(m.logits));
+    assert.ok(
+      two.some((c, r) => a![r] !== b![r] && c !== Math.min(a![r]!, b![r]!)),
+      'some tie goes to the higher class',
+    );
   });
 });
 

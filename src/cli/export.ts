@@ -14,8 +14,10 @@ names another) for use outside evonas:
   safetensors  the weights, with the DNA, NetIR, class names and input
                statistics in the metadata
 --ensemble K exports the top K by validation as one ONNX graph that votes by
-majority (ties to the lowest class index) or, with --combine average,
-averages their probabilities.`;
+majority or, with --combine average, averages their probabilities. A vote
+breaks ties as the report's ensemble does: by the members' summed
+probabilities, then the lowest class index. Its "logits" are the vote
+counts plus that sum over (members + 1), which never outweighs a vote.`;
 
 export async function run(argv: string[]): Promise<number> {
   const p = parse(

@@ -7,8 +7,9 @@
  * channels resolves them as the engine does (nearest-neighbour resize by
  * Gather with the engine's indices, then Slice or Pad of channels); dropout
  * is the identity at inference. An ensemble holds each member's graph and
- * votes by majority (ties to the lowest class index) or averages the
- * members' probabilities. Logits of a vote are the vote counts.
+ * votes by majority or averages the members' probabilities. A vote breaks
+ * ties as the report's does (report/curves.ts majorityVote): by the members'
+ * summed probabilities, then the lowest class index.
  */
 import { analyze } from '../net/analyze.js';
 import { INPUT_ID } from '../net/ir.js';
@@ -180,9 +181,17 @@ export function exportOnnx(members: OnnxMember[], o: OnnxOptions): Uint8Array {
     const depth = g.ints('ensemble.classes', [classes]);
     const onOff = g.float('ensemble.on_off', [2], [0, 1]);
     const votes = logits.map((l) => g.add('OneHot', [g.add('ArgMax', [l], { axis: { i: 1 }, keepdims: { i: 0 } }), depth, onOff], { axis: { i: -1 } }));
-    const count = g.add('Sum', votes, undefined, 'logits');
-    // Vote shares; ArgMax (and a stable sort) gives a tie to the lowest class index.
-    g.add('Div', [count, g.float('ensemble.size', [], [members.length])], undefined, 'probabilities');
+    const count = g.add('Sum', votes);
+    // The report's rule: most votes, then the largest summed probability, then the lowest class (ArgMax's first).
+    // The summed probability (at most M) over M + 1 is below one vote, so it only ever breaks a tie.
+    const mass = g.add(
+      'Sum',
+      logits.map((l) => g.add('Softmax', [l], { axis: { i: 1 } })),
+    );
+    const m = members.length;
+    const score = g.add('Add', [count, g.add('Div', [mass, g.float('ensemble.size_plus_one', [], [m + 1])])], undefined, 'logits');
+    // Each row's scores sum to M + M / (M + 1): normalized, the vote shares with the tie-break folded in.
+    g.add('Div', [score, g.float('ensemble.score_total', [], [m + m / (m + 1)])], undefined, 'probabilities');
   }
   const graph = new Writer();
   for (const n of g.nodes) {
