@@ -65,6 +65,24 @@ describe('evonas dashboard', () => {
     assert.deepEqual(errors, []);
   });
 
+  it('says on its first line when it is bound beyond this host', async () => {
+    const firstLine = async (host: string[]) => {
+      const child = spawn(process.execPath, [EVONAS, 'dashboard', exp, '--port', '0', ...host]);
+      let out = '';
+      const line = await new Promise<string>((res, rej) => {
+        child.stdout!.on('data', (d) => {
+          out += d;
+          if (out.includes('\n')) res(out.split('\n')[0]!);
+        });
+        child.on('exit', (code) => rej(new Error(`dashboard exited ${code} before its first line`)));
+      });
+      child.kill('SIGINT');
+      return line;
+    };
+    assert.match(await firstLine(['--host', '0.0.0.0']), /^dashboard at http:\/\/0\.0\.0\.0:\d+\/ \(read-only\) on 0\.0\.0\.0: reachable from the network/);
+    assert.match(await firstLine([]), /^dashboard at http:\/\/127\.0\.0\.1:\d+\/ \(read-only; Ctrl-C stops it\)$/);
+  });
+
   it('is read-only and serves nothing outside its routes', async () => {
     const get = (path: string, init?: RequestInit) => fetch(new URL(path, dashboard.url), init);
     assert.equal((await get('/api/state')).status, 200);

@@ -133,6 +133,21 @@ describe('evonas evolve', () => {
     const r = await runCli(['evolve', '--data', cache, '--out', join(root, 'bad'), '--algorithm', 'hill-climb']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /bad configuration: algorithm: the graph space takes tournament, aging, random but found "hill-climb"/);
+    // Every refusal comes before anything is written.
+    const file = join(root, 'no-mutation.json');
+    writeFileSync(file, JSON.stringify({ mutationWeights: { identity: 0 } }));
+    const refusals: [string[], number, RegExp][] = [
+      [['--config', file], 1, /mutationWeights: every listed mutation has weight 0, and an unlisted one gets 0/],
+      [['--time-budget', '0s'], 2, /Expected a duration like 90s, 30m or 2h for --time-budget but received "0s"/],
+      [['--time-budget', 'banana'], 2, /for --time-budget but received "banana"/],
+    ];
+    for (const [args, code, message] of refusals) {
+      const out = join(root, 'refused');
+      const x = await runCli(['evolve', '--data', cache, '--out', out, ...args]);
+      assert.equal(x.code, code, `${args.join(' ')}: ${x.stderr}`);
+      assert.match(x.stderr, message);
+      assert.equal(existsSync(out), false, `${args.join(' ')} left ${out} behind`);
+    }
   });
 
   it('survives SIGKILLed workers and stops cleanly on SIGINT', async () => {
@@ -167,6 +182,15 @@ describe('evonas evolve', () => {
     assert.ok(Math.abs(alive - 4) <= 2, `population ${alive}, set-point 4, 2 workers`);
     const s = JSON.parse((await runCli(['status', exp, '--json'])).stdout);
     assert.ok(s.trained > 4, `only ${s.trained} trained between the kills`);
+    // The supervisor saw each kill and said so in the dead worker's report: none of them counts as alive.
+    assert.deepEqual(s.workers, [], 'no worker is alive after the run');
+    const died = readdirSync(join(exp, 'workers')).filter((f) => JSON.parse(readFileSync(join(exp, 'workers', f), 'utf8')).died === 'SIGKILL');
+    // (a worker killed before its first report left none to mark)
+    assert.ok(died.length >= 1 && died.length <= kills, `${died.length} reports say SIGKILL, ${kills} kills`);
+    assert.ok(
+      died.some((f) => /^w\dr\d+-/.test(f)),
+      `a restarted worker has a new name (and stream): ${died.join(' ')}`,
+    );
   });
 
   it('runs Genetic CNN generations to the end, printing Table 1, through a SIGKILLed worker', async () => {

@@ -234,5 +234,12 @@ describe('the experiment configuration', () => {
     assert.throws(() => validateConfig({ ...base, schedule: { mutationRates: [] } }), /schedule\.mutationRates: unknown field/);
     assert.throws(() => validateConfig({ ...base, schedule: { mutationRate: [{ from: 0, to: 9, k: 2, K: 3 }] } }), /schedule\.mutationRate\[0\]\.K: unknown field/);
     assert.throws(() => validateConfig({ ...base, genetic: 5 }), /genetic: expected an object but found 5/);
+    // Settings that pass one by one but not together.
+    assert.throws(() => validateConfig({ ...base, mutationWeights: { identity: 0 } }), /mutationWeights: every listed mutation has weight 0, and an unlisted one gets 0/);
+    assert.throws(() => validateConfig({ ...base, mutationWeights: { identity: 0, 'alter-learning-rate': 0 } }), /mutationWeights: every listed mutation has weight 0/);
+    assert.deepEqual(validateConfig({ ...base, mutationWeights: { identity: 0, 'insert-convolution': 2 } }).mutationWeights, { identity: 0, 'insert-convolution': 2 });
+    assert.deepEqual(validateConfig({ ...base, mutationWeights: {} }).mutationWeights, {}, '{} is the paper: uniform');
+    assert.throws(() => validateConfig({ ...base, space: 'stages', schedule: { weightResets: [60] } }), /schedule: applies to steady-state spaces only \(the stages space is generational/);
+    assert.deepEqual(validateConfig({ ...base, space: 'stages' }).schedule, {}, 'a generational space follows no schedule, and says so');
   });
 });

@@ -65,6 +65,7 @@ describe('the table evaluator: configuration', () => {
     assert.throws(() => config({ benchmark: { path: csv, dataset: 'svhn' } }), /benchmark\.dataset: expected one of cifar10, cifar100, imagenet16 but found "svhn"/);
     assert.throws(() => validateConfig({ space: 'nb201' }), /data: expected the path of a dataset cache \(required to train\)/);
     assert.throws(() => config({ stagnation: { window: 60, remedy: 'both' } }), /stagnation: not with evaluator table/);
+    assert.throws(() => config({ schedule: { weightResets: [60] } }), /schedule\.weightResets: not with evaluator table/);
   });
 
   it('reads the columns of the chosen dataset, and refuses a table without them by name', () => {

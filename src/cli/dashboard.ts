@@ -20,7 +20,14 @@ export async function run(argv: string[]): Promise<number> {
     host: str(p, 'host') ?? '127.0.0.1',
     ...(str(p, 'data') ? { data: resolve(str(p, 'data')!) } : {}),
   });
-  console.log(`dashboard at ${d.url} (read-only; Ctrl-C stops it)`);
+  const host = str(p, 'host') ?? '127.0.0.1';
+  const local = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/.test(host);
+  // Bound beyond this host, the first line says so: whoever reaches it reads the population.
+  console.log(
+    local
+      ? `dashboard at ${d.url} (read-only; Ctrl-C stops it)`
+      : `dashboard at ${d.url} (read-only) on ${host}: reachable from the network, where anyone who reaches this host's port can read the population, its history and its settings; Ctrl-C stops it`,
+  );
   await new Promise<void>((r) => {
     process.once('SIGINT', r);
     process.once('SIGTERM', r);

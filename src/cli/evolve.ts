@@ -75,6 +75,8 @@ For the paper's algorithm put "mutationWeights": {} and "schedule": {} in
 --config, --finish 0, --min-lr 0 and --min-channels 1.
 `;
 
+const PREPARE_TABLE = '--prepare: a table-driven run is simulated in one go by evonas evolve; leave out --prepare';
+
 /** Creates the experiment named by --out (a folder) or --store (a postgresql:// URL) and seeds its population. */
 async function create(p: Parsed, home: ExperimentHome): Promise<ExperimentConfig> {
   const config = configFromFlags(p);
@@ -105,7 +107,13 @@ export async function run(argv: string[]): Promise<number> {
   const resume = str(p, 'resume');
   const location = locationOf(p);
   if (!resume && !isStoreUrl(location) && existsSync(join(location, EXPERIMENT_FILE))) throw new CliError(`${str(p, 'out')} already holds an experiment; resume it with --resume ${str(p, 'out')}`, 1);
-  if (!resume) configFromFlags(p); // a bad flag is refused before anything is connected to or written
+  // Every refusal comes before anything is connected to or written: a bad flag, a bad budget, --prepare of a table run.
+  parseDuration(str(p, 'time-budget'), 0);
+  if (!resume) {
+    const config = configFromFlags(p);
+    checkTableBudget(p, config);
+    if (p.values.prepare && config.evaluator === 'table') throw new CliError(PREPARE_TABLE, 2);
+  }
   return withHome(location, (home) => evolveAt(p, home, resume !== undefined, maxChildren));
 }
 
@@ -128,7 +136,7 @@ async function evolveAt(p: Parsed, home: ExperimentHome, resume: boolean, maxChi
   const shape = generational ? `${config.generations} generations of ${config.population}` : `population ${config.population}`;
   const until = table ? [maxChildren && `${maxChildren} evaluations`, str(p, 'time-budget') && `${str(p, 'time-budget')} simulated`].filter(Boolean).join(' or ') : new Date(deadline).toISOString();
   if (p.values.prepare) {
-    if (table) throw new CliError('--prepare: a table-driven run is simulated in one go by evonas evolve; leave out --prepare', 2);
+    if (table) throw new CliError(PREPARE_TABLE, 2);
     console.log(`prepared ${dir}: ${config.space} space, ${config.algorithm}, ${shape}, ${training}, until ${until}; no workers started`);
     console.log(`add workers with: evonas worker ${dir} --id N, or evonas slurm ${dir} --workers N`);
     return 0;

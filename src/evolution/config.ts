@@ -102,7 +102,7 @@ const experiment = {
     .default(0)
     .describe('Seeds every random choice: with one worker and one thread, two runs make the same individuals.'),
   schedule: ScheduleSchema.optional().describe(
-    "Raised mutation rates and population-wide weight resets at set times (the paper's section 5). Default: the space's (graph and stages: 3 mutations per child for the first 3 minutes; nb201: none, the field's baseline).",
+    "Steady-state spaces: raised mutation rates and population-wide weight resets at set times (the paper's section 5). Default: the space's (graph: 3 mutations per child for the first 3 minutes; nb201: none, the field's baseline; stages, generational, follows none).",
   ),
   stagnation: StagnationSchema.nullable().default(null).describe("Notice a trapped population and apply the paper's remedies by itself (null: never). Steady-state spaces only."),
   finish: atLeast(0)
@@ -131,8 +131,11 @@ const experiment = {
     .superRefine((w, ctx) => {
       for (const k of Object.keys(w)) if (!(MUTATIONS as readonly string[]).includes(k)) ctx.addIssue({ code: 'custom', path: [k], message: `unknown mutation (known: ${MUTATIONS.join(', ')})` });
     })
+    .refine((w) => Object.keys(w).length === 0 || Object.values(w).some((v) => v > 0), {
+      error: 'every listed mutation has weight 0, and an unlisted one gets 0: no mutation could be drawn (give one a weight above 0, or {} for uniform)',
+    })
     .default(SCALED_MUTATION_WEIGHTS)
-    .describe('Mutation weights by name (uniform when empty: the paper). The default favours growth.'),
+    .describe('Graph space: mutation weights by name; a mutation not listed gets weight 0, and at least one must be above 0 ({}: every mutation weight 1, the paper). The default favours growth.'),
   generations: whole(0).default(50).describe('Generational spaces: generations T after the initial one (paper 50).'),
   epochs: atLeast(0, true).nullable().default(null).describe('Generational spaces: train each individual this many epochs instead of stepsPerChild (null: use stepsPerChild).'),
   learningRate: atLeast(0, true).default(0.01).describe("Stages space: the base learning rate of the paper's stepped schedule (paper 0.01)."),
@@ -172,9 +175,17 @@ export const ExperimentSchema = strict(experiment)
       else if (!space.table.datasets.includes(c.benchmark.dataset))
         ctx.addIssue({ code: 'custom', path: ['benchmark', 'dataset'], message: `expected one of ${space.table.datasets.join(', ')} but found ${JSON.stringify(c.benchmark.dataset)}` });
       if (c.stagnation !== null) ctx.addIssue({ code: 'custom', path: ['stagnation'], message: 'not with evaluator table (looked-up individuals have no weights to reset)' });
+      if (c.schedule?.weightResets?.length) ctx.addIssue({ code: 'custom', path: ['schedule', 'weightResets'], message: 'not with evaluator table (looked-up individuals have no weights to reset)' });
     }
     if (c.stagnation !== null && space.generational) {
       ctx.addIssue({ code: 'custom', path: ['stagnation'], message: `applies to steady-state spaces only (the ${c.space} space is generational: it has no population to free)` });
+    }
+    if (space.generational && (c.schedule?.mutationRate?.length || c.schedule?.weightResets?.length)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['schedule'],
+        message: `applies to steady-state spaces only (the ${c.space} space is generational: its mutation is per bit, its children train from scratch)`,
+      });
     }
   })
   // Each space's own algorithm by default (the paper's tournament, Genetic CNN's generations), kept in the file's key order.

@@ -132,6 +132,8 @@ const stages: SearchSpace = {
   describe: (dna) => ({ bits: formatBits(validateStagesDNA(dna)) }),
   initialPopulation: () => [],
   retrainable: true,
+  // Generational: its mutation is per bit and every child trains from scratch, so no schedule applies.
+  defaults: { schedule: {} },
 };
 
 const nb201: SearchSpace = {
