@@ -32,7 +32,7 @@ function pairwise(name: string, choose: (a: Individual, b: Individual, ctx: Step
       const trained = await trainFirst(ctx, pair);
       if (trained) return trained;
       const { parent, victim } = choose(pair[0]!, pair[1]!, ctx);
-      const alive = (await ctx.store.aliveCount()) + (ctx.inFlight?.() ?? 0);
+      const alive = (await ctx.store.aliveCount()) + ((await ctx.inFlight?.()) ?? 0);
       if (alive >= ctx.populationSize && (await ctx.store.kill(victim.id, ctx.worker)) !== 'killed') return 'conflict';
       // Concurrent workers that all found the population short overshoot it: above the set-point a step only kills.
       if (alive > ctx.populationSize) return 'killed';
@@ -62,7 +62,7 @@ export function aging(sampleSize: number): Algorithm {
       const trained = await trainFirst(ctx, sample);
       if (trained) return trained;
       const alive = await ctx.store.list({ state: 'alive' });
-      const occupied = alive.length + (ctx.inFlight?.() ?? 0);
+      const occupied = alive.length + ((await ctx.inFlight?.()) ?? 0);
       if (occupied >= ctx.populationSize) {
         // Only a trained individual ages out: an untrained one (the initial population, or one alive at a weight
         // reset) is waiting for, or under, its training, which would replace it anyway; killing it would lose it unseen.

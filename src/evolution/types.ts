@@ -19,9 +19,10 @@ export interface StepContext {
    * Children other workers are training now, which will join the population:
    * the set-point counts them, so that many workers keep alive + in flight
    * at it rather than overshooting (each step then kills one and adds one,
-   * as in the paper). Simulated workers know it; real ones do not (0).
+   * as in the paper). Simulated workers count their own; real ones read the
+   * other workers' reports.
    */
-  inFlight?: () => number;
+  inFlight?: () => number | Promise<number>;
   worker: string;
   /** Makes, trains and stores a child of `parent` (the worker's job). */
   reproduce(parent: Individual): Promise<void>;

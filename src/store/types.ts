@@ -29,6 +29,13 @@ export interface IndividualRecord {
   validationFlops: number;
   /** Seconds the worker spent on this child. */
   timing: { train: number; evaluate: number; store: number; idle: number };
+  /**
+   * When the training that made its weights began from scratch (ISO): its own
+   * training's start, or, when it inherited, its parent's. A weight reset after
+   * this time makes its weights and fitness stale. Absent in older records
+   * (then its birth stands in).
+   */
+  weightsSince?: string;
   /** Whether a weights file comes with it (false for a dead one whose weights were collected). */
   hasWeights: boolean;
   /** Generational runs: the generation and the slot of its plan. */

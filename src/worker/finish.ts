@@ -1,5 +1,5 @@
 /**
- * The finish (evonas's, not the paper's; default 0.1, off at 0): in the
+ * The finish (evonas's, not the paper's; default 0.25, off at 0): in the
  * last part `finish` of the time budget a steady-state worker stops
  * reproducing and anneals one of the best individuals alive: it continues
  * training the individual's own weights with its own learning rate (at least
@@ -28,12 +28,13 @@ const finished = (i: Individual) => ((i.mutations ?? []) as { type?: string }[])
 
 /**
  * The individuals a worker may finish, best by validation first: alive,
- * evaluated, with weights, neither the product of a finish nor finished already.
+ * evaluated, with weights, neither the product of a finish nor finished
+ * already, nor `stale` (weights and fitness from before a weight reset).
  */
-export function finishCandidates(all: Individual[]): Individual[] {
+export function finishCandidates(all: Individual[], stale: (i: Individual) => boolean = () => false): Individual[] {
   const f = selectionFitness(all);
   const done = new Set(all.filter(finished).map((i) => i.parent));
-  return all.filter((i) => i.state === 'alive' && f.has(i.id) && i.hasWeights && !finished(i) && !done.has(i.id)).sort((a, b) => f.get(b.id)! - f.get(a.id)! || (a.id < b.id ? -1 : 1));
+  return all.filter((i) => i.state === 'alive' && f.has(i.id) && i.hasWeights && !finished(i) && !done.has(i.id) && !stale(i)).sort((a, b) => f.get(b.id)! - f.get(a.id)! || (a.id < b.id ? -1 : 1));
 }
 
 /**
@@ -45,7 +46,8 @@ export function finishCandidates(all: Individual[]): Individual[] {
 export async function finishOne(kit: WorkerKit, deadline: number): Promise<string | undefined> {
   const { config, store, leases, name } = kit;
   const space = spaceOf(config.space);
-  for (const candidate of finishCandidates(await store.list())) {
+  await kit.refresh();
+  for (const candidate of finishCandidates(await store.list(), (i) => kit.stale(i))) {
     const key = `finish-${candidate.id}`;
     if (!(await leases.claim(key, name, LEASE_MS))) continue;
     const beat = setInterval(() => leases.heartbeat(key).catch(() => {}), LEASE_MS / 8);
@@ -68,7 +70,7 @@ async function anneal(kit: WorkerKit, parent: Individual, deadline: number, spac
   const weights = await store.readWeights(parent.id).catch(() => undefined); // collected meanwhile: nothing to finish
   if (!weights) return undefined;
   const storeSeconds = (Date.now() - t0) / 1000;
-  const idle = kit.beginChild();
+  const idle = await kit.beginChild('child');
   const net = compile(space.compile(parent.dna, kit.io, config), { threads: config.threadsPerWorker, precision: config.precision, seed: rng.int(2 ** 31), device: kit.device });
   try {
     net.setWeights(decodeSafetensors(weights, `weights of ${parent.id}`).tensors);
@@ -91,7 +93,13 @@ async function anneal(kit: WorkerKit, parent: Individual, deadline: number, spac
     if (r.steps === 0) return undefined;
     const record = { type: 'finish', targets: [], detail: { steps: r.steps, seconds: r.seconds, from: learningRate, to: 0 }, inherit: 'all' };
     const total = { ok: r.ok, ...(r.failure ? { failure: r.failure } : {}), steps: r.steps };
-    await kit.storeChild(net, parent.dna, total, { t0, idle, store: storeSeconds, stepsBefore: parent.stepsTrained }, { parent: parent.id, mutations: [record] });
+    await kit.storeChild(
+      net,
+      parent.dna,
+      total,
+      { t0, idle, store: storeSeconds, stepsBefore: parent.stepsTrained },
+      { parent: parent.id, mutations: [record], weightsSince: parent.weightsSince ?? parent.bornAt },
+    );
     return parent.id;
   } finally {
     net.dispose();

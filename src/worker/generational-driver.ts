@@ -34,7 +34,7 @@ export function generationalDriver(kit: WorkerKit): () => Promise<StepOutcome> {
     },
     async evaluate(generation, slot, p) {
       const t0 = Date.now();
-      const idle = kit.beginChild();
+      const idle = await kit.beginChild('child');
       const dna = space.validate(p.dna);
       const net = compile(space.compile(dna, kit.io, config), { threads: config.threadsPerWorker, precision: config.precision, seed: rng.int(2 ** 31), device: kit.device });
       const beat = setInterval(() => files.heartbeat(generation, slot).catch(() => {}), LEASE_MS / 8); // a missed beat is retried by the next
@@ -51,7 +51,13 @@ export function generationalDriver(kit: WorkerKit): () => Promise<StepOutcome> {
           signal: kit.signal,
         });
         if (r.cancelled) throw new DOMException('stopping', 'AbortError'); // the slot is given back
-        await kit.storeChild(net, dna, r, { t0, idle, store: 0, stepsBefore: 0 }, { parent: p.parents[0] ?? null, parents: p.parents, generation, slot, mutations: p.operations });
+        await kit.storeChild(
+          net,
+          dna,
+          r,
+          { t0, idle, store: 0, stepsBefore: 0 },
+          { parent: p.parents[0] ?? null, parents: p.parents, generation, slot, mutations: p.operations, weightsSince: new Date(t0).toISOString() },
+        );
       } finally {
         clearInterval(beat);
         net.dispose();

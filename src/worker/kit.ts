@@ -23,7 +23,18 @@ import { createRng } from '../util/rng.js';
 import type { Rng } from '../util/rng.js';
 import type { ExperimentHome } from '../store/home.js';
 import { readRun } from '../store/run-state.js';
+import { ALIVE_MS, workerReports } from './reports.js';
 import type { WorkerReport } from './reports.js';
+
+/**
+ * Worker `id`'s random stream: the experiment's seed and its number, and for
+ * its k-th start after the first (a restart after a crash, a resumed run) a
+ * fork of that, so no start replays another's draws.
+ */
+export function workerStream(seed: number, id: number, incarnation = 0): Rng {
+  const s = createRng(seed).fork(`worker-${id}`);
+  return incarnation ? s.fork(`start-${incarnation}`) : s;
+}
 
 /** A claim not refreshed for this long belongs to a dead worker (EVONAS_LEASE_MS overrides, for tests). */
 export const LEASE_MS = Number(process.env.EVONAS_LEASE_MS ?? 60_000);
@@ -36,7 +47,7 @@ export interface WorkerKit {
   validation: EngineDataset;
   store: TimedStore;
   leases: Leases;
-  /** `w<id>-<pid>`: the worker's name in records and claims. */
+  /** `w<id>-<pid>` (`w<id>r<k>-<pid>` for its k-th restart): the worker's name in records, reports and claims. */
   name: string;
   /** Where this worker trains (cpu, or its GPU: see workerDevice). */
   device: string;
@@ -44,12 +55,26 @@ export interface WorkerKit {
   /** When the experiment started (ms since the epoch): schedules count from it. */
   started: number;
   signal?: AbortSignal;
-  /** The schedule now: the configured one plus the remedies of any stagnation events. */
+  /** The schedule now: the configured one plus the remedies of any stagnation events (as last read: see refresh). */
   schedule(): Schedule;
-  /** Marks a child's start; @returns the seconds the worker was idle before it. */
-  beginChild(): number;
+  /** Reads the stagnation events afresh, so that a step sees every remedy recorded before it began. */
+  refresh(): Promise<void>;
+  /**
+   * Whether an individual's weights and fitness predate a weight reset
+   * (stagnation's or the schedule's): its weights' training began before the
+   * latest reset, so it must be trained again from scratch before it competes.
+   */
+  stale(individual: Individual): boolean;
+  /**
+   * Marks a child's start and says so in the worker's report (a reproduction
+   * is counted by the other workers' set-point, see inFlight). @returns the
+   * seconds the worker was idle before it.
+   */
+  beginChild(kind: 'child' | 'retrain'): Promise<number>;
   /** Marks a child's end (stored, dropped or failed). */
   endChild(): void;
+  /** Children the other live workers are training now (their reports), which will join the population. */
+  inFlight(): Promise<number>;
   /**
    * Evaluates a child trained since `t.t0` (when training went well) and
    * stores it as a new individual with `fields` (parentage, mutations, generation).
@@ -73,7 +98,7 @@ export interface WorkerKit {
  * whose methods share the worker's open engine dataset, timers and rng, and
  * each method is short.
  */
-export async function makeKit(home: ExperimentHome, id: number, o: { signal?: AbortSignal; data?: string } = {}): Promise<WorkerKit> {
+export async function makeKit(home: ExperimentHome, id: number, o: { signal?: AbortSignal; data?: string; incarnation?: number } = {}): Promise<WorkerKit> {
   const { signal } = o;
   const config = await loadConfig(home);
   const data = openDataset(o.data ?? dataOf(config));
@@ -81,7 +106,8 @@ export async function makeKit(home: ExperimentHome, id: number, o: { signal?: Ab
   const train = engineDataset(data.train());
   const validation = engineDataset(data.validation(), m.stats);
   const store = new TimedStore(home.store);
-  const name = `w${id}-${process.pid}`;
+  const incarnation = o.incarnation ?? 0;
+  const name = `w${id}${incarnation ? `r${incarnation}` : ''}-${process.pid}`;
   const wallStart = Date.now();
   const totals = { train: 0, evaluate: 0, children: 0 };
   const started = Date.parse((await readRun(home.docs, home.name)).startedAt);
@@ -89,9 +115,11 @@ export async function makeKit(home: ExperimentHome, id: number, o: { signal?: Ab
   const stagnation = new StagnationLog(home.docs);
   let events = { list: await stagnation.list(), read: Date.now() };
   let refreshing = false;
+  /** What this worker is training now, for its report: a reproduction counts toward the set-point, a retraining replaces its original. */
+  let training: 'child' | 'retrain' | undefined;
   const reported = { chain: Promise.resolve(), last: false };
   const job = process.env.SLURM_ARRAY_JOB_ID ? `${process.env.SLURM_ARRAY_JOB_ID}_${process.env.SLURM_ARRAY_TASK_ID}` : process.env.SLURM_JOB_ID;
-  return {
+  const kit: WorkerKit = {
     home,
     config,
     io: { ...m.shape, classes: m.classes.length },
@@ -101,8 +129,9 @@ export async function makeKit(home: ExperimentHome, id: number, o: { signal?: Ab
     leases: home.leases,
     name,
     device: config.device === 'cpu' ? 'cpu' : workerDevice(config.device, id, config.workersPerGpu, loadNative().info().cudaDevices),
-    // The experiment's seed and the worker's number alone: a run repeats (the process id would not).
-    rng: createRng(config.seed).fork(`worker-${id}`),
+    // The experiment's seed and the worker's number (and restart) alone: a run repeats (the process id would not),
+    // and a restarted worker or a resumed run does not replay the stream its number had before.
+    rng: workerStream(config.seed, id, incarnation),
     started,
     ...(signal ? { signal } : {}),
     schedule() {
@@ -121,9 +150,29 @@ export async function makeKit(home: ExperimentHome, id: number, o: { signal?: Ab
       }
       return withRemedies(config.schedule, events.list);
     },
-    beginChild: () => (Date.now() - idleSince) / 1000,
+    async refresh() {
+      if (!config.stagnation) return; // only a stagnation policy adds events
+      events = { list: await stagnation.list(), read: Date.now() };
+    },
+    stale(individual) {
+      const elapsed = (Date.now() - started) / 1000;
+      const resets = (kit.schedule().weightResets ?? []).filter((r) => r <= elapsed);
+      if (resets.length === 0) return false;
+      return Date.parse(individual.weightsSince ?? individual.bornAt) < started + 1000 * Math.max(...resets);
+    },
+    async beginChild(kind) {
+      const idle = (Date.now() - idleSince) / 1000;
+      training = kind;
+      await kit.report().catch(() => {}); // a missed write is repeated by the next report
+      return idle;
+    },
     endChild() {
       idleSince = Date.now();
+      training = undefined;
+    },
+    async inFlight() {
+      const now = Date.now();
+      return (await workerReports(home.docs)).filter((w) => w.worker !== name && w.training === 'child' && !w.stopped && w.at && now - Date.parse(w.at) < ALIVE_MS).length;
     },
     async storeChild(net, dna, r, tm, fields) {
       const t1 = Date.now();
@@ -172,6 +221,7 @@ export async function makeKit(home: ExperimentHome, id: number, o: { signal?: Ab
         wall: (Date.now() - wallStart) / 1000,
         ...totals,
         store: store.seconds,
+        ...(training && !stopped ? { training } : {}),
         ...(stopped ? { stopped: true } : {}),
       };
       reported.chain = reported.chain.catch(() => {}).then(() => home.docs.write(`workers/${name}.json`, r));
@@ -182,4 +232,5 @@ export async function makeKit(home: ExperimentHome, id: number, o: { signal?: Ab
       validation.dispose();
     },
   };
+  return kit;
 }

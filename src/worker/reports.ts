@@ -4,6 +4,9 @@ import type { ExperimentDocs } from '../store/docs.js';
 /** How often a worker rewrites its report, its heartbeat (EVONAS_HEARTBEAT_MS overrides, for tests). */
 export const HEARTBEAT_MS = Number(process.env.EVONAS_HEARTBEAT_MS ?? 30_000);
 
+/** A worker counts as alive while its report (its heartbeat) is younger than this and does not say it stopped. */
+export const ALIVE_MS = 3 * HEARTBEAT_MS;
+
 /** What a worker reports about itself, rewritten as it goes: its time split and, by its time, that it is alive. */
 export interface WorkerReport {
   worker: string;
@@ -19,8 +22,12 @@ export interface WorkerReport {
   evaluate: number;
   store: number;
   children?: number;
-  /** Its last report: it stopped. */
+  /** What it is training now: a child (which will join the population) or an individual retrained in place. */
+  training?: 'child' | 'retrain';
+  /** Its last report: it stopped (said by the worker, or by the supervisor that saw it die). */
   stopped?: boolean;
+  /** How it ended when it did not stop by itself (the supervisor saw it exit): a signal or an exit code. */
+  died?: string;
 }
 
 export async function workerReports(docs: ExperimentDocs): Promise<WorkerReport[]> {

@@ -12,7 +12,7 @@ import { withHome } from '../store/home.js';
 import { readRun } from '../store/run-state.js';
 import type { RunState } from '../store/run-state.js';
 import { summarizePopulation } from '../store/summary.js';
-import { HEARTBEAT_MS, utilization, workerReports } from './reports.js';
+import { ALIVE_MS, utilization, workerReports } from './reports.js';
 
 export interface ExperimentStatus extends RunState {
   experiment: string;
@@ -36,9 +36,6 @@ export interface ExperimentStatus extends RunState {
   /** Generational spaces: each generation's statistics. */
   generations?: GenerationStats[];
 }
-
-/** A worker counts as alive while its report (its heartbeat) is younger than this. */
-const ALIVE_MS = 3 * HEARTBEAT_MS;
 
 /** @throws {ConfigError} when `location` (a folder or a postgresql:// URL) holds no experiment. */
 export async function status(location: string): Promise<ExperimentStatus> {

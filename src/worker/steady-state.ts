@@ -29,10 +29,15 @@ export function steadyStateDriver(kit: WorkerKit): () => Promise<StepOutcome> {
   const mutateChild = space.mutate;
   if (!mutateChild) throw new RangeError(`the ${space.name} space has no mutation: it cannot run a steady-state algorithm`);
 
-  /** Trains `dna` (from `weights` when given) and stores the result as a new individual. @returns false when stopped first (nothing stored). */
-  const breed = async (dna: unknown, parent: Individual, records: unknown[], weights: Uint8Array | undefined, steps0: number, storeSeconds: number): Promise<boolean> => {
+  /**
+   * Trains `dna` (from `weights` when given) and stores the result as a new individual: a child of `parent`, or
+   * (`retrain`) the retrained copy of it. @returns false when stopped first (nothing stored).
+   */
+  const breed = async (dna: unknown, parent: Individual, records: unknown[], weights: Uint8Array | undefined, o: { storeSeconds: number; retrain?: boolean }): Promise<boolean> => {
     const t0 = Date.now();
-    const idle = kit.beginChild();
+    const idle = await kit.beginChild(o.retrain ? 'retrain' : 'child');
+    // Inherited weights are as old as the parent's; fresh ones date from now.
+    const weightsSince = weights ? (parent.weightsSince ?? parent.bornAt) : new Date(t0).toISOString();
     const net = compile(space.compile(dna, kit.io, config), { threads: config.threadsPerWorker, precision: config.precision, seed: rng.int(2 ** 31), device: kit.device });
     try {
       if (weights) net.setWeights(decodeSafetensors(weights, `weights of ${parent.id}`).tensors);
@@ -47,7 +52,7 @@ export function steadyStateDriver(kit: WorkerKit): () => Promise<StepOutcome> {
         signal: kit.signal,
       });
       if (r.cancelled) return false; // stopping: the child is dropped
-      await kit.storeChild(net, dna, r, { t0, idle, store: storeSeconds, stepsBefore: steps0 }, { parent: parent.id, mutations: records });
+      await kit.storeChild(net, dna, r, { t0, idle, store: o.storeSeconds, stepsBefore: weights ? parent.stepsTrained : 0 }, { parent: parent.id, mutations: records, weightsSince });
       return true;
     } finally {
       net.dispose();
@@ -61,6 +66,7 @@ export function steadyStateDriver(kit: WorkerKit): () => Promise<StepOutcome> {
     rng,
     populationSize: config.population,
     worker: name,
+    inFlight: () => kit.inFlight(),
     async reproduce(parent) {
       const elapsed = (Date.now() - started) / 1000;
       const child =
@@ -68,12 +74,15 @@ export function steadyStateDriver(kit: WorkerKit): () => Promise<StepOutcome> {
           ? { dna: space.randomIndividual(rng), records: [{ type: 'random-draw' }], inherit: 'none' as const }
           : mutateChild(space.validate(parent.dna), rng, mutationOptions(config, mutationsPerChild(kit.schedule(), elapsed)));
       let inherit = config.inheritance ? child.inherit : 'none';
-      // A step in flight across a reset: the child starts from scratch too.
-      if (resetSinceBirth(kit.schedule(), (Date.parse(parent.bornAt) - started) / 1000, elapsed)) inherit = 'none';
+      // Weights from before a reset are not passed on (the step began before it): the child starts from scratch.
+      if (resetSinceBirth(kit.schedule(), (Date.parse(parent.weightsSince ?? parent.bornAt) - started) / 1000, elapsed)) inherit = 'none';
       // Take what the child needs before anything else: the parent may die and be collected meanwhile.
       const t = Date.now();
-      const weights = inherit !== 'none' && parent.hasWeights ? await store.readWeights(parent.id) : undefined;
-      await breed(child.dna, parent, child.records, weights, weights ? parent.stepsTrained : 0, (Date.now() - t) / 1000);
+      const weights = inherit !== 'none' && parent.hasWeights ? await store.readWeights(parent.id) /* ConflictError when collected: dead */ : undefined;
+      // The paper's worker, when "its individuals are changed under it" (another worker killed its parent), "simply
+      // gives up and tries again": with the parent read, it must still be alive, or the step is a conflict.
+      if ((await store.get(parent.id))?.state !== 'alive') throw new ConflictError(`${parent.id} was killed by another worker while ${name} reproduced it`);
+      await breed(child.dna, parent, child.records, weights, { storeSeconds: (Date.now() - t) / 1000 });
     },
     // An initial individual, or one alive at a weight reset, is trained from
     // scratch by exactly one worker (a lease on its id); it retires only once
@@ -85,7 +94,7 @@ export function steadyStateDriver(kit: WorkerKit): () => Promise<StepOutcome> {
       try {
         const reason: Record<string, number> = individual.fitness === null ? { initialTraining: 1 } : { weightReset: 1 };
         const initial = [{ type: 'identity', targets: [], detail: reason, inherit: 'none' }];
-        if (!(await breed(space.validate(individual.dna), individual, initial, undefined, 0, 0))) return await leases.release(key, name);
+        if (!(await breed(space.validate(individual.dna), individual, initial, undefined, { storeSeconds: 0, retrain: true }))) return await leases.release(key, name);
         await leases.done(key);
         await store.kill(individual.id, name);
       } catch (e) {
@@ -95,12 +104,11 @@ export function steadyStateDriver(kit: WorkerKit): () => Promise<StepOutcome> {
         clearInterval(beat);
       }
     },
-    // Alive at the latest weight reset: its fitness belongs to weights that are gone.
-    stale(individual) {
-      const elapsed = (Date.now() - started) / 1000;
-      const resets = (kit.schedule().weightResets ?? []).filter((r) => r <= elapsed);
-      return resets.length > 0 && Date.parse(individual.bornAt) < started + 1000 * Math.max(...resets);
-    },
+    // Weights (and so fitness) from before the latest reset: retrained from scratch before it competes.
+    stale: (individual) => kit.stale(individual),
   };
-  return () => alg.step(ctx);
+  return async () => {
+    await kit.refresh(); // every remedy recorded before this step began applies to it
+    return alg.step(ctx);
+  };
 }

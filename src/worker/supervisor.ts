@@ -24,7 +24,8 @@ import { summarize, summarizePopulation } from '../store/summary.js';
 import type { PopulationSummary } from '../store/summary.js';
 import { readRun, RUN_FILE, writeRun } from '../store/run-state.js';
 import type { RunState } from '../store/run-state.js';
-import { utilization } from './reports.js';
+import { utilization, workerReports } from './reports.js';
+import { hostname } from 'node:os';
 import type { Individual } from '../store/index.js';
 
 import { EVONAS } from '../util/command.js';
@@ -136,9 +137,10 @@ class WorkerPool {
     private readonly log: (line: string) => void,
   ) {}
 
-  start(id: number): void {
+  /** Starts worker `id`; a restart (`takeover`) takes its number over from the one seen dying. */
+  start(id: number, takeover = false): void {
     const { location, env } = childLocation(this.home);
-    const child = spawn(process.execPath, [EVONAS, 'worker', location, '--id', String(id)], { stdio: ['ignore', 'ignore', 'pipe'], env });
+    const child = spawn(process.execPath, [EVONAS, 'worker', location, '--id', String(id), ...(takeover ? ['--takeover'] : [])], { stdio: ['ignore', 'ignore', 'pipe'], env });
     let err = '';
     child.stderr!.on('data', (d) => {
       err = (err + d).slice(-2000);
@@ -151,12 +153,24 @@ class WorkerPool {
           if (code === 0) this.finished++;
           else if (!this.stopping && Date.now() < this.deadline) {
             this.log(`worker ${id} exited (${signal ?? `code ${code}`}); restarting it${err ? `\n${err.trim().split('\n').slice(-3).join('\n')}` : ''}`);
-            setTimeout(() => !this.stopping && this.start(id), 1000);
+            setTimeout(() => !this.stopping && this.start(id, true), 1000);
           }
-          res();
+          // A worker that died could not say so: its report would look alive until its heartbeat went stale.
+          const buried = code === 0 ? Promise.resolve() : this.bury(child.pid, signal ?? `code ${code}`).catch(() => {});
+          buried.then(() => res());
         }),
       ),
     );
+  }
+
+  /** Marks the report of the worker process `pid` (of this host) stopped, with how it died. */
+  private async bury(pid: number | undefined, died: string): Promise<void> {
+    const host = hostname();
+    for (const w of await workerReports(this.home.docs)) {
+      if (w.pid !== pid || (w.host ?? host) !== host || w.stopped) continue;
+      const { training: _, ...rest } = w;
+      await this.home.docs.write(`workers/${w.worker}.json`, { ...rest, stopped: true, died });
+    }
   }
 
   /** Whether the workers should go on: not stopping, before the deadline, and some not finished. */

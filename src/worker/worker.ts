@@ -11,8 +11,8 @@ import type { StepOutcome } from '../evolution/types.js';
 import { spaceOf } from '../spaces/index.js';
 import { ConflictError, historyKeepers } from '../store/index.js';
 import { generationalDriver } from './generational-driver.js';
-import { makeKit } from './kit.js';
-import { HEARTBEAT_MS } from './reports.js';
+import { LEASE_MS, makeKit } from './kit.js';
+import { HEARTBEAT_MS, workerReports } from './reports.js';
 import { openHome } from '../store/home.js';
 import type { ExperimentHome } from '../store/home.js';
 import { readRun } from '../store/run-state.js';
@@ -22,7 +22,14 @@ import { steadyStateDriver } from './steady-state.js';
 export interface WorkerOptions {
   /** The experiment: its folder or its postgresql:// URL. */
   location: string;
-  id: number;
+  /** The worker's number (its random stream); omitted, the lowest no live worker holds. */
+  id?: number;
+  /**
+   * Take the number over even if its claim looks live: the caller saw its
+   * last holder die (evonas evolve restarting a worker), so its claim, not yet
+   * run out, is not a live worker's.
+   */
+  takeover?: boolean;
   /** The dataset's path on this host, when it is not the one the experiment records. */
   data?: string;
   signal?: AbortSignal;
@@ -42,7 +49,16 @@ export async function runWorker(o: WorkerOptions): Promise<Record<string, number
 async function work(home: ExperimentHome, o: WorkerOptions): Promise<Record<string, number>> {
   if ((await loadConfig(home)).evaluator === 'table')
     throw new EvonasError('ERR_INPUT', `${home.name}: a table-driven run's workers are simulated by evonas evolve, in one process on the simulated clock; there is nothing for evonas worker to do`);
-  const kit = await makeKit(home, o.id, { ...(o.signal ? { signal: o.signal } : {}), ...(o.data ? { data: o.data } : {}) });
+  const { id, release } = await claimNumber(home, o);
+  // Earlier starts of this number (a restart, a resumed run) left their reports: this start's stream is a new one.
+  const incarnation = (await workerReports(home.docs)).filter((w) => new RegExp(`^w${id}(r\\d+)?-`).test(w.worker)).length;
+  let kit: Awaited<ReturnType<typeof makeKit>>;
+  try {
+    kit = await makeKit(home, id, { incarnation, ...(o.signal ? { signal: o.signal } : {}), ...(o.data ? { data: o.data } : {}) });
+  } catch (e) {
+    await release();
+    throw e;
+  }
   const { config, store } = kit;
   const generational = spaceOf(config.space).generational;
   const step = generational ? generationalDriver(kit) : steadyStateDriver(kit);
@@ -90,6 +106,40 @@ async function work(home: ExperimentHome, o: WorkerOptions): Promise<Record<stri
     clearInterval(beat);
     await kit.report(true).catch(() => {}); // stopping: the last report is a courtesy
     kit.dispose();
+    await release();
   }
   return counts;
+}
+
+/** Numbers tried, from 0, for a worker started without one. */
+const MAX_WORKER_NUMBER = 100_000;
+
+/**
+ * Claims the worker's number (a lease `worker-<id>`, kept fresh while it
+ * works): two live workers never share a number, and so never a random
+ * stream. @returns the number and how to give it back.
+ * @throws {EvonasError} naming the number and its holder when it is taken.
+ */
+async function claimNumber(home: ExperimentHome, o: WorkerOptions): Promise<{ id: number; release: () => Promise<void> }> {
+  const name = `worker-${process.pid}`;
+  const held = (id: number) => {
+    const key = `worker-${id}`;
+    const beat = setInterval(() => home.leases.heartbeat(key).catch(() => {}), LEASE_MS / 8); // a missed beat is retried by the next
+    return {
+      id,
+      release: async () => {
+        clearInterval(beat);
+        await home.leases.release(key, name).catch(() => {}); // not given back: it runs out by itself
+      },
+    };
+  };
+  if (o.id !== undefined) {
+    if (await home.leases.claim(`worker-${o.id}`, name, o.takeover ? 0 : LEASE_MS)) return held(o.id);
+    throw new EvonasError(
+      'ERR_INPUT',
+      `${home.name}: worker number ${o.id} is held by a live worker (its claim was refreshed in the last ${LEASE_MS / 1000} s); give another --id, or none to take the lowest free one`,
+    );
+  }
+  for (let id = 0; id < MAX_WORKER_NUMBER; id++) if (await home.leases.claim(`worker-${id}`, name, LEASE_MS)) return held(id);
+  throw new EvonasError('ERR_INPUT', `${home.name}: no free worker number below ${MAX_WORKER_NUMBER}`);
 }
