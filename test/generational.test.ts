@@ -86,6 +86,11 @@ describe('the generational plan', () => {
     assert.ok(Math.abs(st.max - 0.65) < 1e-12 && Math.abs(st.min - 0.4) < 1e-12 && Math.abs(st.mean - 0.525) < 1e-12 && Math.abs(st.median - 0.525) < 1e-12);
     assert.ok(Math.abs(st.std - 0.125) < 1e-12);
     assert.equal(st.best.bits, '1-01 0-01-100 0-11-101-0001');
+    // A slow worker's slot taken over: its late second result of slot 0 (a later id) counts nowhere.
+    const late = { ...rec(0, 0, a, 0.1), id: `${records[0]!.id}z` };
+    const again = evaluated([...records, late], 1, 2)!;
+    assert.ok(Math.abs(again[0]!.fitness - 0.65) < 1e-12, `one result per slot in the duplicate mean, found ${again[0]!.fitness}`);
+    assert.equal(evaluated([...records, late], 0, 2)![0]!.id, records[0]!.id);
   });
 });
 

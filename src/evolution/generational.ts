@@ -123,28 +123,29 @@ export const isGenerational = (r: IndividualRecord): r is GenerationalRecord => 
 /**
  * Generation t's individuals in slot order, each with the mean accuracy of
  * every evaluation of its bits up to generation t; undefined while a slot has
- * no result. When a slot has two results (a claim was taken over from a
- * worker that was only slow), the earlier id counts.
+ * no result. One result per slot: when a slot has two (a claim was taken
+ * over from a worker that was only slow), the earlier id is the slot's, and
+ * the other counts nowhere, neither in the generation nor in any mean.
  */
 export function evaluated(records: IndividualRecord[], generation: number, population: number): Evaluated[] | undefined {
-  const gen = records.filter(isGenerational);
   const accuracy = (r: IndividualRecord) => r.fitness ?? 0;
+  /** The one result of each slot of each generation up to t, by `${generation}/${slot}`. */
+  const results = new Map<string, GenerationalRecord>();
+  for (const r of records) {
+    if (!isGenerational(r) || r.generation > generation) continue;
+    const key = `${r.generation}/${r.slot}`;
+    const other = results.get(key);
+    if (!other || r.id < other.id) results.set(key, r);
+  }
   const sums = new Map<string, { sum: number; n: number }>();
-  for (const r of gen) {
-    if (r.generation > generation) continue;
+  for (const r of results.values()) {
     const key = hashStagesDNA(validateStagesDNA(r.dna));
     const e = sums.get(key) ?? { sum: 0, n: 0 };
     sums.set(key, { sum: e.sum + accuracy(r), n: e.n + 1 });
   }
-  const bySlot = new Map<number, GenerationalRecord>();
-  for (const r of gen) {
-    if (r.generation !== generation) continue;
-    const other = bySlot.get(r.slot);
-    if (!other || r.id < other.id) bySlot.set(r.slot, r);
-  }
-  if (bySlot.size < population) return undefined;
-  return Array.from({ length: population }, (_, slot) => {
-    const r = bySlot.get(slot)!;
+  const slots = Array.from({ length: population }, (_, slot) => results.get(`${generation}/${slot}`));
+  if (slots.some((r) => r === undefined)) return undefined;
+  return (slots as GenerationalRecord[]).map((r, slot) => {
     const dna = validateStagesDNA(r.dna);
     const e = sums.get(hashStagesDNA(dna))!;
     return { id: r.id, slot, dna, accuracy: accuracy(r), fitness: e.sum / e.n };

@@ -5,7 +5,7 @@
  */
 import { compile } from '../engine/net.js';
 import { fit } from '../engine/fit.js';
-import { generationalStep } from '../evolution/generational.js';
+import { generationalStep, isGenerational } from '../evolution/generational.js';
 import type { GenerationalContext } from '../evolution/generational.js';
 import type { StepOutcome } from '../evolution/types.js';
 import { spaceOf } from '../spaces/index.js';
@@ -14,7 +14,7 @@ import { LEASE_MS } from './kit.js';
 import type { WorkerKit } from './kit.js';
 
 export function generationalDriver(kit: WorkerKit): () => Promise<StepOutcome> {
-  const { config, rng } = kit;
+  const { config, rng, store } = kit;
   const space = spaceOf(config.space);
   const files = new GenerationLedger(kit.home.docs, kit.home.leases);
   const steps = config.epochs ? Math.ceil((config.epochs * kit.train.count) / config.batchSize) : config.stepsPerChild;
@@ -51,6 +51,8 @@ export function generationalDriver(kit: WorkerKit): () => Promise<StepOutcome> {
           signal: kit.signal,
         });
         if (r.cancelled) throw new DOMException('stopping', 'AbortError'); // the slot is given back
+        // Slow enough that its claim ran out and another worker stored this slot: one result per slot, so drop it.
+        if ((await store.list()).some((x) => isGenerational(x) && x.generation === generation && x.slot === slot)) return;
         await kit.storeChild(
           net,
           dna,
