@@ -16,6 +16,7 @@ import type { SearchSpace } from '../src/spaces/index.js';
 import { ConflictError, FileStore } from '../src/store/index.js';
 import type { Individual, PopulationStore } from '../src/store/index.js';
 import { openHome } from '../src/store/home.js';
+import { auditResets } from '../src/report/build.js';
 import { finishCandidates } from '../src/worker/finish.js';
 import { makeKit, workerStream } from '../src/worker/kit.js';
 import type { WorkerKit } from '../src/worker/kit.js';
@@ -137,6 +138,12 @@ describe('the steady-state worker, against the paper', () => {
         [],
         'the finish skips stale individuals',
       );
+      // The report's audit of the reset says the same, and would count a child bred from the escaped one.
+      const [audit] = auditResets(after, [resetAt!], kit.started);
+      assert.equal(audit!.bredFromStale, 0);
+      assert.ok(audit!.retrained >= 2, `${audit!.retrained} retrained`);
+      const bred: Individual = { ...escaped, id: `${escaped.id}x`, parent: escaped.id, bornAt: new Date(reset + 5000).toISOString(), timing: { train: 1, evaluate: 1, store: 0, idle: 0 } };
+      assert.equal(auditResets([...after, bred], [resetAt!], kit.started)[0]!.bredFromStale, 1);
     } finally {
       kit.dispose();
       await home.close();

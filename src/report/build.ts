@@ -20,7 +20,7 @@ import { readRun } from '../store/run-state.js';
 import { utilization } from '../worker/reports.js';
 import { bestSoFarSpec, figure1Spec, generationsSpec, render, SIMULATED_CLOCK, WALL_CLOCK } from './charts.js';
 import { EvonasError } from '../util/errors.js';
-import { StagnationLog } from '../evolution/stagnation.js';
+import { StagnationLog, withRemedies } from '../evolution/stagnation.js';
 import type { StagnationEvent } from '../evolution/stagnation.js';
 import type { Dot } from './charts.js';
 import { accuracy, bestSoFar, lineage, majorityVote, predictions, softmax } from './curves.js';
@@ -58,6 +58,14 @@ export interface ReportSummary {
   generations?: GenerationStats[];
   /** Stagnation noticed during the run and the remedies applied (none when the policy was off). */
   stagnation?: StagnationEvent[];
+  /**
+   * Each weight reset (the schedule's and stagnation's) that came during the
+   * run, audited from the records: individuals retrained from scratch after
+   * it, and children whose training began after it (and before the next)
+   * from a parent whose weights predate it, which must be 0: no individual
+   * carrying pre-reset weights is a parent once the reset is known.
+   */
+  weightResets?: { at: number; retrained: number; bredFromStale: number }[];
   config: unknown;
 }
 
@@ -188,6 +196,8 @@ async function reportOn(x: Experiment, out: string, o: ReportOptions): Promise<R
     const last = Math.max(...all.map((i) => Date.parse(i.bornAt)), start);
     const u = await utilization(x.home.docs);
     const generations = spaceOf(x.config.space).generational ? await new GenerationLedger(x.home.docs, x.home.leases).stats<GenerationStats>() : undefined;
+    const events = await new StagnationLog(x.home.docs).list();
+    const resets = [...new Set(withRemedies(x.config.schedule, events).weightResets ?? [])].filter((t) => start + 1000 * t <= last).sort((a, b) => a - b);
     const summary: ReportSummary = {
       experiment: dir,
       space: x.config.space,
@@ -215,7 +225,8 @@ async function reportOn(x: Experiment, out: string, o: ReportOptions): Promise<R
       bestSoFar: curve,
       top,
       ...(generations ? { generations } : {}),
-      stagnation: await new StagnationLog(x.home.docs).list(),
+      stagnation: events,
+      ...(resets.length ? { weightResets: auditResets(all, resets, start) } : {}),
       config: x.config,
     };
     await writeReport(x, all, summary, out, start);
@@ -223,6 +234,32 @@ async function reportOn(x: Experiment, out: string, o: ReportOptions): Promise<R
   } finally {
     split?.data.dispose();
   }
+}
+
+/**
+ * What happened after each weight reset at `resets` (seconds since `start`):
+ * see ReportSummary.weightResets. A child's training began at its birth less
+ * its training and evaluation; a step begun before the reset may still pass
+ * pre-reset weights to a child that starts training just after it (that
+ * child is then stale and retrained), so children whose training began
+ * within a second of the reset are not counted.
+ */
+export function auditResets(all: Individual[], resets: number[], start: number): { at: number; retrained: number; bredFromStale: number }[] {
+  const byId = new Map(all.map((i) => [i.id, i]));
+  const detail = (i: Individual) => ((i.mutations ?? [])[0] as { detail?: Record<string, number> } | undefined)?.detail ?? {};
+  return resets.map((at, k) => {
+    const [from, to] = [start + 1000 * at, k + 1 < resets.length ? start + 1000 * resets[k + 1]! : Number.POSITIVE_INFINITY];
+    const born = (i: Individual) => Date.parse(i.bornAt);
+    const retrained = all.filter((i) => detail(i).weightReset && born(i) >= from && born(i) < to).length;
+    const bredFromStale = all.filter((i) => {
+      if (!i.parent || detail(i).weightReset || detail(i).initialTraining) return false;
+      const began = born(i) - 1000 * (i.timing.train + i.timing.evaluate);
+      if (began < from + 1000 || began >= to) return false;
+      const p = byId.get(i.parent);
+      return p !== undefined && Date.parse(p.weightsSince ?? p.bornAt) < from;
+    }).length;
+    return { at, retrained, bredFromStale };
+  });
 }
 
 function diagram(i: Individual, x: Experiment, title: string): string {

@@ -49,6 +49,13 @@ ${
 ${figure('figure1', `${s.clock === 'simulated' ? 'Simulated time (each evaluation charged for the training the table recorded)' : 'Wall time'} against validation accuracy; the best individual’s ancestors are joined in red (Real et al. 2017, Figure 1)`)}
 <h2>Best so far</h2>
 ${figure('best-so-far', 'At each time, the test accuracy of the individual with the highest validation accuracy born at or before it, with that validation accuracy beside it')}
+${
+  s.weightResets?.length
+    ? `<h2>Weight resets</h2><p>${s.weightResets
+        .map((r) => `At ${r.at.toFixed(0)} s every individual's weights were reset: ${r.retrained} retrained from scratch; children bred after it from pre-reset weights: ${r.bredFromStale}.`)
+        .join('<br>')}</p>`
+    : ''
+}
 ${p.generationsTable ? `<h2>Generations</h2>${figure('generations', 'Per-generation statistics (Xie &amp; Yuille 2017, Table 1)')}<pre>${esc(p.generationsTable.join('\n'))}</pre>` : ''}
 <h2>The best and its ancestors</h2>
 <p>${p.lineageLength} individuals on its line of descent; the last ${p.diagrams.length} shown, oldest first, each with the mutation that made it.</p>
