@@ -138,7 +138,7 @@ async function evolveAt(p: Parsed, home: ExperimentHome, resume: boolean, maxChi
   if (p.values.prepare) {
     if (table) throw new CliError(PREPARE_TABLE, 2);
     console.log(`prepared ${dir}: ${config.space} space, ${config.algorithm}, ${shape}, ${training}, until ${until}; no workers started`);
-    console.log(`add workers with: evonas worker ${dir} --id N, or evonas slurm ${dir} --workers N`);
+    console.log(`add workers with: evonas worker ${dir} (each takes the lowest free number), or evonas slurm ${dir} --workers N`);
     return 0;
   }
   console.log(`${resume ? 'resuming' : 'evolving'} ${dir}: ${config.space} space, ${config.algorithm}, ${shape}, ${config.workers} ${table ? 'simulated ' : ''}workers, ${training}, until ${until}`);

@@ -221,8 +221,12 @@ export class FileStore implements PopulationStore {
       if (e.state !== 'dead' || keep.has(e.id) || this.collected.has(e.id)) continue;
       const dir = this.path(e.id, 'dead');
       let died: number;
+      let note = this.deathNotes.get(e.id);
       try {
-        const note = JSON.parse(await readFile(join(dir, DEATH), 'utf8')) as { diedAt: string };
+        if (!note) {
+          note = JSON.parse(await readFile(join(dir, DEATH), 'utf8')) as { diedAt: string; killedBy: string };
+          this.deathNotes.set(e.id, note); // immutable once written: read once per store object
+        }
         died = Date.parse(note.diedAt);
       } catch {
         try {
@@ -237,9 +241,12 @@ export class FileStore implements PopulationStore {
       try {
         await rename(join(dir, WEIGHTS), doomed);
       } catch (err) {
-        if (gone(err)) continue; // never had weights, or another collector took them
-        throw err;
+        if (!gone(err)) throw err;
+        // Never had weights, or another collector took them: either way none to collect, now or later.
+        this.collected.add(e.id);
+        continue;
       }
+      this.collected.add(e.id);
       await rm(doomed, { force: true });
       collected.push(e.id);
     }
