@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Sets evonas up on a fresh Debian machine: PyTorch 2 (the libtorch the
-# engine builds against), chromium for the browser tests, clang-format for
-# the lint, postgresql, slurm and munge for the store's and the cluster's
-# tests, the npm dependencies, the native addon and the TypeScript build.
-# Safe to run again.
+# Sets evonas up on a fresh Debian machine for the main job: PyTorch 2 (the
+# libtorch the engine builds against), a font for the report's charts, the
+# npm dependencies, the native addon and the TypeScript build. What only the
+# tests need (PostgreSQL, Slurm, Chromium, clang-format) is installed by
+# scripts/test-deps.sh, which npm test runs first. Safe to run again.
 #
 # libtorch, where a user has it (scripts/libtorch.mjs reads the same):
 #   LIBTORCH=/path/to/libtorch            a libtorch folder (a zip's, or a PyTorch install's torch/)
@@ -22,18 +22,11 @@ own_torch=0
 [ -n "${LIBTORCH:-}" ] || [ "${LIBTORCH_USE_PYTORCH:-}" = 1 ] || own_torch=1
 # The project's PyTorch lives in a virtual environment, which Debian's python3 makes with python3-venv.
 if [ $own_torch = 1 ] && ! python3 -c 'import ensurepip, venv' 2>/dev/null; then missing+=(python3 python3-venv); fi
-# The dashboard's browser test drives Debian's chromium; its charts' PNGs need a font.
-[ -x /usr/bin/chromium ] || missing+=(chromium)
+# node-gyp compiles the native addon.
+command -v g++ >/dev/null || missing+=(g++)
+command -v make >/dev/null || missing+=(make)
+# The report's charts are rendered to PNG with a font.
 [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
-# npm test checks native/'s formatting (npm run lint).
-command -v clang-format >/dev/null || missing+=(clang-format)
-# The PostgreSQL store's tests start their own server (initdb, pg_ctl) from Debian's package.
-compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
-# The Slurm test starts a one-node cluster (munged, slurmctld, slurmd) from Debian's packages.
-[ -x /usr/sbin/slurmctld ] || missing+=(slurmctld)
-[ -x /usr/sbin/slurmd ] || missing+=(slurmd)
-command -v sbatch >/dev/null || missing+=(slurm-client)
-[ -x /usr/sbin/munged ] || missing+=(munge)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo=sudo
