@@ -108,14 +108,14 @@ describe('the steady-state worker, against the paper', () => {
       const log = new StagnationLog(home.docs);
       const resetting: WorkerKit = {
         ...kit,
-        async beginChild(kind) {
-          const idle = await kit.beginChild(kind);
-          if (resetAt === undefined) {
-            resetAt = (Date.now() - kit.started) / 1000;
-            await log.record({ index: 0, at: resetAt, bestAt: 0, bestValidation: 0, remedy: 'weight-reset', weightReset: resetAt });
-          }
-          return idle;
-        },
+        trainChild: (dna, kind, body) =>
+          kit.trainChild(dna, kind, async (net, shared, t) => {
+            if (resetAt === undefined) {
+              resetAt = (Date.now() - kit.started) / 1000;
+              await log.record({ index: 0, at: resetAt, bestAt: 0, bestValidation: 0, remedy: 'weight-reset', weightReset: resetAt });
+            }
+            return body(net, shared, t);
+          }),
       };
       assert.equal(await steadyStateDriver(resetting)(), 'reproduced');
       const all = await kit.store.list();

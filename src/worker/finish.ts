@@ -10,13 +10,12 @@
  * if its validation accuracy says so. Each worker finishes a different individual (a lease per individual),
  * best first, so W workers anneal the top W.
  */
-import { compile } from '../engine/net.js';
 import { fitUntil } from '../engine/fit.js';
 import { decodeSafetensors } from '../engine/safetensors.js';
 import { selectionFitness } from '../evolution/selection.js';
 import { spaceOf } from '../spaces/index.js';
 import type { Individual } from '../store/index.js';
-import { LEASE_MS } from './kit.js';
+import { keepFresh, LEASE_MS } from './kit.js';
 import type { WorkerKit } from './kit.js';
 
 /** Kept free before the deadline besides evaluating and storing (the worker's exit, a slower last chunk). */
@@ -50,13 +49,13 @@ export async function finishOne(kit: WorkerKit, deadline: number): Promise<strin
   for (const candidate of finishCandidates(await store.list(), (i) => kit.stale(i))) {
     const key = `finish-${candidate.id}`;
     if (!(await leases.claim(key, name, LEASE_MS))) continue;
-    const beat = setInterval(() => leases.heartbeat(key).catch(() => {}), LEASE_MS / 8);
+    const stop = keepFresh(() => leases.heartbeat(key));
     let id: string | undefined;
     try {
       id = await anneal(kit, candidate, deadline, space);
       return id;
     } finally {
-      clearInterval(beat);
+      stop();
       // Stored: its child marks it finished. Not stored: another worker may take it.
       await (id ? leases.done(key) : leases.release(key, name)).catch(() => {});
     }
@@ -65,44 +64,23 @@ export async function finishOne(kit: WorkerKit, deadline: number): Promise<strin
 }
 
 async function anneal(kit: WorkerKit, parent: Individual, deadline: number, space: ReturnType<typeof spaceOf>): Promise<string | undefined> {
-  const { config, store, rng } = kit;
-  const t0 = Date.now();
+  const { config, store } = kit;
+  const t = Date.now();
   const weights = await store.readWeights(parent.id).catch(() => undefined); // collected meanwhile: nothing to finish
   if (!weights) return undefined;
-  const storeSeconds = (Date.now() - t0) / 1000;
-  const idle = await kit.beginChild('child');
-  const net = compile(space.compile(parent.dna, kit.io, config), { threads: config.threadsPerWorker, precision: config.precision, seed: rng.int(2 ** 31), device: kit.device });
-  try {
+  const storeSeconds = (Date.now() - t) / 1000;
+  // Training ends early enough to evaluate (twice what the parent's took: both workers may be evaluating), store, and exit before the deadline.
+  const until = deadline - (2 * (parent.timing?.evaluate ?? 0) + storeSeconds) * 1000 - SLACK_MS;
+  if (until - Date.now() < MIN_MS) return undefined; // no time worth the name
+  return kit.trainChild(parent.dna, 'child', async (net, shared, tm) => {
     net.setWeights(decodeSafetensors(weights, `weights of ${parent.id}`).tensors);
     const learningRate = Math.max(space.learningRate?.(parent.dna) ?? config.learningRate, config.finishLearningRate);
-    const evaluate = parent.timing?.evaluate ?? 0;
-    // Training ends early enough to evaluate (twice what the parent's took: both workers may be evaluating), store, and exit before the deadline.
-    const until = deadline - (2 * evaluate + storeSeconds) * 1000 - SLACK_MS;
-    if (until - Date.now() < MIN_MS) return undefined; // no time worth the name
-    const r = await fitUntil(net, {
-      data: kit.train,
-      batchSize: config.batchSize,
-      momentum: config.momentum,
-      weightDecay: config.weightDecay,
-      seed: rng.int(2 ** 31),
-      signal: kit.signal,
-      learningRate,
-      until,
-    });
-    if (r.cancelled) return undefined; // stopping: dropped, as any child in flight
-    if (r.steps === 0) return undefined;
+    const r = await fitUntil(net, { ...shared, learningRate, until });
+    if (r.cancelled || r.steps === 0) return undefined; // stopping: dropped, as any child in flight
     const record = { type: 'finish', targets: [], detail: { steps: r.steps, seconds: r.seconds, from: learningRate, to: 0 }, inherit: 'all' };
     const total = { ok: r.ok, ...(r.failure ? { failure: r.failure } : {}), steps: r.steps };
-    await kit.storeChild(
-      net,
-      parent.dna,
-      total,
-      { t0, idle, store: storeSeconds, stepsBefore: parent.stepsTrained },
-      { parent: parent.id, mutations: [record], weightsSince: parent.weightsSince ?? parent.bornAt },
-    );
+    const fields = { parent: parent.id, mutations: [record], weightsSince: parent.weightsSince ?? parent.bornAt };
+    await kit.storeChild(net, parent.dna, total, { ...tm, store: storeSeconds, stepsBefore: parent.stepsTrained }, fields);
     return parent.id;
-  } finally {
-    net.dispose();
-    kit.endChild();
-  }
+  });
 }

@@ -3,14 +3,13 @@
  * slot of the current generation, train its individual from scratch with the
  * paper's stepped schedule, store it.
  */
-import { compile } from '../engine/net.js';
 import { fit } from '../engine/fit.js';
 import { generationalStep, isGenerational } from '../evolution/generational.js';
 import type { GenerationalContext } from '../evolution/generational.js';
 import type { StepOutcome } from '../evolution/types.js';
 import { spaceOf } from '../spaces/index.js';
 import { GenerationLedger } from '../store/index.js';
-import { LEASE_MS } from './kit.js';
+import { keepFresh, LEASE_MS } from './kit.js';
 import type { WorkerKit } from './kit.js';
 
 export function generationalDriver(kit: WorkerKit): () => Promise<StepOutcome> {
@@ -33,37 +32,19 @@ export function generationalDriver(kit: WorkerKit): () => Promise<StepOutcome> {
       genetic: config.genetic,
     },
     async evaluate(generation, slot, p) {
-      const t0 = Date.now();
-      const idle = await kit.beginChild('child');
       const dna = space.validate(p.dna);
-      const net = compile(space.compile(dna, kit.io, config), { threads: config.threadsPerWorker, precision: config.precision, seed: rng.int(2 ** 31), device: kit.device });
-      const beat = setInterval(() => files.heartbeat(generation, slot).catch(() => {}), LEASE_MS / 8); // a missed beat is retried by the next
+      const stop = keepFresh(() => files.heartbeat(generation, slot));
       try {
-        const r = await fit(net, {
-          data: kit.train,
-          steps,
-          batchSize: config.batchSize,
-          learningRate: config.learningRate,
-          schedule: 'stepped',
-          momentum: config.momentum,
-          weightDecay: config.weightDecay,
-          seed: rng.int(2 ** 31),
-          signal: kit.signal,
+        await kit.trainChild(dna, 'child', async (net, shared, t) => {
+          const r = await fit(net, { ...shared, steps, learningRate: config.learningRate, schedule: 'stepped' });
+          if (r.cancelled) throw new DOMException('stopping', 'AbortError'); // the slot is given back
+          // Slow enough that its claim ran out and another worker stored this slot: one result per slot, so drop it.
+          if ((await store.list()).some((x) => isGenerational(x) && x.generation === generation && x.slot === slot)) return;
+          const fields = { parent: p.parents[0] ?? null, parents: p.parents, generation, slot, mutations: p.operations, weightsSince: new Date(t.t0).toISOString() };
+          await kit.storeChild(net, dna, r, { ...t, store: 0, stepsBefore: 0 }, fields);
         });
-        if (r.cancelled) throw new DOMException('stopping', 'AbortError'); // the slot is given back
-        // Slow enough that its claim ran out and another worker stored this slot: one result per slot, so drop it.
-        if ((await store.list()).some((x) => isGenerational(x) && x.generation === generation && x.slot === slot)) return;
-        await kit.storeChild(
-          net,
-          dna,
-          r,
-          { t0, idle, store: 0, stepsBefore: 0 },
-          { parent: p.parents[0] ?? null, parents: p.parents, generation, slot, mutations: p.operations, weightsSince: new Date(t0).toISOString() },
-        );
       } finally {
-        clearInterval(beat);
-        net.dispose();
-        kit.endChild();
+        stop();
       }
     },
   };

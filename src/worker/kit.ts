@@ -9,7 +9,9 @@ import { loadNative } from '../engine/native.js';
 import { hostname } from 'node:os';
 import { engineDataset, openDataset } from '../data/dataset.js';
 import type { EngineDataset } from '../engine/dataset.js';
+import { compile } from '../engine/net.js';
 import type { Net } from '../engine/net.js';
+import { spaceOf } from '../spaces/index.js';
 import { encodeSafetensors } from '../engine/safetensors.js';
 import { dataOf, loadConfig } from '../evolution/config.js';
 import type { ExperimentConfig } from '../evolution/config.js';
@@ -38,6 +40,25 @@ export function workerStream(seed: number, id: number, incarnation = 0): Rng {
 
 /** A claim not refreshed for this long belongs to a dead worker (EVONAS_LEASE_MS overrides, for tests). */
 export const LEASE_MS = Number(process.env.EVONAS_LEASE_MS ?? 60_000);
+
+/** What every child's training shares: the worker's training data, the experiment's batch and SGD settings, a seed from the worker's stream, and its stop signal. */
+export interface SharedFit {
+  data: EngineDataset;
+  batchSize: number;
+  momentum: number;
+  weightDecay: number;
+  seed: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Keeps a claim fresh while its work runs: `refresh` every LEASE_MS / 8 (a
+ * missed beat is retried by the next). @returns the function that stops it.
+ */
+export function keepFresh(refresh: () => Promise<void>): () => void {
+  const beat = setInterval(() => refresh().catch(() => {}), LEASE_MS / 8);
+  return () => clearInterval(beat);
+}
 
 export interface WorkerKit {
   home: ExperimentHome;
@@ -86,6 +107,14 @@ export interface WorkerKit {
     t: { t0: number; idle: number; store: number; stepsBefore: number },
     fields: Pick<IndividualRecord, 'parent' | 'mutations'> & Partial<IndividualRecord>,
   ): Promise<void>;
+  /**
+   * The one way a driver trains a child: marks it begun (`kind`), compiles
+   * `dna` for this worker (its threads, precision, device, a seed from its
+   * stream), runs `body` with the net, the options every child's training
+   * shares and the child's clock, and disposes the net and marks the child
+   * ended however `body` ends.
+   */
+  trainChild<T>(dna: unknown, kind: 'child' | 'retrain', body: (net: Net, shared: SharedFit, t: { t0: number; idle: number }) => Promise<T>): Promise<T>;
   /** Records a stagnation event when the experiment's policy says so (whichever worker sees it first). */
   watchStagnation(all: Individual[]): Promise<void>;
   /** Writes this worker's time split and heartbeat (for status and the store benchmark); `stopped` on its last. */
@@ -101,6 +130,7 @@ export interface WorkerKit {
 export async function makeKit(home: ExperimentHome, id: number, o: { signal?: AbortSignal; data?: string; incarnation?: number } = {}): Promise<WorkerKit> {
   const { signal } = o;
   const config = await loadConfig(home);
+  const space = spaceOf(config.space);
   const data = openDataset(o.data ?? dataOf(config));
   const m = data.manifest;
   const train = engineDataset(data.train());
@@ -173,6 +203,22 @@ export async function makeKit(home: ExperimentHome, id: number, o: { signal?: Ab
     async inFlight() {
       const now = Date.now();
       return (await workerReports(home.docs)).filter((w) => w.worker !== name && w.training === 'child' && !w.stopped && w.at && now - Date.parse(w.at) < ALIVE_MS).length;
+    },
+    async trainChild(dna, kind, body) {
+      const t0 = Date.now();
+      const idle = await kit.beginChild(kind);
+      try {
+        const net = compile(space.compile(dna, kit.io, config), { threads: config.threadsPerWorker, precision: config.precision, seed: kit.rng.int(2 ** 31), device: kit.device });
+        try {
+          // The seed is drawn after the compile's: the worker's stream is used in the same order by every driver.
+          const shared: SharedFit = { data: train, batchSize: config.batchSize, momentum: config.momentum, weightDecay: config.weightDecay, seed: kit.rng.int(2 ** 31), ...(signal ? { signal } : {}) };
+          return await body(net, shared, { t0, idle });
+        } finally {
+          net.dispose();
+        }
+      } finally {
+        kit.endChild();
+      }
     },
     async storeChild(net, dna, r, tm, fields) {
       const t1 = Date.now();

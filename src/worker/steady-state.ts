@@ -4,7 +4,6 @@
  * random search), the child made by the space's own mutation and trained
  * from its parent's weights where the mutation allows.
  */
-import { compile } from '../engine/net.js';
 import { decodeSafetensors } from '../engine/safetensors.js';
 import { algorithm } from '../evolution/algorithms.js';
 import type { AlgorithmName } from '../evolution/algorithms.js';
@@ -14,7 +13,7 @@ import type { StepContext, StepOutcome } from '../evolution/types.js';
 import { spaceOf } from '../spaces/index.js';
 import { ConflictError } from '../store/index.js';
 import type { Individual } from '../store/index.js';
-import { LEASE_MS } from './kit.js';
+import { keepFresh, LEASE_MS } from './kit.js';
 import type { WorkerKit } from './kit.js';
 
 /**
@@ -33,32 +32,16 @@ export function steadyStateDriver(kit: WorkerKit): () => Promise<StepOutcome> {
    * Trains `dna` (from `weights` when given) and stores the result as a new individual: a child of `parent`, or
    * (`retrain`) the retrained copy of it. @returns false when stopped first (nothing stored).
    */
-  const breed = async (dna: unknown, parent: Individual, records: unknown[], weights: Uint8Array | undefined, o: { storeSeconds: number; retrain?: boolean }): Promise<boolean> => {
-    const t0 = Date.now();
-    const idle = await kit.beginChild(o.retrain ? 'retrain' : 'child');
-    // Inherited weights are as old as the parent's; fresh ones date from now.
-    const weightsSince = weights ? (parent.weightsSince ?? parent.bornAt) : new Date(t0).toISOString();
-    const net = compile(space.compile(dna, kit.io, config), { threads: config.threadsPerWorker, precision: config.precision, seed: rng.int(2 ** 31), device: kit.device });
-    try {
+  const breed = (dna: unknown, parent: Individual, records: unknown[], weights: Uint8Array | undefined, o: { storeSeconds: number; retrain?: boolean }): Promise<boolean> =>
+    kit.trainChild(dna, o.retrain ? 'retrain' : 'child', async (net, shared, t) => {
+      // Inherited weights are as old as the parent's; fresh ones date from now.
+      const weightsSince = weights ? (parent.weightsSince ?? parent.bornAt) : new Date(t.t0).toISOString();
       if (weights) net.setWeights(decodeSafetensors(weights, `weights of ${parent.id}`).tensors);
-      const r = await net.train({
-        data: kit.train,
-        steps: config.stepsPerChild,
-        batchSize: config.batchSize,
-        learningRate: space.learningRate?.(dna) ?? config.learningRate,
-        momentum: config.momentum,
-        weightDecay: config.weightDecay,
-        seed: rng.int(2 ** 31),
-        signal: kit.signal,
-      });
+      const r = await net.train({ ...shared, steps: config.stepsPerChild, learningRate: space.learningRate?.(dna) ?? config.learningRate });
       if (r.cancelled) return false; // stopping: the child is dropped
-      await kit.storeChild(net, dna, r, { t0, idle, store: o.storeSeconds, stepsBefore: weights ? parent.stepsTrained : 0 }, { parent: parent.id, mutations: records, weightsSince });
+      await kit.storeChild(net, dna, r, { ...t, store: o.storeSeconds, stepsBefore: weights ? parent.stepsTrained : 0 }, { parent: parent.id, mutations: records, weightsSince });
       return true;
-    } finally {
-      net.dispose();
-      kit.endChild();
-    }
-  };
+    });
 
   const alg = algorithm(config.algorithm as AlgorithmName, { sampleSize: config.sampleSize });
   const ctx: StepContext = {
@@ -90,7 +73,7 @@ export function steadyStateDriver(kit: WorkerKit): () => Promise<StepOutcome> {
     async trainInitial(individual) {
       const key = `train-${individual.id}`;
       if (!(await leases.claim(key, name, LEASE_MS))) throw new ConflictError(`${individual.id} is being trained by another worker`);
-      const beat = setInterval(() => leases.heartbeat(key).catch(() => {}), LEASE_MS / 8); // a missed beat is retried by the next
+      const stop = keepFresh(() => leases.heartbeat(key));
       try {
         const reason: Record<string, number> = individual.fitness === null ? { initialTraining: 1 } : { weightReset: 1 };
         const initial = [{ type: 'identity', targets: [], detail: reason, inherit: 'none' }];
@@ -101,7 +84,7 @@ export function steadyStateDriver(kit: WorkerKit): () => Promise<StepOutcome> {
         await leases.release(key, name).catch(() => {}); // the lease runs out by itself otherwise
         throw e;
       } finally {
-        clearInterval(beat);
+        stop();
       }
     },
     // Weights (and so fitness) from before the latest reset: retrained from scratch before it competes.

@@ -11,7 +11,7 @@ import type { StepOutcome } from '../evolution/types.js';
 import { spaceOf } from '../spaces/index.js';
 import { ConflictError, historyKeepers } from '../store/index.js';
 import { generationalDriver } from './generational-driver.js';
-import { LEASE_MS, makeKit } from './kit.js';
+import { keepFresh, LEASE_MS, makeKit } from './kit.js';
 import { HEARTBEAT_MS, workerReports } from './reports.js';
 import { openHome } from '../store/home.js';
 import type { ExperimentHome } from '../store/home.js';
@@ -124,11 +124,11 @@ async function claimNumber(home: ExperimentHome, o: WorkerOptions): Promise<{ id
   const name = `worker-${process.pid}`;
   const held = (id: number) => {
     const key = `worker-${id}`;
-    const beat = setInterval(() => home.leases.heartbeat(key).catch(() => {}), LEASE_MS / 8); // a missed beat is retried by the next
+    const stop = keepFresh(() => home.leases.heartbeat(key));
     return {
       id,
       release: async () => {
-        clearInterval(beat);
+        stop();
         await home.leases.release(key, name).catch(() => {}); // not given back: it runs out by itself
       },
     };
