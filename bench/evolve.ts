@@ -1,6 +1,6 @@
 /**
  * npm run bench:evolve
- * The README's main job, repeated over seeds: evonas sweep with the default
+ * The main job (docs/main-job.md), repeated over seeds: evonas sweep with the default
  * settings, a 20-minute budget per seed (BENCH_BUDGET overrides) and seeds
  * 1,2,3 (BENCH_SEEDS), one after another on this machine. Per seed: the best
  * individual by validation accuracy, tested once. Prints each seed's line,

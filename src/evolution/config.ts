@@ -79,7 +79,7 @@ const experiment = {
     .describe(`The algorithm, among those its space takes (${[...SPACE_REGISTRY.values()].map((s) => `${s.name}: ${s.algorithms.join(', ')}`).join('; ')}); default: the space's first.`),
   population: whole(2)
     .default(20)
-    .describe('Population set-point. Paper: 1,000; scaled to 20 for a 2-core machine: over 3 seeds of 20 minutes, 20 gave 0.651 ± 0.005 test accuracy where 10 gave 0.643 ± 0.036 (README).'),
+    .describe('Population set-point: the individuals alive plus the children in training (paper: 1,000; 20 here, measured against 10 over seeds in docs/findings/main-job).'),
   workers: whole(1, 1024).default(2).describe('Worker processes. Paper: population / 4; scaled to 2, one per core.'),
   threadsPerWorker: whole(1, 1024).default(1).describe('Intra-op threads per worker.'),
   stepsPerChild: whole(1).default(400).describe('Training steps per child. Paper: 25,600; scaled to 400 (weights are inherited, so training accumulates).'),
@@ -109,22 +109,22 @@ const experiment = {
     .max(0.9, { error: 'expected a number from 0 to 0.9' })
     .default(0.25)
     .describe(
-      "The last part of each time budget (a fraction) in which each worker stops reproducing and anneals one of the best individuals alive (its own weights, a learning rate brought to 0 along a cosine over the time left), stored as a child that competes by validation accuracy like any other. evonas's, not the paper's; 0: never (the paper). Steady-state spaces only. Default 0.25, measured (AMD EPYC, 2 cores, 3 seeds x 20 min, population 20, docs/findings/main-job): test accuracy 0.6512 +- 0.0052 without; 0.7148 +- 0.0602 with 0.1 (a finish then sized by a step probe that used 62-100 s of its 120); 0.7411 +- 0.0768 (min 0.6531) with 0.25 on the clock; offline, 2x and 4x a trapped winner's annealing steps took it from 0.649 to 0.668 and 0.699 validation.",
+      "The last part of each time budget (a fraction) in which each worker stops reproducing and anneals one of the best individuals alive (its own weights, a learning rate brought to 0 along a cosine over the time left), stored as a child that competes by validation accuracy like any other. evonas's, not the paper's; 0: never (the paper). Steady-state spaces only. Default 0.25, measured over seeds in docs/findings/main-job.",
     ),
   finishLearningRate: atLeast(0)
     .default(0.05)
     .describe(
-      "The least learning rate a finish starts its cosine from: the individual's own when higher. Trapped populations drift to tiny rates (0.003), at which annealing gains little; measured on such a winner (100 s, 1 core), starting at 0.05 gave test 0.700 where its own 0.0033 gave 0.677. 0: always the individual's own.",
+      "The least learning rate a finish starts its cosine from: the individual's own when higher (trapped populations drift to rates at which annealing gains little; docs/findings/main-job). 0: always the individual's own.",
     ),
   minChannels: whole(1)
     .default(16)
     .describe(
-      "Graph space: the fewest output channels a convolution has. INSERT-CONVOLUTION keeps its input's channels (the paper's), so the first layers inserted after a 3-channel image have 3, and the runs that ended trapped were deep chains of 3-7 channels built in the first minutes, whose early layers could no longer widen: with channels relative to the input, widening one resets every weight after it. evonas's, not the paper's (1: none, the paper). Default 16, measured (AMD EPYC, 2 cores, 3 seeds x 20 min, docs/findings/main-job): test accuracy 0.7732 +- 0.0263 (min 0.7537) with 16, 0.7411 +- 0.0768 (min 0.6531, a 5,227-parameter chain of 14 convolutions) with 1; the best before the finish was at least 0.63 in all 8 seeds run with 16 (0.5554 in the trapped seed with 1).",
+      "Graph space: the fewest output channels a convolution has (INSERT-CONVOLUTION keeps its input's channels, so the first layers after the image had 3, and deep chains of 3-7 channels trapped whole runs). evonas's, not the paper's (1: none, the paper). Default 16, measured over seeds in docs/findings/main-job.",
     ),
   minLearningRate: atLeast(0)
     .default(0.02)
     .describe(
-      "Graph space: the least learning rate ALTER-LEARNING-RATE sets. Selection over 400 inherited steps rewards a lower rate (a network closer to converged now), and the runs that ended trapped had drifted to 0.003-0.01, where a new layer cannot learn within its steps; the winners of the others sat at 0.03-0.11. evonas's, not the paper's (0: no floor, the paper); the finish does the annealing at the end. Measured (AMD EPYC, 2 cores, 3 seeds x 20 min): 0.7148 +- 0.0602 test accuracy with 0.02, 0.7038 +- 0.0447 without (docs/findings/main-job); the weak seed was trapped either way.",
+      "Graph space: the least learning rate ALTER-LEARNING-RATE sets (selection over 400 inherited steps rewards ever lower rates, at which a new layer cannot learn). evonas's, not the paper's (0: no floor, the paper); the finish does the annealing at the end. Default 0.02, measured over seeds in docs/findings/main-job.",
     ),
   mutationWeights: z
     .record(z.string(), atLeast(0), { error: 'expected an object of mutation names to weights' })
