@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { validateConfig } from '../src/evolution/config.js';
 import { compareSpec, render } from '../src/report/charts.js';
 import type { BandPoint } from '../src/report/charts.js';
-import { rankByValidation } from '../src/report/models.js';
+import { rankByValidation } from '../src/experiment/open.js';
 import { spread } from '../src/report/sweep.js';
 import type { Spread } from '../src/report/sweep.js';
 import { tableOf } from '../src/spaces/index.js';

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { importDataset } from '../src/data/import.js';
 import { FileStore, newRecord, PgStore } from '../src/store/index.js';
 import { withHome } from '../src/store/home.js';
-import { utilization } from '../src/worker/reports.js';
+import { utilization } from '../src/store/worker-reports.js';
 import type { PopulationStore } from '../src/store/index.js';
 import { startPostgres } from '../test/support/postgres.js';
 

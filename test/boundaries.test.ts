@@ -66,6 +66,15 @@ describe('module boundaries', () => {
     }
   });
 
+  it('rooms hold what they are named for: report/ makes reports and neither trains, runs workers nor runs experiments', () => {
+    for (const file of files(join(src, 'report'))) {
+      for (const dep of imports(file).map((d) => relative(src, d))) {
+        assert.ok(!dep.startsWith('worker/') && !dep.startsWith('sweep/') && !dep.startsWith('train/'), `${relative(src, file)} imports ${dep}`);
+        assert.ok(dep !== join('engine', 'fit.ts'), `${relative(src, file)} trains (imports ${dep})`);
+      }
+    }
+  });
+
   it('no command imports another: shared flags and helpers live in helper modules, the work in the core', () => {
     const main = readFileSync(join(src, 'cli', 'main.ts'), 'utf8');
     const commands = new Set([...main.matchAll(/import\('\.\/([\w-]+)\.js'\)/g)].map((m) => join(src, 'cli', `${m[1]}.ts`)));

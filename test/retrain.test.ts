@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { openDataset } from '../src/data/dataset.js';
 import { importDataset } from '../src/data/import.js';
 import { validateConfig, writeConfig } from '../src/evolution/config.js';
-import { retrain } from '../src/report/retrain.js';
+import { retrain } from '../src/train/retrain.js';
 import { EvonasError } from '../src/util/errors.js';
 import { startRun } from '../src/worker/supervisor.js';
 import { runWorker } from '../src/worker/worker.js';

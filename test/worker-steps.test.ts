@@ -20,7 +20,7 @@ import { auditResets } from '../src/report/build.js';
 import { finishCandidates } from '../src/worker/finish.js';
 import { makeKit, workerStream } from '../src/worker/kit.js';
 import type { WorkerKit } from '../src/worker/kit.js';
-import { workerReports } from '../src/worker/reports.js';
+import { workerReports } from '../src/store/worker-reports.js';
 import { steadyStateDriver } from '../src/worker/steady-state.js';
 import { seedPopulation, startRun } from '../src/worker/supervisor.js';
 import { runWorker } from '../src/worker/worker.js';

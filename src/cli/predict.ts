@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { statSync } from 'node:fs';
-import { collectImages, predict } from '../report/predict.js';
+import { collectImages, predict } from '../predict/predict.js';
 import { isStoreUrl } from '../store/index.js';
 import { CliError, experimentArg, intOption, parse, str } from './args.js';
 

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { retrain } from '../report/retrain.js';
+import { retrain } from '../train/retrain.js';
 import { CliError, intOption, numberOption, parse, str } from './args.js';
 import { Progress } from './progress.js';
 

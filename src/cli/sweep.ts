@@ -7,7 +7,7 @@ import type { Parsed } from './args.js';
 import { parseDuration } from '../util/duration.js';
 import { checkTableBudget, configFromFlags, EVOLVE_OPTIONS, TABLE_NO_TIME_LIMIT } from './evolve-options.js';
 import { Progress } from './progress.js';
-import { runSweep } from '../report/run-sweep.js';
+import { runSweep } from '../sweep/run.js';
 
 const HELP = `usage: evonas sweep --seeds 1,2,3 --out <sweep> --data <cache> [evolve options]
        evonas sweep --resume <sweep>

@@ -4,8 +4,8 @@
  * an ensemble) and write it as ONNX or safetensors for use outside evonas.
  */
 import { decodeSafetensors, encodeSafetensors } from '../engine/safetensors.js';
-import { openExperiment, rankByValidation } from '../report/models.js';
-import type { Experiment } from '../report/models.js';
+import { openExperiment, rankByValidation } from '../experiment/open.js';
+import type { Experiment } from '../experiment/open.js';
 import { compileIndividual } from '../spaces/index.js';
 import type { Individual } from '../store/index.js';
 import { EvonasError } from '../util/errors.js';

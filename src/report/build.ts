@@ -17,7 +17,7 @@ import { GenerationLedger } from '../store/index.js';
 import type { Individual } from '../store/index.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { readRun } from '../store/run-state.js';
-import { utilization } from '../worker/reports.js';
+import { utilization } from '../store/worker-reports.js';
 import { bestSoFarSpec, figure1Spec, generationsSpec, render, SIMULATED_CLOCK, WALL_CLOCK } from './charts.js';
 import { EvonasError } from '../util/errors.js';
 import { StagnationLog, withRemedies } from '../evolution/stagnation.js';
@@ -30,8 +30,8 @@ import type { Vote } from './curves.js';
 export const DEFAULT_ENSEMBLE = 2;
 import { reportHtml } from './html.js';
 import { selectionFitness } from '../evolution/selection.js';
-import { loadNet, openExperiment, rankByValidation, testSplit } from './models.js';
-import type { Experiment } from './models.js';
+import { loadNet, openExperiment, rankByValidation, testSplit } from '../experiment/open.js';
+import type { Experiment } from '../experiment/open.js';
 
 export interface ReportSummary {
   experiment: string;

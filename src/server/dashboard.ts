@@ -19,7 +19,7 @@ import { spaceOf } from '../spaces/index.js';
 import { GenerationLedger } from '../store/index.js';
 import type { PopulationStore } from '../store/index.js';
 import type { ExperimentDocs } from '../store/docs.js';
-import { openExperiment } from '../report/models.js';
+import { openExperiment } from '../experiment/open.js';
 import { readRun } from '../store/run-state.js';
 
 export interface Dashboard {

@@ -25,8 +25,8 @@ import { createRng } from '../util/rng.js';
 import type { Rng } from '../util/rng.js';
 import type { ExperimentHome } from '../store/home.js';
 import { readRun } from '../store/run-state.js';
-import { ALIVE_MS, workerReports } from './reports.js';
-import type { WorkerReport } from './reports.js';
+import { ALIVE_MS, workerReports } from '../store/worker-reports.js';
+import type { WorkerReport } from '../store/worker-reports.js';
 
 /**
  * Worker `id`'s random stream: the experiment's seed and its number, and for

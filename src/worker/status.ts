@@ -12,7 +12,7 @@ import { withHome } from '../store/home.js';
 import { readRun } from '../store/run-state.js';
 import type { RunState } from '../store/run-state.js';
 import { summarizePopulation } from '../store/summary.js';
-import { ALIVE_MS, utilization, workerReports } from './reports.js';
+import { ALIVE_MS, utilization, workerReports } from '../store/worker-reports.js';
 
 export interface ExperimentStatus extends RunState {
   experiment: string;

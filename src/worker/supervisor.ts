@@ -24,7 +24,7 @@ import { summarize, summarizePopulation } from '../store/summary.js';
 import type { PopulationSummary } from '../store/summary.js';
 import { readRun, RUN_FILE, writeRun } from '../store/run-state.js';
 import type { RunState } from '../store/run-state.js';
-import { utilization, workerReports } from './reports.js';
+import { utilization, workerReports } from '../store/worker-reports.js';
 import { hostname } from 'node:os';
 import type { Individual } from '../store/index.js';
 

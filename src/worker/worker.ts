@@ -12,7 +12,7 @@ import { spaceOf } from '../spaces/index.js';
 import { ConflictError, historyKeepers } from '../store/index.js';
 import { generationalDriver } from './generational-driver.js';
 import { keepFresh, LEASE_MS, makeKit } from './kit.js';
-import { HEARTBEAT_MS, workerReports } from './reports.js';
+import { HEARTBEAT_MS, workerReports } from '../store/worker-reports.js';
 import { openHome } from '../store/home.js';
 import type { ExperimentHome } from '../store/home.js';
 import { readRun } from '../store/run-state.js';

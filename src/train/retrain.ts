@@ -17,7 +17,7 @@ import { SPACE_REGISTRY, spaceOf } from '../spaces/index.js';
 import { compileStages, formatBits, validateStagesDNA } from '../spaces/stages/index.js';
 import { EvonasError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { openExperiment, rankByValidation, testSplit } from './models.js';
+import { openExperiment, rankByValidation, testSplit } from '../experiment/open.js';
 
 export interface RetrainOptions {
   /** The individual (default: the best by validation accuracy). */

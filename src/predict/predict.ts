@@ -10,8 +10,8 @@ import { decodeImageAs, isImage } from '../data/sources/images.js';
 import { createDataset } from '../engine/dataset.js';
 import { readOnnxMetadata } from '../export/onnx-read.js';
 import { EvonasError } from '../util/errors.js';
-import { softmax } from './curves.js';
-import { loadNet, openExperiment, rankByValidation } from './models.js';
+import { softmax } from '../report/curves.js';
+import { loadNet, openExperiment, rankByValidation } from '../experiment/open.js';
 
 interface Shape {
   channels: number;

@@ -1,5 +1,5 @@
 /** The workers' own reports (workers/<name>.json among the experiment's documents): how each spent its time. */
-import type { ExperimentDocs } from '../store/docs.js';
+import type { ExperimentDocs } from './docs.js';
 
 /** How often a worker rewrites its report, its heartbeat (EVONAS_HEARTBEAT_MS overrides, for tests). */
 export const HEARTBEAT_MS = Number(process.env.EVONAS_HEARTBEAT_MS ?? 30_000);
