@@ -67,3 +67,21 @@ export function numberOption(value: string | undefined, flag: string, fallback: 
 export function experimentArg(s: string): string {
   return isStoreUrl(s) ? s : resolve(s);
 }
+
+/**
+ * Runs `work` with a signal that SIGINT or SIGTERM aborts (Ctrl-C, or a
+ * scheduler stopping the job): the command stops cleanly, dropping what is
+ * in flight. The handlers are removed when `work` ends.
+ */
+export async function untilStopped<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ac = new AbortController();
+  const stop = () => ac.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    return await work(ac.signal);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}

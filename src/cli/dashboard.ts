@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { startDashboard } from '../server/dashboard.js';
-import { CliError, experimentArg, intOption, parse, str } from './args.js';
+import { CliError, experimentArg, intOption, parse, str, untilStopped } from './args.js';
 
 const HELP = `usage: evonas dashboard <experiment folder or postgresql:// URL> [--port N] [--host H] [--data DIR]
 
@@ -28,10 +28,7 @@ export async function run(argv: string[]): Promise<number> {
       ? `dashboard at ${d.url} (read-only; Ctrl-C stops it)`
       : `dashboard at ${d.url} (read-only) on ${host}: reachable from the network, where anyone who reaches this host's port can read the population, its history and its settings; Ctrl-C stops it`,
   );
-  await new Promise<void>((r) => {
-    process.once('SIGINT', r);
-    process.once('SIGTERM', r);
-  });
+  await untilStopped((signal) => new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true })));
   await d.close();
   return 0;
 }

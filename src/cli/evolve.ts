@@ -7,7 +7,7 @@ import { isStoreUrl } from '../store/index.js';
 import { withHome } from '../store/home.js';
 import type { ExperimentHome } from '../store/home.js';
 import { seedStore, startRun, supervise } from '../worker/supervisor.js';
-import { CliError, intOption, parse, str } from './args.js';
+import { CliError, intOption, parse, str, untilStopped } from './args.js';
 import { parseDuration } from '../util/duration.js';
 import { checkTableBudget, configFromFlags, EVOLVE_OPTIONS, fieldFlagsHelp, TABLE_NO_TIME_LIMIT } from './evolve-options.js';
 import type { Parsed } from './args.js';
@@ -144,18 +144,12 @@ async function evolveAt(p: Parsed, home: ExperimentHome, resume: boolean, maxChi
   console.log(`${resume ? 'resuming' : 'evolving'} ${dir}: ${config.space} space, ${config.algorithm}, ${shape}, ${config.workers} ${table ? 'simulated ' : ''}workers, ${training}, until ${until}`);
 
   const progress = new Progress();
-  const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   try {
-    const r = await supervise(home.url ?? dir, { signal: stop.signal, onProgress: (l: string) => progress.update(l), onLog: (l: string) => progress.log(l) });
+    const r = await untilStopped((signal) => supervise(home.url ?? dir, { signal, onProgress: (l: string) => progress.update(l), onLog: (l: string) => progress.log(l) }));
     progress.done();
     console.log(`stopped: ${r.children} children ${table ? 'evaluated' : 'trained'}, ${r.alive} alive; best validation accuracy ${r.best ? `${r.best.fitness!.toFixed(4)} (${r.best.id})` : '-'}`);
   } finally {
     progress.done();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
   }
   return 0;
 }

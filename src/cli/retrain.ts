@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { retrain } from '../train/retrain.js';
-import { CliError, intOption, numberOption, parse, str } from './args.js';
+import { CliError, intOption, numberOption, parse, str, untilStopped } from './args.js';
 import { Progress } from './progress.js';
 
 const HELP = `usage: evonas retrain <experiment> [--id best|ID] --widths 64,128,256 --epochs E [options]
@@ -43,32 +43,31 @@ export async function run(argv: string[]): Promise<number> {
   const epochs = numberOption(str(p, 'epochs'), '--epochs', NaN, 0, 10_000);
   if (!(epochs > 0)) throw new CliError(`--epochs E is required (paper: 240)\n\n${HELP}`);
   const progress = new Progress();
-  const ac = new AbortController();
-  const onSigint = () => ac.abort();
-  process.once('SIGINT', onSigint);
   const t0 = Date.now();
   try {
-    const r = await retrain(resolve(p.positionals[0]!), {
-      ...(str(p, 'id') ? { id: str(p, 'id')! } : {}),
-      widths: widthsText.split(',').map((w) => Number(w)),
-      fc: intOption(str(p, 'fc'), '--fc', 1024, 1),
-      epochs,
-      learningRate: numberOption(str(p, 'lr'), '--lr', 0.01, 0, 10),
-      ...(str(p, 'batch') ? { batchSize: intOption(str(p, 'batch'), '--batch', 50, 1, 4096) } : {}),
-      threads: intOption(str(p, 'threads'), '--threads', availableParallelism(), 1, 1024),
-      seed: intOption(str(p, 'seed'), '--seed', 0, 0, 2 ** 32 - 1),
-      signal: ac.signal,
-      onStart: (s) =>
-        console.log(
-          `retraining ${s.id} (${s.bits}) with widths ${widthsText} and FC ${str(p, 'fc') ?? 1024}: ${(s.params / 1e6).toFixed(2)}M parameters, ${epochs} epochs = ${s.steps} steps of ${s.batchSize}`,
-        ),
-      onProgress: (q) => {
-        const eta = (((Date.now() - t0) / q.step) * (q.steps - q.step)) / 1000;
-        progress.update(
-          `step ${q.step}/${q.steps}  loss ${q.loss.toFixed(3)}  lr ${q.learningRate.toExponential(0)}  ${q.imagesPerSecond.toFixed(0)} img/s  eta ${eta.toFixed(0)} s${q.validation ? `  val acc ${q.validation.accuracy.toFixed(4)}` : ''}`,
-        );
-      },
-    });
+    const r = await untilStopped((signal) =>
+      retrain(resolve(p.positionals[0]!), {
+        ...(str(p, 'id') ? { id: str(p, 'id')! } : {}),
+        widths: widthsText.split(',').map((w) => Number(w)),
+        fc: intOption(str(p, 'fc'), '--fc', 1024, 1),
+        epochs,
+        learningRate: numberOption(str(p, 'lr'), '--lr', 0.01, 0, 10),
+        ...(str(p, 'batch') ? { batchSize: intOption(str(p, 'batch'), '--batch', 50, 1, 4096) } : {}),
+        threads: intOption(str(p, 'threads'), '--threads', availableParallelism(), 1, 1024),
+        seed: intOption(str(p, 'seed'), '--seed', 0, 0, 2 ** 32 - 1),
+        signal,
+        onStart: (s) =>
+          console.log(
+            `retraining ${s.id} (${s.bits}) with widths ${widthsText} and FC ${str(p, 'fc') ?? 1024}: ${(s.params / 1e6).toFixed(2)}M parameters, ${epochs} epochs = ${s.steps} steps of ${s.batchSize}`,
+          ),
+        onProgress: (q) => {
+          const eta = (((Date.now() - t0) / q.step) * (q.steps - q.step)) / 1000;
+          progress.update(
+            `step ${q.step}/${q.steps}  loss ${q.loss.toFixed(3)}  lr ${q.learningRate.toExponential(0)}  ${q.imagesPerSecond.toFixed(0)} img/s  eta ${eta.toFixed(0)} s${q.validation ? `  val acc ${q.validation.accuracy.toFixed(4)}` : ''}`,
+          );
+        },
+      }),
+    );
     progress.done();
     if (!r) throw new CliError('interrupted; nothing written', 130);
     console.log(
@@ -77,6 +76,5 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   } finally {
     progress.done();
-    process.off('SIGINT', onSigint);
   }
 }

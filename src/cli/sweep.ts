@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { formatSpread, isSweep, readSweep, reportSweep, writeSweep } from '../report/sweep.js';
 import type { SweepManifest } from '../report/sweep.js';
-import { CliError, intOption, parse, str } from './args.js';
+import { CliError, intOption, parse, str, untilStopped } from './args.js';
 import type { Parsed } from './args.js';
 import { parseDuration } from '../util/duration.js';
 import { checkTableBudget, configFromFlags, EVOLVE_OPTIONS, TABLE_NO_TIME_LIMIT } from './evolve-options.js';
@@ -98,18 +98,8 @@ export async function run(argv: string[]): Promise<number> {
         : `${m.budgetMs / 1000} s`;
   console.log(`sweep ${dir}: seeds ${m.runs.map((r) => r.seed).join(', ')}, ${each} each, ${parallel} at a time`);
 
-  const ac = new AbortController();
-  const stop = () => ac.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
   const progress = new Progress();
-  let r: Awaited<ReturnType<typeof runSweep>>;
-  try {
-    r = await runSweep(dir, { parallel, signal: ac.signal, onLog: (l) => console.log(l), onProgress: (l) => progress.update(l), onProgressDone: () => progress.done() });
-  } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
-  }
+  const r = await untilStopped((signal) => runSweep(dir, { parallel, signal, onLog: (l) => console.log(l), onProgress: (l) => progress.update(l), onProgressDone: () => progress.done() }));
   if (r.stopped) {
     console.log(`stopped; continue with: evonas sweep --resume ${target}`);
     return 130;

@@ -9,7 +9,7 @@ import type { IOSpec } from '../net/presets.js';
 import { assertDevice } from '../engine/devices.js';
 import { trainBaseline } from '../train/baseline.js';
 import type { BaselineOptions } from '../train/baseline.js';
-import { CliError, intOption, numberOption, parse, str } from './args.js';
+import { CliError, intOption, numberOption, parse, str, untilStopped } from './args.js';
 import type { Parsed } from './args.js';
 import { Progress } from './progress.js';
 
@@ -107,31 +107,27 @@ export async function run(argv: string[]): Promise<number> {
   if (!p) return 0;
   const o = baselineOptions(p);
   const progress = new Progress();
-  const ac = new AbortController();
-  const onSigint = () => ac.abort();
-  process.once('SIGINT', onSigint);
   const t0 = Date.now();
   const evalEvery = Math.max(500, Math.floor(o.steps / 8));
-  const r = await trainBaseline({
-    ...o,
-    signal: ac.signal,
-    onStart: (s) =>
-      console.log(
-        `training ${o.netName} (${(s.params / 1e6).toFixed(2)}M parameters, ${(s.trainFlopsPerImage / 1e6).toFixed(0)} MFLOPs per training image) ` +
-          `on ${s.dataset}: ${s.images} images, ${s.steps} steps of ${s.batchSize}, ${s.precision}, ${s.threads} threads`,
-      ),
-    onProgress: (q) => {
-      const eta = (((Date.now() - t0) / q.step) * (q.steps - q.step)) / 1000;
-      const line =
-        `step ${q.step}/${q.steps}  loss ${q.loss.toFixed(3)}  train acc ${q.accuracy.toFixed(3)}  lr ${q.learningRate.toFixed(4)}  ${q.imagesPerSecond.toFixed(0)} img/s  eta ${eta.toFixed(0)} s` +
-        (q.validation ? `  val acc ${q.validation.accuracy.toFixed(4)}` : '');
-      if (q.validation && q.step % evalEvery < 200) progress.log(line);
-      else progress.update(line);
-    },
-  }).finally(() => {
-    progress.done();
-    process.off('SIGINT', onSigint);
-  });
+  const r = await untilStopped((signal) =>
+    trainBaseline({
+      ...o,
+      signal,
+      onStart: (s) =>
+        console.log(
+          `training ${o.netName} (${(s.params / 1e6).toFixed(2)}M parameters, ${(s.trainFlopsPerImage / 1e6).toFixed(0)} MFLOPs per training image) ` +
+            `on ${s.dataset}: ${s.images} images, ${s.steps} steps of ${s.batchSize}, ${s.precision}, ${s.threads} threads`,
+        ),
+      onProgress: (q) => {
+        const eta = (((Date.now() - t0) / q.step) * (q.steps - q.step)) / 1000;
+        const line =
+          `step ${q.step}/${q.steps}  loss ${q.loss.toFixed(3)}  train acc ${q.accuracy.toFixed(3)}  lr ${q.learningRate.toFixed(4)}  ${q.imagesPerSecond.toFixed(0)} img/s  eta ${eta.toFixed(0)} s` +
+          (q.validation ? `  val acc ${q.validation.accuracy.toFixed(4)}` : '');
+        if (q.validation && q.step % evalEvery < 200) progress.log(line);
+        else progress.update(line);
+      },
+    }),
+  ).finally(() => progress.done());
   console.log(`${r.cancelled ? 'stopped' : 'done'} after ${r.steps} steps in ${r.seconds.toFixed(0)} s: validation accuracy ${r.validationAccuracy.toFixed(4)}`);
   if (r.testAccuracy !== undefined) console.log(`test accuracy ${r.testAccuracy.toFixed(4)} (${r.testImages} images)`);
   if (o.out) console.log(`wrote ${join(o.out, 'weights.safetensors')} and result.json`);

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { isStoreUrl } from '../store/index.js';
 import { runWorker } from '../worker/worker.js';
-import { CliError, intOption, parse, str } from './args.js';
+import { CliError, intOption, parse, str, untilStopped } from './args.js';
 
 const HELP = `usage: evonas worker <experiment folder or postgresql:// URL> [--id N [--takeover]] [--data <cache>]
 
@@ -27,18 +27,17 @@ export async function run(argv: string[]): Promise<number> {
   if (p.positionals.length !== 1) throw new CliError(`expected one experiment (a folder or a postgresql:// URL)\n\n${HELP}`);
   const where = p.positionals[0]!;
   if (p.values.takeover && p.values.id === undefined) throw new CliError('--takeover takes over a number: give it with --id');
-  const ac = new AbortController();
-  const stop = () => ac.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
   const data = str(p, 'data');
-  const counts = await runWorker({
-    location: isStoreUrl(where) ? where : resolve(where),
-    ...(p.values.id === undefined ? {} : { id: intOption(p.values.id as string, '--id', 0, 0) }),
-    ...(p.values.takeover ? { takeover: true } : {}),
-    signal: ac.signal,
-    ...(data ? { data: resolve(data) } : {}),
-  });
+  const id = p.values.id === undefined ? undefined : intOption(p.values.id as string, '--id', 0, 0);
+  const counts = await untilStopped((signal) =>
+    runWorker({
+      location: isStoreUrl(where) ? where : resolve(where),
+      ...(id === undefined ? {} : { id }),
+      ...(p.values.takeover ? { takeover: true } : {}),
+      signal,
+      ...(data ? { data: resolve(data) } : {}),
+    }),
+  );
   console.log(JSON.stringify(counts));
   return 0;
 }
