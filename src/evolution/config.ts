@@ -138,7 +138,11 @@ const experiment = {
     .describe('Graph space: mutation weights by name; a mutation not listed gets weight 0, and at least one must be above 0 ({}: every mutation weight 1, the paper). The default favours growth.'),
   generations: whole(0).default(50).describe('Generational spaces: generations T after the initial one (paper 50).'),
   epochs: atLeast(0, true).nullable().default(null).describe('Generational spaces: train each individual this many epochs instead of stepsPerChild (null: use stepsPerChild).'),
-  learningRate: atLeast(0, true).default(0.01).describe("Stages space: the base learning rate of the paper's stepped schedule (paper 0.01)."),
+  learningRate: atLeast(0, true)
+    .default(0.01)
+    .describe(
+      "The learning rate of spaces whose DNA carries none: stages (the base of Genetic CNN's stepped schedule, paper 0.01) and nb201 (each child's fixed rate). The graph space's rate is in its DNA (ALTER-LEARNING-RATE).",
+    ),
   genetic: GeneticSchema.prefault({}).describe("Stages space: Genetic CNN's operator settings (the paper's CIFAR-10 values)."),
   stages: StagesSettingsSchema.prefault({}).describe("Stages space: nodes per stage and the network around them (the paper's CIFAR-10 LeNet base)."),
   nb201: Nb201SettingsSchema.prefault({}).describe("nb201 space: the benchmark skeleton's cells per stage and first channels (the benchmark's 5 and 16)."),
