@@ -14,62 +14,78 @@ import { FILE_SCHEMAS } from '../util/json-schemas.js';
 import { CliError, intOption, numberOption, str } from './args.js';
 import type { ParseOptions, Parsed } from './args.js';
 
+/**
+ * The flags that set one field of experiment.json (a path into it), how
+ * each is read, and its help (from the field's declaration in the schema,
+ * unless `help` says more): the one list the command's options, the
+ * configuration and the help text are made from.
+ */
+interface FieldFlag {
+  flag: string;
+  arg: string;
+  path: string[];
+  /** int/number: within [min, max]; positive: a number > 0; string: as given; path: resolved; off: a switch that sets false. */
+  read: 'int' | 'number' | 'positive' | 'string' | 'path' | 'off';
+  min?: number;
+  max?: number;
+  /** Help where the schema's description would not do (a nested field, a flag that reads differently). */
+  help?: string;
+}
+
+const FIELD_FLAGS: FieldFlag[] = [
+  { flag: 'space', arg: 'S', path: ['space'], read: 'string' },
+  { flag: 'algorithm', arg: 'A', path: ['algorithm'], read: 'string' },
+  { flag: 'population', arg: 'N', path: ['population'], read: 'int', min: 2 },
+  { flag: 'workers', arg: 'W', path: ['workers'], read: 'int', min: 1 },
+  { flag: 'steps', arg: 'S', path: ['stepsPerChild'], read: 'int', min: 1 },
+  { flag: 'batch', arg: 'N', path: ['batchSize'], read: 'int', min: 1 },
+  { flag: 'threads', arg: 'N', path: ['threadsPerWorker'], read: 'int', min: 1 },
+  { flag: 'precision', arg: 'P', path: ['precision'], read: 'string' },
+  { flag: 'device', arg: 'D', path: ['device'], read: 'string' },
+  { flag: 'workers-per-gpu', arg: 'K', path: ['workersPerGpu'], read: 'int', min: 1 },
+  { flag: 'no-inheritance', arg: '', path: ['inheritance'], read: 'off', help: "The paper's no-inheritance control: every child trains from scratch." },
+  { flag: 'generations', arg: 'T', path: ['generations'], read: 'int', min: 0 },
+  { flag: 'epochs', arg: 'E', path: ['epochs'], read: 'positive' },
+  { flag: 'seed', arg: 'K', path: ['seed'], read: 'int', min: 0 },
+  { flag: 'evaluator', arg: 'E', path: ['evaluator'], read: 'string' },
+  {
+    flag: 'benchmark',
+    arg: 'FILE',
+    path: ['benchmark', 'path'],
+    read: 'path',
+    help: "Evaluator table: the tabular benchmark (NAS-Bench-201's CSV layout: index, cell, <dataset>_valid_12ep, <dataset>_test_200ep, ...).",
+  },
+  { flag: 'dataset', arg: 'D', path: ['benchmark', 'dataset'], read: 'string', help: 'Evaluator table: which of its datasets, cifar10, cifar100 or imagenet16.' },
+  {
+    flag: 'cells-per-stage',
+    arg: 'N',
+    path: ['nb201', 'cellsPerStage'],
+    read: 'int',
+    min: 1,
+    help: "nb201 space: cells per stage of the benchmark's skeleton (the benchmark's 5; fewer for 2 cores).",
+  },
+  { flag: 'channels', arg: 'C', path: ['nb201', 'channels'], read: 'int', min: 1, help: "nb201 space: the first stage's channels, the others 2x and 4x (the benchmark's 16)." },
+  { flag: 'finish', arg: 'F', path: ['finish'], read: 'number', min: 0, max: 0.9 },
+  { flag: 'finish-lr', arg: 'R', path: ['finishLearningRate'], read: 'number', min: 0 },
+  { flag: 'min-lr', arg: 'R', path: ['minLearningRate'], read: 'number', min: 0 },
+  { flag: 'min-channels', arg: 'N', path: ['minChannels'], read: 'int', min: 1 },
+];
+
 /** evolve's flags (the sweep validates the evolve options it passes on with them). */
-export const EVOLVE_OPTIONS = {
+export const EVOLVE_OPTIONS: ParseOptions = {
   data: { type: 'string' },
   out: { type: 'string' },
   store: { type: 'string' },
   prepare: { type: 'boolean' },
   resume: { type: 'string' },
   config: { type: 'string' },
-  algorithm: { type: 'string' },
-  space: { type: 'string' },
-  generations: { type: 'string' },
-  epochs: { type: 'string' },
-  'cells-per-stage': { type: 'string' },
-  channels: { type: 'string' },
-  population: { type: 'string' },
-  workers: { type: 'string' },
-  steps: { type: 'string' },
-  batch: { type: 'string' },
-  threads: { type: 'string' },
-  precision: { type: 'string' },
-  device: { type: 'string' },
-  'workers-per-gpu': { type: 'string' },
-  'no-inheritance': { type: 'boolean' },
   'time-budget': { type: 'string' },
   'max-children': { type: 'string' },
   stagnation: { type: 'string' },
   'stagnation-remedy': { type: 'string' },
-  finish: { type: 'string' },
-  'finish-lr': { type: 'string' },
-  'min-lr': { type: 'string' },
-  'min-channels': { type: 'string' },
   'print-config': { type: 'boolean' },
-  seed: { type: 'string' },
-  evaluator: { type: 'string' },
-  benchmark: { type: 'string' },
-  dataset: { type: 'string' },
-} satisfies ParseOptions;
-
-/** The flags that set one field of experiment.json: their help comes from the field's declaration. */
-const FIELD_FLAGS: { flag: string; arg: string; field: keyof ExperimentConfig }[] = [
-  { flag: 'space', arg: 'S', field: 'space' },
-  { flag: 'algorithm', arg: 'A', field: 'algorithm' },
-  { flag: 'population', arg: 'N', field: 'population' },
-  { flag: 'workers', arg: 'W', field: 'workers' },
-  { flag: 'steps', arg: 'S', field: 'stepsPerChild' },
-  { flag: 'batch', arg: 'N', field: 'batchSize' },
-  { flag: 'threads', arg: 'N', field: 'threadsPerWorker' },
-  { flag: 'precision', arg: 'P', field: 'precision' },
-  { flag: 'device', arg: 'D', field: 'device' },
-  { flag: 'workers-per-gpu', arg: 'K', field: 'workersPerGpu' },
-  { flag: 'no-inheritance', arg: '', field: 'inheritance' },
-  { flag: 'generations', arg: 'T', field: 'generations' },
-  { flag: 'epochs', arg: 'E', field: 'epochs' },
-  { flag: 'seed', arg: 'K', field: 'seed' },
-  { flag: 'evaluator', arg: 'E', field: 'evaluator' },
-];
+  ...Object.fromEntries(FIELD_FLAGS.map((f) => [f.flag, { type: f.read === 'off' ? 'boolean' : 'string' }])),
+};
 
 /** Word-wraps `text` to `width` columns, every line after the first indented by `indent`. */
 function wrap(text: string, indent: number, first: number, width = 79): string {
@@ -88,13 +104,34 @@ function wrap(text: string, indent: number, first: number, width = 79): string {
 
 /** The help of the flags that set experiment.json's fields, made from the schema (its descriptions and defaults). */
 export function fieldFlagsHelp(): string {
-  const props = (FILE_SCHEMAS.experiment!().properties ?? {}) as Record<string, { description?: string; default?: unknown }>;
-  return FIELD_FLAGS.map(({ flag, arg, field }) => {
+  type Prop = { description?: string; default?: unknown; properties?: Record<string, Prop> };
+  const root = { properties: FILE_SCHEMAS.experiment!().properties } as Prop;
+  return FIELD_FLAGS.map(({ flag, arg, path, help }) => {
     const head = `  --${flag}${arg ? ` ${arg}` : ''}`.padEnd(23);
-    const p = props[field] ?? {};
-    const text = `${p.description ?? ''}${p.default !== undefined && p.default !== null && flag !== 'no-inheritance' ? ` Default ${JSON.stringify(p.default)}.` : ''} (${field})`;
-    return head + wrap(text, 23, 23);
+    const p = path.reduce<Prop>((o, k) => o.properties?.[k] ?? {}, root);
+    const shown = p.default !== undefined && p.default !== null && flag !== 'no-inheritance' ? ` Default ${JSON.stringify(p.default)}.` : '';
+    return head + wrap(`${help ?? p.description ?? ''}${shown} (${path.join('.')})`, 23, 23);
   }).join('\n');
+}
+
+/** Reads one field flag's value as its table entry says. @throws {CliError} naming the flag. */
+function readFlag(f: FieldFlag, p: Parsed): unknown {
+  if (f.read === 'off') return p.values[f.flag] ? false : undefined;
+  const v = str(p, f.flag);
+  if (v === undefined) return undefined;
+  switch (f.read) {
+    case 'int':
+      return intOption(v, `--${f.flag}`, 0, f.min, f.max);
+    case 'number':
+      return numberOption(v, `--${f.flag}`, 0, f.min, f.max);
+    case 'positive':
+      if (!(Number(v) > 0)) throw new CliError(`Expected a number > 0 for --${f.flag} but received "${v}"`);
+      return Number(v);
+    case 'path':
+      return resolve(v);
+    default:
+      return v;
+  }
 }
 
 /**
@@ -114,49 +151,21 @@ export function configFromFlags(p: Parsed): ExperimentConfig {
     }
   }
   const flags: Record<string, unknown> = { format: 'evonas.experiment', version: 1, ...(data ? { data: resolve(data) } : {}) };
-  if (str(p, 'evaluator')) flags.evaluator = str(p, 'evaluator');
-  if (str(p, 'benchmark') !== undefined || str(p, 'dataset') !== undefined) {
-    const b = { ...(base.benchmark as object | undefined) } as Record<string, unknown>;
-    if (str(p, 'benchmark') !== undefined) b.path = resolve(str(p, 'benchmark')!);
-    if (str(p, 'dataset') !== undefined) b.dataset = str(p, 'dataset');
-    flags.benchmark = b;
+  for (const f of FIELD_FLAGS) {
+    const v = readFlag(f, p);
+    if (v === undefined) continue;
+    const [field, key] = f.path as [string, string | undefined];
+    // A nested flag sets its key over the file's object (--dataset keeps the file's benchmark.path).
+    if (key === undefined) flags[field] = v;
+    else flags[field] = { ...(base[field] as object | undefined), ...(flags[field] as object | undefined), [key]: v };
   }
   if ((flags.evaluator ?? base.evaluator ?? 'train') === 'train' && !data && base.data === undefined)
     throw new CliError('--data <cache> is required (or --resume <experiment>, or --evaluator table); see evonas evolve --help');
-  const intFlag = (flag: string, field: string, min: number) => {
-    if (str(p, flag) !== undefined) flags[field] = intOption(str(p, flag), `--${flag}`, 0, min);
-  };
-  intFlag('population', 'population', 2);
-  intFlag('workers', 'workers', 1);
-  intFlag('steps', 'stepsPerChild', 1);
-  intFlag('batch', 'batchSize', 1);
-  intFlag('threads', 'threadsPerWorker', 1);
-  intFlag('seed', 'seed', 0);
-  if (str(p, 'space')) flags.space = str(p, 'space');
-  if (str(p, 'algorithm')) flags.algorithm = str(p, 'algorithm');
-  intFlag('generations', 'generations', 0);
-  if (str(p, 'epochs') !== undefined) {
-    const e = Number(str(p, 'epochs'));
-    if (!(e > 0)) throw new CliError(`Expected a number > 0 for --epochs but received "${str(p, 'epochs')}"`);
-    flags.epochs = e;
-  }
-  if (str(p, 'precision')) flags.precision = str(p, 'precision');
-  const nb201 = { ...(base.nb201 as object | undefined) } as Record<string, unknown>;
-  if (str(p, 'cells-per-stage') !== undefined) nb201.cellsPerStage = intOption(str(p, 'cells-per-stage'), '--cells-per-stage', 0, 1);
-  if (str(p, 'channels') !== undefined) nb201.channels = intOption(str(p, 'channels'), '--channels', 0, 1);
-  if (Object.keys(nb201).length) flags.nb201 = nb201;
-  if (str(p, 'device')) flags.device = str(p, 'device');
-  intFlag('workers-per-gpu', 'workersPerGpu', 1);
-  if (p.values['no-inheritance']) flags.inheritance = false;
   if (str(p, 'stagnation') !== undefined) {
     flags.stagnation = { window: parseDuration(str(p, 'stagnation'), 0, '--stagnation') / 1000, remedy: str(p, 'stagnation-remedy') ?? 'both' };
   } else if (str(p, 'stagnation-remedy') !== undefined) {
     throw new CliError('--stagnation-remedy needs --stagnation <window>, e.g. --stagnation 4m');
   }
-  if (str(p, 'finish') !== undefined) flags.finish = numberOption(str(p, 'finish'), '--finish', 0, 0, 0.9);
-  if (str(p, 'finish-lr') !== undefined) flags.finishLearningRate = numberOption(str(p, 'finish-lr'), '--finish-lr', 0, 0);
-  if (str(p, 'min-lr') !== undefined) flags.minLearningRate = numberOption(str(p, 'min-lr'), '--min-lr', 0, 0);
-  intFlag('min-channels', 'minChannels', 1);
   let config: ExperimentConfig;
   try {
     config = validateConfig({ ...base, ...flags });

@@ -36,13 +36,6 @@ half-written). Add workers from another shell with "evonas worker <experiment>".
   --print-config       print the effective configuration (defaults, file and
                        flags together, validated) and exit, writing nothing
 ${fieldFlagsHelp()}
-  --cells-per-stage N  nb201 space: cells per stage of the benchmark's skeleton
-                       (the benchmark's 5; fewer for 2 cores)
-  --channels C         nb201 space: the first stage's channels (the benchmark's 16)
-  --benchmark FILE     evaluator table: the tabular benchmark (NAS-Bench-201's
-                       CSV layout: index, cell, <dataset>_valid_12ep,
-                       <dataset>_test_200ep, ...)
-  --dataset D          evaluator table: cifar10, cifar100 or imagenet16
   --time-budget T      e.g. 90s, 30m, 2h (default 30m); with evaluator table,
                        time on the simulated clock (no default)
   --max-children N     also stop once the store holds N children (a budget
@@ -54,17 +47,6 @@ ${fieldFlagsHelp()}
                        and marked on Figure 1; each remedy gets W to work
   --stagnation-remedy R  both (default), mutation-rate (5 mutations per
                        child for W/2) or weight-reset (every individual's)
-  --finish F           graph, nb201: in the last part F of the budget (default
-                       0.25; 0 never, the paper) each worker stops reproducing
-                       and anneals one of the best individuals alive (its
-                       learning rate to 0 along a cosine over the time left);
-                       the result competes by validation accuracy
-  --finish-lr R        the least rate a finish starts from (default 0.05; the
-                       individual's own when higher; 0: always its own)
-  --min-lr R           graph space: the least learning rate ALTER-LEARNING-RATE
-                       sets (default 0.02; 0: none, the paper)
-  --min-channels N     graph space: the fewest output channels a convolution
-                       has (default 16; 1: none, the paper)
 
 Scaled for minutes on 2 cores rather than days on 250 machines, and saved in
 the experiment: mutation weights that favour growth (insert-convolution and

@@ -109,7 +109,7 @@ const experiment = {
     .max(0.9, { error: 'expected a number from 0 to 0.9' })
     .default(0.25)
     .describe(
-      "The last part of each time budget (a fraction) in which each worker stops reproducing and anneals one of the best individuals alive (its own weights, a learning rate brought to 0 along a cosine over the time left), stored as a child that competes by validation accuracy like any other. evonas's, not the paper's; 0: never (the paper). Steady-state spaces only. Default 0.25, measured over seeds in docs/findings/main-job.",
+      "The last part of each time budget (a fraction) in which each worker stops reproducing and anneals one of the best individuals alive (its own weights, a learning rate brought to 0 along a cosine over the time left), stored as a child that competes by validation accuracy like any other. evonas's, not the paper's; 0: never (the paper). Steady-state spaces only. The default was measured over seeds in docs/findings/main-job.",
     ),
   finishLearningRate: atLeast(0)
     .default(0.05)
@@ -119,12 +119,12 @@ const experiment = {
   minChannels: whole(1)
     .default(16)
     .describe(
-      "Graph space: the fewest output channels a convolution has (INSERT-CONVOLUTION keeps its input's channels, so the first layers after the image had 3, and deep chains of 3-7 channels trapped whole runs). evonas's, not the paper's (1: none, the paper). Default 16, measured over seeds in docs/findings/main-job.",
+      "Graph space: the fewest output channels a convolution has (INSERT-CONVOLUTION keeps its input's channels, so the first layers after the image had 3, and deep chains of 3-7 channels trapped whole runs). evonas's, not the paper's (1: none, the paper). The default was measured over seeds in docs/findings/main-job.",
     ),
   minLearningRate: atLeast(0)
     .default(0.02)
     .describe(
-      "Graph space: the least learning rate ALTER-LEARNING-RATE sets (selection over 400 inherited steps rewards ever lower rates, at which a new layer cannot learn). evonas's, not the paper's (0: no floor, the paper); the finish does the annealing at the end. Default 0.02, measured over seeds in docs/findings/main-job.",
+      "Graph space: the least learning rate ALTER-LEARNING-RATE sets (selection over 400 inherited steps rewards ever lower rates, at which a new layer cannot learn). evonas's, not the paper's (0: no floor, the paper); the finish does the annealing at the end. The default was measured over seeds in docs/findings/main-job.",
     ),
   mutationWeights: z
     .record(z.string(), atLeast(0), { error: 'expected an object of mutation names to weights' })
