@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { Precision } from '../engine/net.js';
 import type { NetIR } from '../net/ir.js';
 import { PRESETS } from '../net/presets.js';
-import { compileNb201, NB201_BENCHMARK, parseCell } from '../spaces/nb201/index.js';
+import { DEFAULTS } from '../evolution/config.js';
+import { spaceOf } from '../spaces/index.js';
 import type { IOSpec } from '../net/presets.js';
 import { assertDevice } from '../engine/devices.js';
 import { trainBaseline } from '../train/baseline.js';
@@ -63,14 +64,15 @@ function resolveNet(netName: string): (io: IOSpec) => NetIR {
   return () => ir;
 }
 
-/** A NAS-Bench-201 cell in the benchmark's skeleton, scaled by --cells-per-stage and --channels. */
+/** A NAS-Bench-201 cell in the benchmark's skeleton, scaled by --cells-per-stage and --channels: the nb201 space's own compilation, through the registry. */
 function nb201Net(p: Parsed, cell: string): (io: IOSpec) => NetIR {
-  const ops = parseCell(cell);
-  const s = {
-    cellsPerStage: intOption(str(p, 'cells-per-stage'), '--cells-per-stage', NB201_BENCHMARK.cellsPerStage, 1, 64),
-    channels: intOption(str(p, 'channels'), '--channels', NB201_BENCHMARK.channels, 1, 4096),
+  const space = spaceOf('nb201');
+  const dna = space.validate({ cell });
+  const nb201 = {
+    cellsPerStage: intOption(str(p, 'cells-per-stage'), '--cells-per-stage', DEFAULTS.nb201.cellsPerStage, 1, 64),
+    channels: intOption(str(p, 'channels'), '--channels', DEFAULTS.nb201.channels, 1, 4096),
   };
-  return (io) => compileNb201(ops, io, s);
+  return (io) => space.compile(dna, io, { nb201 });
 }
 
 /** The flags as trainBaseline's options (all but the callbacks). */
