@@ -14,7 +14,6 @@ import type { FitProgress } from '../engine/fit.js';
 import { compile } from '../engine/net.js';
 import { saveSafetensors } from '../engine/safetensors.js';
 import { SPACE_REGISTRY, spaceOf } from '../spaces/index.js';
-import { compileStages, formatBits, validateStagesDNA } from '../spaces/stages/index.js';
 import { EvonasError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { openExperiment, rankByValidation, testSplit } from '../experiment/open.js';
@@ -73,22 +72,26 @@ export async function retrain(dir: string, o: RetrainOptions): Promise<RetrainRe
   const all = await x.store.list();
   const chosen = o.id === undefined || o.id === 'best' ? (rankByValidation(all)[0] ?? all.find((i) => i.fitness !== null)) : all.find((i) => i.id === o.id);
   if (!chosen) throw new EvonasError('ERR_INPUT', o.id === undefined || o.id === 'best' ? `${x.name}: no trained individual yet` : `${x.name}: no individual "${o.id}"`, ['id']);
-  const dna = validateStagesDNA(chosen.dna);
-  if (o.widths.length !== dna.nodes.length || !o.widths.every((w) => Number.isInteger(w) && w >= 1)) {
-    throw new EvonasError('ERR_INPUT', `widths: expected ${dna.nodes.length} whole numbers >= 1 (one per stage) but received ${o.widths.join(',')}`, ['widths']);
+  // The space's own validation, compilation and description, through the registry: a retrainable space compiles with stage widths.
+  const space = spaceOf(x.config.space);
+  const dna = space.validate(chosen.dna);
+  const stages = x.config.stages.nodes.length;
+  if (o.widths.length !== stages || !o.widths.every((w) => Number.isInteger(w) && w >= 1)) {
+    throw new EvonasError('ERR_INPUT', `widths: expected ${stages} whole numbers >= 1 (one per stage) but received ${o.widths.join(',')}`, ['widths']);
   }
+  const bits = space.describe(dna).bits ?? '';
   if (!(o.epochs > 0)) throw new EvonasError('ERR_INPUT', `epochs: expected a number > 0 but received ${o.epochs}`, ['epochs']);
   const fc = o.fc ?? 1024;
   const batchSize = o.batchSize ?? x.config.batchSize;
   const seed = o.seed ?? 0;
   const base = { ...x.config.stages, widths: o.widths, fc };
-  const net = compile(compileStages(dna, x.io, base), { threads: o.threads ?? availableParallelism(), seed });
+  const net = compile(space.compile(dna, x.io, { stages: base }), { threads: o.threads ?? availableParallelism(), seed });
   const data = openDataset(dataOf(x.config));
   const train = engineDataset(data.train());
   const validation = engineDataset(data.validation(), x.stats);
   try {
     const steps = Math.ceil((o.epochs * train.count) / batchSize);
-    o.onStart?.({ id: chosen.id, bits: formatBits(dna), params: net.analysis.params, steps, batchSize });
+    o.onStart?.({ id: chosen.id, bits, params: net.analysis.params, steps, batchSize });
     const r = await fit(net, {
       data: train,
       validation,
@@ -114,7 +117,7 @@ export async function retrain(dir: string, o: RetrainOptions): Promise<RetrainRe
     saveSafetensors(join(out, 'weights.safetensors'), net.weights(), { dna: JSON.stringify(dna), stages: JSON.stringify(base) });
     const result: RetrainResult = {
       id: chosen.id,
-      bits: formatBits(dna),
+      bits,
       widths: o.widths,
       fc,
       epochs: o.epochs,
