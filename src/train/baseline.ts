@@ -1,23 +1,12 @@
-/**
- * One fixed network trained on a dataset cache: a baseline beside evolution,
- * and a check that the engine and the data work. Cosine schedule with a
- * short warm-up; validation during training; the test split read once at
- * the end when asked.
- */
-import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import { engineDataset, openDataset } from '../data/dataset.js';
 import { loadTestSplit } from '../data/test-split.js';
-import { fit } from '../engine/fit.js';
 import type { FitProgress } from '../engine/fit.js';
 import { compile } from '../engine/net.js';
 import type { Precision } from '../engine/net.js';
-import { saveSafetensors } from '../engine/safetensors.js';
 import type { NetIR } from '../net/ir.js';
 import type { IOSpec } from '../net/presets.js';
-import { EvonasError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { fitFinal, saveFinal, testOnce } from './final.js';
 
 export interface BaselineOptions {
   /** A dataset cache folder. */
@@ -73,7 +62,7 @@ export async function trainBaseline(o: BaselineOptions): Promise<BaselineResult>
   const validation = engineDataset(data.validation(), m.stats);
   try {
     o.onStart?.({ params: net.analysis.params, trainFlopsPerImage: net.analysis.trainFlopsPerImage, dataset: m.name, images: train.count, steps, batchSize, precision, threads });
-    const r = await fit(net, {
+    const { r, validationAccuracy } = await fitFinal(net, {
       data: train,
       validation,
       steps,
@@ -87,34 +76,22 @@ export async function trainBaseline(o: BaselineOptions): Promise<BaselineResult>
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     });
-    if (!r.ok) throw new EvonasError('ERR_TRAINING', `training failed: ${r.failure}`);
     const result: BaselineResult = {
       net: o.netName,
       dataset: m.name,
       steps: r.steps,
       cancelled: r.cancelled,
       seconds: r.seconds,
-      validationAccuracy: r.validation?.accuracy ?? (await net.evaluate(validation)).accuracy,
+      validationAccuracy,
       params: net.analysis.params,
       trainFlops: net.analysis.trainFlopsPerImage * batchSize * r.steps,
     };
     if (o.test) {
-      const test = engineDataset(loadTestSplit(o.data), m.stats);
-      const t = await net.evaluate(test);
+      const t = await testOnce(net, engineDataset(loadTestSplit(o.data), m.stats));
       result.testAccuracy = t.accuracy;
       result.testImages = t.count;
-      test.dispose();
     }
-    if (o.out) {
-      mkdirSync(o.out, { recursive: true });
-      saveSafetensors(join(o.out, 'weights.safetensors'), net.weights(), {
-        netir: JSON.stringify(ir),
-        classes: JSON.stringify(m.classes),
-        mean: JSON.stringify(m.stats.mean),
-        std: JSON.stringify(m.stats.std),
-      });
-      writeFileAtomic(join(o.out, 'result.json'), `${JSON.stringify(result, null, 2)}\n`);
-    }
+    if (o.out) saveFinal(o.out, net, { netir: ir, classes: m.classes, mean: m.stats.mean, std: m.stats.std }, result);
     return result;
   } finally {
     net.dispose();

@@ -5,17 +5,14 @@
  * Writes <experiment>/retrain/<id>-w<widths>-e<E>/{weights.safetensors,result.json}.
  */
 import { availableParallelism } from 'node:os';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { engineDataset, openDataset } from '../data/dataset.js';
 import { dataOf } from '../evolution/config.js';
-import { fit } from '../engine/fit.js';
 import type { FitProgress } from '../engine/fit.js';
 import { compile } from '../engine/net.js';
-import { saveSafetensors } from '../engine/safetensors.js';
 import { SPACE_REGISTRY, spaceOf } from '../spaces/index.js';
 import { EvonasError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { fitFinal, saveFinal, testOnce } from './final.js';
 import { openExperiment, rankByValidation, testSplit } from '../experiment/open.js';
 
 export interface RetrainOptions {
@@ -92,7 +89,7 @@ export async function retrain(dir: string, o: RetrainOptions): Promise<RetrainRe
   try {
     const steps = Math.ceil((o.epochs * train.count) / batchSize);
     o.onStart?.({ id: chosen.id, bits, params: net.analysis.params, steps, batchSize });
-    const r = await fit(net, {
+    const { r, validationAccuracy } = await fitFinal(net, {
       data: train,
       validation,
       steps,
@@ -106,15 +103,9 @@ export async function retrain(dir: string, o: RetrainOptions): Promise<RetrainRe
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     });
-    if (!r.ok) throw new EvonasError('ERR_TRAINING', `training failed: ${r.failure}`);
     if (r.cancelled) return undefined;
-    const val = r.validation ?? (await net.evaluate(validation));
-    const test = testSplit(x).data;
-    const te = await net.evaluate(test);
-    test.dispose();
+    const te = await testOnce(net, testSplit(x).data);
     const out = join(x.dir!, 'retrain', `${chosen.id}-w${o.widths.join('-')}-e${o.epochs}`);
-    mkdirSync(out, { recursive: true });
-    saveSafetensors(join(out, 'weights.safetensors'), net.weights(), { dna: JSON.stringify(dna), stages: JSON.stringify(base) });
     const result: RetrainResult = {
       id: chosen.id,
       bits,
@@ -124,13 +115,13 @@ export async function retrain(dir: string, o: RetrainOptions): Promise<RetrainRe
       steps: r.steps,
       seconds: r.seconds,
       params: net.analysis.params,
-      validationAccuracy: val.accuracy,
+      validationAccuracy,
       testAccuracy: te.accuracy,
       searchValidationAccuracy: chosen.fitness,
       out,
     };
     const { out: _out, ...file } = result;
-    writeFileAtomic(join(out, 'result.json'), `${JSON.stringify(file, null, 2)}\n`);
+    saveFinal(out, net, { dna, stages: base }, file);
     return result;
   } finally {
     net.dispose();
