@@ -34,9 +34,11 @@ export function mutationsPerChild(s: Schedule, elapsed: number): number {
 }
 
 /**
- * Whether a child made now loses its parent's weights: a reset happened after
- * the parent was born. Resetting "the whole population" this way needs no
- * pass over it: each lineage drops its weights at its next reproduction.
+ * Whether weights whose training began at `parentBorn` (seconds since the
+ * start: an individual's weightsSince) are stale at `now`: a reset came
+ * after them. Resetting "the whole population" this way needs no pass over
+ * it: each stale individual is retrained before it competes, and passes
+ * nothing on.
  */
 export function resetSinceBirth(s: Schedule, parentBorn: number, now: number): boolean {
   return (s.weightResets ?? []).some((t) => t > parentBorn && t <= now);

@@ -13,7 +13,7 @@ import type { GenerationStats } from '../evolution/generational.js';
 import { analyze } from '../net/analyze.js';
 import { compileIndividual, spaceOf } from '../spaces/index.js';
 import type { LookupTable } from '../spaces/index.js';
-import { GenerationLedger } from '../store/index.js';
+import { GenerationLedger, weightsSince } from '../store/index.js';
 import type { Individual } from '../store/index.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { readRun } from '../store/run-state.js';
@@ -256,7 +256,7 @@ export function auditResets(all: Individual[], resets: number[], start: number):
       const began = born(i) - 1000 * (i.timing.train + i.timing.evaluate);
       if (began < from + 1000 || began >= to) return false;
       const p = byId.get(i.parent);
-      return p !== undefined && Date.parse(p.weightsSince ?? p.bornAt) < from;
+      return p !== undefined && Date.parse(weightsSince(p)) < from;
     }).length;
     return { at, retrained, bredFromStale };
   });

@@ -45,6 +45,11 @@ export interface IndividualRecord {
   parents?: string[];
 }
 
+/** When `i`'s weights began training from scratch (ISO): its record's weightsSince, or its birth for records older than the field. */
+export function weightsSince(i: Pick<IndividualRecord, 'weightsSince' | 'bornAt'>): string {
+  return i.weightsSince ?? i.bornAt;
+}
+
 export interface Individual extends IndividualRecord {
   state: 'alive' | 'dead';
   diedAt?: string;

@@ -30,6 +30,11 @@ export interface WorkerReport {
   died?: string;
 }
 
+/** Whether the report's worker is alive at `now`: its heartbeat is fresh and it has not said (or been said) to stop. */
+export function isLive(w: WorkerReport, now = Date.now()): boolean {
+  return !w.stopped && w.at !== undefined && now - Date.parse(w.at) < ALIVE_MS;
+}
+
 export async function workerReports(docs: ExperimentDocs): Promise<WorkerReport[]> {
   return docs.list<WorkerReport>('workers');
 }

@@ -14,6 +14,7 @@ import { fitUntil } from '../engine/fit.js';
 import { decodeSafetensors } from '../engine/safetensors.js';
 import { selectionFitness } from '../evolution/selection.js';
 import { spaceOf } from '../spaces/index.js';
+import { weightsSince } from '../store/index.js';
 import type { Individual } from '../store/index.js';
 import { keepFresh, LEASE_MS } from './kit.js';
 import type { WorkerKit } from './kit.js';
@@ -79,7 +80,7 @@ async function anneal(kit: WorkerKit, parent: Individual, deadline: number, spac
     if (r.cancelled || r.steps === 0) return undefined; // stopping: dropped, as any child in flight
     const record = { type: 'finish', targets: [], detail: { steps: r.steps, seconds: r.seconds, from: learningRate, to: 0 }, inherit: 'all' };
     const total = { ok: r.ok, ...(r.failure ? { failure: r.failure } : {}), steps: r.steps };
-    const fields = { parent: parent.id, mutations: [record], weightsSince: parent.weightsSince ?? parent.bornAt };
+    const fields = { parent: parent.id, mutations: [record], weightsSince: weightsSince(parent) };
     await kit.storeChild(net, parent.dna, total, { ...tm, store: storeSeconds, stepsBefore: parent.stepsTrained }, fields);
     return parent.id;
   });

@@ -15,17 +15,18 @@ import { spaceOf } from '../spaces/index.js';
 import { encodeSafetensors } from '../engine/safetensors.js';
 import { dataOf, loadConfig } from '../evolution/config.js';
 import type { ExperimentConfig } from '../evolution/config.js';
+import { resetSinceBirth } from '../evolution/schedule.js';
 import type { Schedule } from '../evolution/schedule.js';
 import { detectStagnation, StagnationLog, withRemedies } from '../evolution/stagnation.js';
 import { evalFlopsPerBatch, trainFlopsPerStep } from '../net/analyze.js';
 import type { IOSpec } from '../net/presets.js';
-import { newIndividualId, TimedStore } from '../store/index.js';
+import { newIndividualId, TimedStore, weightsSince } from '../store/index.js';
 import type { Individual, IndividualRecord, Leases } from '../store/index.js';
 import { createRng } from '../util/rng.js';
 import type { Rng } from '../util/rng.js';
 import type { ExperimentHome } from '../store/home.js';
 import { readRun } from '../store/run-state.js';
-import { ALIVE_MS, workerReports } from '../store/worker-reports.js';
+import { isLive, workerReports } from '../store/worker-reports.js';
 import type { WorkerReport } from '../store/worker-reports.js';
 
 /**
@@ -185,10 +186,7 @@ export async function makeKit(home: ExperimentHome, id: number, o: { signal?: Ab
       events = { list: await stagnation.list(), read: Date.now() };
     },
     stale(individual) {
-      const elapsed = (Date.now() - started) / 1000;
-      const resets = (kit.schedule().weightResets ?? []).filter((r) => r <= elapsed);
-      if (resets.length === 0) return false;
-      return Date.parse(individual.weightsSince ?? individual.bornAt) < started + 1000 * Math.max(...resets);
+      return resetSinceBirth(kit.schedule(), (Date.parse(weightsSince(individual)) - started) / 1000, (Date.now() - started) / 1000);
     },
     async beginChild(kind) {
       const idle = (Date.now() - idleSince) / 1000;
@@ -201,8 +199,7 @@ export async function makeKit(home: ExperimentHome, id: number, o: { signal?: Ab
       training = undefined;
     },
     async inFlight() {
-      const now = Date.now();
-      return (await workerReports(home.docs)).filter((w) => w.worker !== name && w.training === 'child' && !w.stopped && w.at && now - Date.parse(w.at) < ALIVE_MS).length;
+      return (await workerReports(home.docs)).filter((w) => w.worker !== name && w.training === 'child' && isLive(w)).length;
     },
     async trainChild(dna, kind, body) {
       const t0 = Date.now();

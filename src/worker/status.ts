@@ -12,7 +12,7 @@ import { withHome } from '../store/home.js';
 import { readRun } from '../store/run-state.js';
 import type { RunState } from '../store/run-state.js';
 import { summarizePopulation } from '../store/summary.js';
-import { ALIVE_MS, utilization, workerReports } from '../store/worker-reports.js';
+import { isLive, utilization, workerReports } from '../store/worker-reports.js';
 
 export interface ExperimentStatus extends RunState {
   experiment: string;
@@ -45,7 +45,7 @@ export async function status(location: string): Promise<ExperimentStatus> {
     const run = await readRun(home.docs, home.name);
     const u = await utilization(home.docs);
     const now = Date.now();
-    const alive = (await workerReports(home.docs)).filter((w) => w.at && now - Date.parse(w.at) < ALIVE_MS && !w.stopped);
+    const alive = (await workerReports(home.docs)).filter((w) => isLive(w, now));
     return {
       experiment: home.name,
       space: config.space,

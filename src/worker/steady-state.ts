@@ -8,10 +8,10 @@ import { decodeSafetensors } from '../engine/safetensors.js';
 import { algorithm } from '../evolution/algorithms.js';
 import type { AlgorithmName } from '../evolution/algorithms.js';
 import { mutationOptions } from '../evolution/config.js';
-import { mutationsPerChild, resetSinceBirth } from '../evolution/schedule.js';
+import { mutationsPerChild } from '../evolution/schedule.js';
 import type { StepContext, StepOutcome } from '../evolution/types.js';
 import { spaceOf } from '../spaces/index.js';
-import { ConflictError } from '../store/index.js';
+import { ConflictError, weightsSince } from '../store/index.js';
 import type { Individual } from '../store/index.js';
 import { keepFresh, LEASE_MS } from './kit.js';
 import type { WorkerKit } from './kit.js';
@@ -35,11 +35,11 @@ export function steadyStateDriver(kit: WorkerKit): () => Promise<StepOutcome> {
   const breed = (dna: unknown, parent: Individual, records: unknown[], weights: Uint8Array | undefined, o: { storeSeconds: number; retrain?: boolean }): Promise<boolean> =>
     kit.trainChild(dna, o.retrain ? 'retrain' : 'child', async (net, shared, t) => {
       // Inherited weights are as old as the parent's; fresh ones date from now.
-      const weightsSince = weights ? (parent.weightsSince ?? parent.bornAt) : new Date(t.t0).toISOString();
+      const since = weights ? weightsSince(parent) : new Date(t.t0).toISOString();
       if (weights) net.setWeights(decodeSafetensors(weights, `weights of ${parent.id}`).tensors);
       const r = await net.train({ ...shared, steps: config.stepsPerChild, learningRate: space.learningRate?.(dna) ?? config.learningRate });
       if (r.cancelled) return false; // stopping: the child is dropped
-      await kit.storeChild(net, dna, r, { ...t, store: o.storeSeconds, stepsBefore: weights ? parent.stepsTrained : 0 }, { parent: parent.id, mutations: records, weightsSince });
+      await kit.storeChild(net, dna, r, { ...t, store: o.storeSeconds, stepsBefore: weights ? parent.stepsTrained : 0 }, { parent: parent.id, mutations: records, weightsSince: since });
       return true;
     });
 
@@ -58,7 +58,7 @@ export function steadyStateDriver(kit: WorkerKit): () => Promise<StepOutcome> {
           : mutateChild(space.validate(parent.dna), rng, mutationOptions(config, mutationsPerChild(kit.schedule(), elapsed)));
       let inherit = config.inheritance ? child.inherit : 'none';
       // Weights from before a reset are not passed on (the step began before it): the child starts from scratch.
-      if (resetSinceBirth(kit.schedule(), (Date.parse(parent.weightsSince ?? parent.bornAt) - started) / 1000, elapsed)) inherit = 'none';
+      if (kit.stale(parent)) inherit = 'none';
       // Take what the child needs before anything else: the parent may die and be collected meanwhile.
       const t = Date.now();
       const weights = inherit !== 'none' && parent.hasWeights ? await store.readWeights(parent.id) /* ConflictError when collected: dead */ : undefined;
