@@ -27,13 +27,9 @@ command -v g++ >/dev/null || missing+=(g++)
 command -v make >/dev/null || missing+=(make)
 # The report's charts are rendered to PNG with a font.
 [ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo=sudo
-  echo "evonas setup: installing ${missing[*]} with apt-get"
-  $sudo apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+# shellcheck source=scripts/apt-missing.sh
+. scripts/apt-missing.sh
+apt_install_missing "evonas setup"
 
 if [ $own_torch = 1 ]; then
   want=${EVONAS_TORCH:-2.13.0}

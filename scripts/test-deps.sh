@@ -5,6 +5,7 @@
 # and munge for the one-node cluster's. Each test starts its own server,
 # on 127.0.0.1, and stops it. Safe to run again; a no-op once installed.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 missing=()
 # npm test checks native/'s formatting (npm run lint).
@@ -18,10 +19,6 @@ compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql
 [ -x /usr/sbin/slurmd ] || missing+=(slurmd)
 command -v sbatch >/dev/null || missing+=(slurm-client)
 [ -x /usr/sbin/munged ] || missing+=(munge)
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo=sudo
-  echo "evonas test-deps: installing ${missing[*]} with apt-get"
-  $sudo apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+# shellcheck source=scripts/apt-missing.sh
+. scripts/apt-missing.sh
+apt_install_missing "evonas test-deps"
