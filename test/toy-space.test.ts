@@ -2,21 +2,19 @@
 // alone, evolves (the steady-state worker), reports and exports through the
 // normal paths: the registry is the only place shared code learns a space.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { importDataset } from '../src/data/import.js';
+import { describe, it } from 'node:test';
 import { validateConfig, writeConfig } from '../src/evolution/config.js';
 import { exportOnnx } from '../src/export/onnx.js';
 import { decodeSafetensors } from '../src/engine/safetensors.js';
 import { buildReport } from '../src/report/build.js';
-import { compileIndividual, SPACE_REGISTRY } from '../src/spaces/index.js';
+import { compileIndividual } from '../src/spaces/index.js';
 import type { SearchSpace } from '../src/spaces/index.js';
 import { FileStore } from '../src/store/index.js';
 import { seedPopulation, startRun } from '../src/worker/supervisor.js';
 import { runWorker } from '../src/worker/worker.js';
-import { cifar10Folder } from './support/formats.js';
+import { oneConvIR, useTestSpace } from './support/test-space.js';
 
 /** One conv of `width` channels, then global pooling and the classifier; a mutation moves the width by one. */
 interface ToyDNA {
@@ -33,18 +31,7 @@ const toy: SearchSpace = {
   algorithms: ['aging', 'tournament'],
   generational: false,
   validate: toyDNA,
-  compile: (dna, io) => ({
-    format: 'evonas.netir',
-    version: 1,
-    input: { channels: io.channels, height: io.height, width: io.width },
-    classes: io.classes,
-    nodes: [
-      { id: 'c', op: 'conv2d', inputs: ['input'], channels: toyDNA(dna).width, kernel: [3, 3] },
-      { id: 'r', op: 'relu', inputs: ['c'] },
-      { id: 'g', op: 'globalavgpool', inputs: ['r'] },
-      { id: 'fc', op: 'dense', inputs: ['g'], units: io.classes },
-    ],
-  }),
+  compile: (dna, io) => oneConvIR(toyDNA(dna).width, io),
   selectionKey: (i) => i.id,
   render: (dna, _io, title) => `<svg xmlns="http://www.w3.org/2000/svg"><title>${title}</title><text>width ${toyDNA(dna).width}</text></svg>`,
   describe: (dna) => ({ width: String(toyDNA(dna).width) }),
@@ -56,16 +43,7 @@ const toy: SearchSpace = {
   },
 };
 
-const root = mkdtempSync(join(tmpdir(), 'evonas-toy-'));
-const cache = join(root, 'cache');
-before(async () => {
-  await importDataset(cifar10Folder(join(root, 'src'), 40), { out: cache, validation: 20 });
-  SPACE_REGISTRY.set(toy.name, toy);
-});
-after(() => {
-  SPACE_REGISTRY.delete(toy.name);
-  rmSync(root, { recursive: true, force: true });
-});
+const { root, cache } = useTestSpace(toy, 'evonas-toy-');
 
 describe('a test-only search space', () => {
   it('evolves, reports and exports through the normal paths', async () => {

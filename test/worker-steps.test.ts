@@ -4,14 +4,11 @@
 // worker makes it give up, the set-point counts children in training, and a
 // worker's number (its random stream) is claimed, never shared or replayed.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { importDataset } from '../src/data/import.js';
+import { describe, it } from 'node:test';
 import { validateConfig, writeConfig } from '../src/evolution/config.js';
 import { StagnationLog } from '../src/evolution/stagnation.js';
-import { SPACE_REGISTRY } from '../src/spaces/index.js';
 import type { SearchSpace } from '../src/spaces/index.js';
 import { ConflictError, FileStore } from '../src/store/index.js';
 import type { Individual, PopulationStore } from '../src/store/index.js';
@@ -24,7 +21,7 @@ import { workerReports } from '../src/store/worker-reports.js';
 import { steadyStateDriver } from '../src/worker/steady-state.js';
 import { seedPopulation, startRun } from '../src/worker/supervisor.js';
 import { runWorker } from '../src/worker/worker.js';
-import { cifar10Folder } from './support/formats.js';
+import { oneConvIR, useTestSpace } from './support/test-space.js';
 
 /** One conv of `width` channels; a child keeps its parent's structure and inherits every weight. */
 const width = (dna: unknown) => (dna as { width: number }).width;
@@ -34,18 +31,7 @@ const keep: SearchSpace = {
   algorithms: ['tournament', 'aging'],
   generational: false,
   validate: (dna) => dna,
-  compile: (dna, io) => ({
-    format: 'evonas.netir',
-    version: 1,
-    input: { channels: io.channels, height: io.height, width: io.width },
-    classes: io.classes,
-    nodes: [
-      { id: 'c', op: 'conv2d', inputs: ['input'], channels: width(dna), kernel: [3, 3] },
-      { id: 'r', op: 'relu', inputs: ['c'] },
-      { id: 'g', op: 'globalavgpool', inputs: ['r'] },
-      { id: 'fc', op: 'dense', inputs: ['g'], units: io.classes },
-    ],
-  }),
+  compile: (dna, io) => oneConvIR(width(dna), io),
   selectionKey: (i) => i.id,
   render: () => '<svg xmlns="http://www.w3.org/2000/svg"/>',
   describe: (dna) => ({ width: String(width(dna)) }),
@@ -53,16 +39,7 @@ const keep: SearchSpace = {
   mutate: (dna) => ({ dna, records: [{ type: 'identity', targets: [], inherit: 'all' }], inherit: 'all' }),
 };
 
-const root = mkdtempSync(join(tmpdir(), 'evonas-worker-steps-'));
-const cache = join(root, 'cache');
-before(async () => {
-  await importDataset(cifar10Folder(join(root, 'src'), 40), { out: cache, validation: 20 });
-  SPACE_REGISTRY.set(keep.name, keep);
-});
-after(() => {
-  SPACE_REGISTRY.delete(keep.name);
-  rmSync(root, { recursive: true, force: true });
-});
+const { root, cache } = useTestSpace(keep, 'evonas-worker-steps-');
 
 let n = 0;
 /** A new experiment of the keep space, its run started with `budgetMs` and an optional child budget. */
