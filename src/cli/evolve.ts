@@ -57,17 +57,6 @@ For the paper's algorithm put "mutationWeights": {} and "schedule": {} in
 --config, --finish 0, --min-lr 0 and --min-channels 1.
 `;
 
-const PREPARE_TABLE = '--prepare: a table-driven run is simulated in one go by evonas evolve; leave out --prepare';
-
-/** Creates the experiment named by --out (a folder) or --store (a postgresql:// URL) and seeds its population. */
-async function create(p: Parsed, home: ExperimentHome): Promise<ExperimentConfig> {
-  const config = configFromFlags(p);
-  checkTableBudget(p, config);
-  await saveConfig(home, config);
-  await seedStore(home.store, config);
-  return config;
-}
-
 /** Where the experiment lives: --out <folder>, --store <postgresql:// URL>, or --resume <either>. */
 function locationOf(p: Parsed): string {
   const [out, store, resume] = [str(p, 'out'), str(p, 'store'), str(p, 'resume')];
@@ -91,22 +80,27 @@ export async function run(argv: string[]): Promise<number> {
   if (!resume && !isStoreUrl(location) && existsSync(join(location, EXPERIMENT_FILE))) throw new CliError(`${str(p, 'out')} already holds an experiment; resume it with --resume ${str(p, 'out')}`, 1);
   // Every refusal comes before anything is connected to or written: a bad flag, a bad budget, --prepare of a table run.
   parseDuration(str(p, 'time-budget'), 0);
+  let fresh: ExperimentConfig | undefined;
   if (!resume) {
-    const config = configFromFlags(p);
-    checkTableBudget(p, config);
-    if (p.values.prepare && config.evaluator === 'table') throw new CliError(PREPARE_TABLE, 2);
+    fresh = configFromFlags(p); // validated once: its dataset or table is read here, not again
+    checkTableBudget(p, fresh);
+    if (p.values.prepare && fresh.evaluator === 'table') throw new CliError('--prepare: a table-driven run is simulated in one go by evonas evolve; leave out --prepare', 2);
   }
-  return withHome(location, (home) => evolveAt(p, home, resume !== undefined, maxChildren));
+  return withHome(location, (home) => evolveAt(p, home, fresh, maxChildren));
 }
 
-async function evolveAt(p: Parsed, home: ExperimentHome, resume: boolean, maxChildren: number | undefined): Promise<number> {
+/** Creates the experiment with `fresh` (a new one's settings, validated) or resumes the one at `home`, then runs it. */
+async function evolveAt(p: Parsed, home: ExperimentHome, fresh: ExperimentConfig | undefined, maxChildren: number | undefined): Promise<number> {
   const dir = home.name;
+  const resume = fresh === undefined;
   let config: ExperimentConfig;
-  if (resume) {
+  if (!fresh) {
     config = await loadConfig(home);
     if (config.evaluator === 'table') throw new CliError(`${dir}: a table-driven run is simulated in one go and is not resumed; start a new one (it takes seconds, and repeats with its seed)`, 1);
   } else {
-    config = await create(p, home);
+    config = fresh;
+    await saveConfig(home, config);
+    await seedStore(home.store, config);
   }
   const table = config.evaluator === 'table';
   const budget = parseDuration(str(p, 'time-budget'), table ? TABLE_NO_TIME_LIMIT : 30 * 60_000);
@@ -118,7 +112,6 @@ async function evolveAt(p: Parsed, home: ExperimentHome, resume: boolean, maxChi
   const shape = generational ? `${config.generations} generations of ${config.population}` : `population ${config.population}`;
   const until = table ? [maxChildren && `${maxChildren} evaluations`, str(p, 'time-budget') && `${str(p, 'time-budget')} simulated`].filter(Boolean).join(' or ') : new Date(deadline).toISOString();
   if (p.values.prepare) {
-    if (table) throw new CliError(PREPARE_TABLE, 2);
     console.log(`prepared ${dir}: ${config.space} space, ${config.algorithm}, ${shape}, ${training}, until ${until}; no workers started`);
     console.log(`add workers with: evonas worker ${dir} (each takes the lowest free number), or evonas slurm ${dir} --workers N`);
     return 0;
