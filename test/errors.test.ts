@@ -25,9 +25,9 @@ const caught = (f: () => unknown): EvonasError => {
 
 describe('errors', () => {
   it('carry a code and a path, and keep their class names', () => {
-    const c = caught(() => validateConfig({ data: '/d', genetic: { pm: 0.5 } }));
+    const c = caught(() => validateConfig({ data: '/d', space: 'stages', stages: { genetic: { pm: 0.5 } } }));
     assert.ok(c instanceof ConfigError);
-    assert.deepEqual([c.code, c.path, c.name], ['ERR_CONFIG', ['genetic', 'pm'], 'ConfigError']);
+    assert.deepEqual([c.code, c.path, c.name], ['ERR_CONFIG', ['stages', 'genetic', 'pm'], 'ConfigError']);
     const n = caught(() => analyze(netir([{ id: 'c', op: 'conv2d', inputs: ['input'], channels: 4, kernel: [2, 2] }])));
     assert.ok(n instanceof NetIRError);
     assert.deepEqual([n.code, n.path], ['ERR_NETIR_INVALID', ['nodes', 0, 'kernel', 0]]);
@@ -40,11 +40,11 @@ describe('errors', () => {
   it("a stored experiment's bad field is refused with the file's name and the field's path", () => {
     const dir = mkdtempSync(join(tmpdir(), 'evonas-errors-'));
     try {
-      writeFileSync(join(dir, 'experiment.json'), JSON.stringify({ format: 'evonas.experiment', version: 1, data: '/d', genetic: { pm: 0.5 } }));
+      writeFileSync(join(dir, 'experiment.json'), JSON.stringify({ format: 'evonas.experiment', version: 2, data: '/d', space: 'stages', stages: { genetic: { pm: 0.5 } } }));
       const e = caught(() => readConfig(dir));
       assert.ok(e instanceof ConfigError);
-      assert.deepEqual(e.path, ['genetic', 'pm']);
-      assert.match(e.message, new RegExp(`^${join(dir, 'experiment.json')}: genetic\\.pm: unknown field`));
+      assert.deepEqual(e.path, ['stages', 'genetic', 'pm']);
+      assert.match(e.message, new RegExp(`^${join(dir, 'experiment.json')}: stages\\.genetic\\.pm: unknown field`));
       const none = caught(() => readConfig(join(dir, 'nothing')));
       assert.deepEqual(none.path, [join(dir, 'nothing', 'experiment.json')]);
     } finally {

@@ -123,10 +123,21 @@ describe('evonas evolve', () => {
     assert.equal(c.algorithm, 'tournament');
     assert.equal(existsSync(out), false);
     const file = join(root, 'bad-nested.json');
-    writeFileSync(file, JSON.stringify({ genetic: { pm: 0.5 } }));
+    writeFileSync(file, JSON.stringify({ space: 'stages', stages: { genetic: { pm: 0.5 } } }));
     const bad = await runCli(['evolve', '--data', cache, '--config', file, '--print-config']);
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /bad configuration: genetic\.pm: unknown field \(known: pM, qM, pC, qC, initialization\)/);
+    assert.match(bad.stderr, /bad configuration: stages\.genetic\.pm: unknown field \(known: pM, qM, pC, qC, initialization\)/);
+    // A file in the old layout (no version, a space's knob at the top) is told where the knob went.
+    writeFileSync(file, JSON.stringify({ space: 'stages', genetic: { pM: 0.5 } }));
+    const old = await runCli(['evolve', '--data', cache, '--config', file, '--print-config']);
+    assert.equal(old.code, 1);
+    assert.match(old.stderr, /genetic: now stages\.genetic\. experiment\.json version 2 keeps each space's settings under its name/);
+    // A flag of another space's setting is refused naming both.
+    const other = await runCli(['evolve', '--data', cache, '--generations', '3', '--print-config']);
+    assert.equal(other.code, 2);
+    assert.match(other.stderr, /--generations is a setting of the stages space; this experiment searches the graph space/);
+    const own = await runCli(['evolve', '--data', cache, '--space', 'stages', '--generations', '3', '--print-config']);
+    assert.equal(JSON.parse(own.stdout).stages.generations, 3, own.stderr);
   });
 
   it('refuses a bad configuration naming the field', async () => {
@@ -135,9 +146,9 @@ describe('evonas evolve', () => {
     assert.match(r.stderr, /bad configuration: algorithm: the graph space takes tournament, aging, random but found "hill-climb"/);
     // Every refusal comes before anything is written.
     const file = join(root, 'no-mutation.json');
-    writeFileSync(file, JSON.stringify({ mutationWeights: { identity: 0 } }));
+    writeFileSync(file, JSON.stringify({ graph: { mutationWeights: { identity: 0 } } }));
     const refusals: [string[], number, RegExp][] = [
-      [['--config', file], 1, /mutationWeights: every listed mutation has weight 0, and an unlisted one gets 0/],
+      [['--config', file], 1, /graph\.mutationWeights: every listed mutation has weight 0, and an unlisted one gets 0/],
       [['--time-budget', '0s'], 2, /Expected a duration like 90s, 30m or 2h for --time-budget but received "0s"/],
       [['--time-budget', 'banana'], 2, /for --time-budget but received "banana"/],
     ];

@@ -9,10 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { learningRateAt } from '../src/engine/fit.js';
-import { DEFAULTS, validateConfig } from '../src/evolution/config.js';
+import { validateConfig } from '../src/evolution/config.js';
+import type { ExperimentConfig } from '../src/evolution/config.js';
+import { settingsOf, spaceOf } from '../src/spaces/index.js';
 import { evaluated, generationalStep, generationStats, initialPlan, nextPlan } from '../src/evolution/generational.js';
 import type { Evaluated, GenerationalSettings, Plan } from '../src/evolution/generational.js';
 import { parseBits, zeroDNA } from '../src/spaces/stages/index.js';
+import type { StagesDNA } from '../src/spaces/stages/index.js';
 import { folderHome } from '../src/store/home.js';
 import { FileStore, GenerationLedger, newRecord } from '../src/store/index.js';
 import type { IndividualRecord } from '../src/store/index.js';
@@ -21,15 +24,17 @@ import { createRng } from '../src/util/rng.js';
 const root = mkdtempSync(join(tmpdir(), 'evonas-generational-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-const settings = (o: Partial<GenerationalSettings> = {}): GenerationalSettings => ({
+const stages = spaceOf('stages');
+const settings = (o: Partial<GenerationalSettings> = {}, own: object = {}): GenerationalSettings => ({
   algorithm: 'generational',
   population: 8,
-  generations: 6,
-  nodes: [3, 4, 5],
   seed: 11,
-  genetic: { pM: 0.8, qM: 0.05, pC: 0.2, qC: 0.2, initialization: 'random' },
+  space: stages,
+  settings: stages.settings.parse({ generations: 6, nodes: [3, 4, 5], ...own }),
   ...o,
 });
+type Op = { type: string; from?: string };
+const bitsOf = (dna: unknown) => (dna as StagesDNA).bits;
 
 const ones = (bits: string[]) => [...bits.join('')].filter((c) => c === '1').length;
 
@@ -44,16 +49,16 @@ describe('the generational plan', () => {
     assert.deepEqual(nextPlan(s, 1, prev), p1);
     assert.notDeepEqual(nextPlan({ ...s, seed: 12 }, 1, prev), p1);
     for (const slot of p1.slots) {
-      const op = slot.operations[0]!;
+      const op = slot.operations[0] as Op;
       assert.equal(op.type, 'selection');
       assert.notEqual((op as { from: string }).from, 'i0', 'the worst (r = r_min) is never selected');
       assert.ok(slot.parents.every((id) => prev.some((e) => e.id === id)));
     }
-    const zeros = initialPlan(settings({ genetic: { ...s.genetic, initialization: 'zeros' } }));
-    assert.ok(zeros.slots.every((x) => ones(x.dna.bits) === 0));
+    const zeros = initialPlan(settings({}, { genetic: { initialization: 'zeros' } }));
+    assert.ok(zeros.slots.every((x) => ones(bitsOf(x.dna)) === 0));
     const random = nextPlan(settings({ algorithm: 'random' }), 1, prev);
     assert.ok(
-      random.slots.every((x) => x.parents.length === 0 && x.operations[0]!.type === 'random'),
+      random.slots.every((x) => x.parents.length === 0 && (x.operations[0] as Op).type === 'random'),
       'the baseline draws fresh bits',
     );
   });
@@ -69,28 +74,28 @@ describe('the generational plan', () => {
       hasWeights: false,
     });
     const records = [rec(0, 0, a, 0.6), rec(0, 1, b, 0.5), rec(1, 0, a, 0.7), rec(1, 1, b, 0.3)];
-    const g0 = evaluated(records, 0, 2)!;
+    const g0 = evaluated(stages, records, 0, 2)!;
     assert.deepEqual(
       g0.map((e) => e.fitness),
       [0.6, 0.5],
       'generation 0 sees only itself',
     );
-    const g1 = evaluated(records, 1, 2)!;
+    const g1 = evaluated(stages, records, 1, 2)!;
     assert.deepEqual(
       g1.map((e) => e.accuracy),
       [0.7, 0.3],
     );
     assert.ok(Math.abs(g1[0]!.fitness - 0.65) < 1e-12 && Math.abs(g1[1]!.fitness - 0.4) < 1e-12);
-    assert.equal(evaluated(records, 1, 3), undefined, 'incomplete while a slot has no result');
-    const st = generationStats(1, g1);
+    assert.equal(evaluated(stages, records, 1, 3), undefined, 'incomplete while a slot has no result');
+    const st = generationStats(stages, 1, g1);
     assert.ok(Math.abs(st.max - 0.65) < 1e-12 && Math.abs(st.min - 0.4) < 1e-12 && Math.abs(st.mean - 0.525) < 1e-12 && Math.abs(st.median - 0.525) < 1e-12);
     assert.ok(Math.abs(st.std - 0.125) < 1e-12);
     assert.equal(st.best.bits, '1-01 0-01-100 0-11-101-0001');
     // A slow worker's slot taken over: its late second result of slot 0 (a later id) counts nowhere.
     const late = { ...rec(0, 0, a, 0.1), id: `${records[0]!.id}z` };
-    const again = evaluated([...records, late], 1, 2)!;
+    const again = evaluated(stages, [...records, late], 1, 2)!;
     assert.ok(Math.abs(again[0]!.fitness - 0.65) < 1e-12, `one result per slot in the duplicate mean, found ${again[0]!.fitness}`);
-    assert.equal(evaluated([...records, late], 0, 2)![0]!.id, records[0]!.id);
+    assert.equal(evaluated(stages, [...records, late], 0, 2)![0]!.id, records[0]!.id);
   });
 });
 
@@ -121,7 +126,7 @@ describe('generational runs on the shared store', () => {
             slot,
             parent: p.parents[0] ?? null,
             parents: p.parents,
-            fitness: ones(p.dna.bits) / 19,
+            fitness: ones(bitsOf(p.dna)) / 19,
             hasWeights: false,
           });
         },
@@ -222,28 +227,33 @@ describe('the stepped schedule', () => {
 });
 
 describe('the experiment configuration', () => {
-  const base = { format: 'evonas.experiment', version: 1, data: '/data' };
+  const base = { format: 'evonas.experiment', version: 2, data: '/data' };
+  const own = (c: ExperimentConfig) => settingsOf(c.space, c) as Record<string, unknown>;
   it("takes Genetic CNN's settings and refuses bad ones by field", () => {
-    const c = validateConfig({ ...base, space: 'stages', algorithm: 'generational', genetic: { pM: 0.5 } });
-    assert.deepEqual(c.genetic, { ...DEFAULTS.genetic, pM: 0.5 }, 'a partial block keeps the other defaults');
-    assert.deepEqual(c.stages.nodes, [3, 4, 5]);
-    assert.throws(() => validateConfig({ ...base, space: 'stages', genetic: { qM: 1.5 } }), /genetic\.qM: expected a probability in \[0, 1\] but found 1\.5/);
+    const c = validateConfig({ ...base, space: 'stages', algorithm: 'generational', stages: { genetic: { pM: 0.5 } } });
+    assert.deepEqual(own(c).genetic, { pM: 0.5, qM: 0.05, pC: 0.2, qC: 0.2, initialization: 'random' }, 'a partial block keeps the other defaults');
+    assert.deepEqual(own(c).nodes, [3, 4, 5]);
+    assert.equal((c as Record<string, unknown>).graph, undefined, "only the experiment's space has settings");
+    assert.throws(() => validateConfig({ ...base, space: 'stages', stages: { genetic: { qM: 1.5 } } }), /stages\.genetic\.qM: expected a probability in \[0, 1\] but found 1\.5/);
     assert.throws(() => validateConfig({ ...base, space: 'stages', stages: { widths: [8, 8] } }), /stages\.widths: expected one width per stage \(3\) but found 2/);
-    assert.throws(() => validateConfig({ ...base, space: 'stages', epochs: 0 }), /epochs: expected a number > 0 but found 0/);
+    assert.throws(() => validateConfig({ ...base, space: 'stages', stages: { epochs: 0 } }), /stages\.epochs: expected a number > 0 but found 0/);
+    assert.throws(() => validateConfig({ ...base, space: 'stages', graph: { minChannels: 8 } }), /graph: settings of the graph space, but this experiment searches the stages space/);
     assert.throws(() => validateConfig({ ...base, space: 'graph', algorithm: 'generational' }), /algorithm: the graph space takes tournament, aging, random/);
-    assert.throws(() => validateConfig({ ...base, mutationWeights: { 'insert-attention': 1 } }), /mutationWeights\.insert-attention: unknown mutation/);
-    assert.throws(() => validateConfig({ ...base, mutationWeights: { identity: -1 } }), /mutationWeights\.identity: expected a number >= 0 but found -1/);
+    assert.throws(() => validateConfig({ ...base, graph: { mutationWeights: { 'insert-attention': 1 } } }), /graph\.mutationWeights\.insert-attention: unknown mutation/);
+    assert.throws(() => validateConfig({ ...base, graph: { mutationWeights: { identity: -1 } } }), /graph\.mutationWeights\.identity: expected a number >= 0 but found -1/);
     // Nested keys are refused by path, never ignored (a misspelt pM would silently keep the default).
-    assert.throws(() => validateConfig({ ...base, space: 'stages', genetic: { pm: 0.5 } }), /genetic\.pm: unknown field \(known: pM, qM, pC, qC, initialization\)/);
+    assert.throws(() => validateConfig({ ...base, space: 'stages', stages: { genetic: { pm: 0.5 } } }), /stages\.genetic\.pm: unknown field \(known: pM, qM, pC, qC, initialization\)/);
     assert.throws(() => validateConfig({ ...base, space: 'stages', stages: { node: [3] } }), /stages\.node: unknown field/);
     assert.throws(() => validateConfig({ ...base, schedule: { mutationRates: [] } }), /schedule\.mutationRates: unknown field/);
     assert.throws(() => validateConfig({ ...base, schedule: { mutationRate: [{ from: 0, to: 9, k: 2, K: 3 }] } }), /schedule\.mutationRate\[0\]\.K: unknown field/);
-    assert.throws(() => validateConfig({ ...base, genetic: 5 }), /genetic: expected an object but found 5/);
+    assert.throws(() => validateConfig({ ...base, space: 'stages', stages: { genetic: 5 } }), /stages\.genetic: expected an object but found 5/);
+    assert.throws(() => validateConfig({ ...base, genetic: {} }), /genetic: unknown field/, 'version 2 keeps it under stages');
     // Settings that pass one by one but not together.
-    assert.throws(() => validateConfig({ ...base, mutationWeights: { identity: 0 } }), /mutationWeights: every listed mutation has weight 0, and an unlisted one gets 0/);
-    assert.throws(() => validateConfig({ ...base, mutationWeights: { identity: 0, 'alter-learning-rate': 0 } }), /mutationWeights: every listed mutation has weight 0/);
-    assert.deepEqual(validateConfig({ ...base, mutationWeights: { identity: 0, 'insert-convolution': 2 } }).mutationWeights, { identity: 0, 'insert-convolution': 2 });
-    assert.deepEqual(validateConfig({ ...base, mutationWeights: {} }).mutationWeights, {}, '{} is the paper: uniform');
+    const weights = (w: object) => own(validateConfig({ ...base, graph: { mutationWeights: w } })).mutationWeights;
+    assert.throws(() => weights({ identity: 0 }), /graph\.mutationWeights: every listed mutation has weight 0, and an unlisted one gets 0/);
+    assert.throws(() => weights({ identity: 0, 'alter-learning-rate': 0 }), /graph\.mutationWeights: every listed mutation has weight 0/);
+    assert.deepEqual(weights({ identity: 0, 'insert-convolution': 2 }), { identity: 0, 'insert-convolution': 2 });
+    assert.deepEqual(weights({}), {}, '{} is the paper: uniform');
     assert.throws(() => validateConfig({ ...base, space: 'stages', schedule: { weightResets: [60] } }), /schedule: applies to steady-state spaces only \(the stages space is generational/);
     assert.deepEqual(validateConfig({ ...base, space: 'stages' }).schedule, {}, 'a generational space follows no schedule, and says so');
   });

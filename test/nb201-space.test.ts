@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { importDataset } from '../src/data/import.js';
 import { validateConfig } from '../src/evolution/config.js';
 import { analyze } from '../src/net/analyze.js';
-import { spaceOf } from '../src/spaces/index.js';
+import { settingsOf, spaceOf } from '../src/spaces/index.js';
 import { BenchmarkError, canonicalCell, compileNb201, EDGES, formatCell, mutateCell, NB201_OPS, parseCell, randomCell, readBenchmark, validateNb201 } from '../src/spaces/nb201/index.js';
 import type { Nb201Op } from '../src/spaces/nb201/index.js';
 import { createRng } from '../src/util/rng.js';
@@ -143,18 +143,23 @@ describe('the NAS-Bench-201 skeleton', () => {
 
   it('is a registered space: configured, seeded, mutated, rendered', () => {
     const c = validateConfig({ data: '/d', space: 'nb201', nb201: { cellsPerStage: 1, channels: 8 } });
-    assert.deepEqual([c.algorithm, c.nb201, c.schedule], ['aging', { cellsPerStage: 1, channels: 8 }, {}], "the space's defaults: aging, one edge per child throughout");
+    assert.deepEqual(
+      [c.algorithm, settingsOf('nb201', c), c.schedule],
+      ['aging', { cellsPerStage: 1, channels: 8, learningRate: 0.01 }, {}],
+      "the space's defaults: aging, one edge per child throughout",
+    );
     assert.deepEqual(validateConfig({ data: '/d' }).schedule, { mutationRate: [{ from: 0, to: 180, k: 3 }] }, "the graph space keeps evonas's warm-up");
     assert.throws(() => validateConfig({ data: '/d', space: 'nb201', nb201: { cells: 1 } }), /nb201\.cells: unknown field/);
     const space = spaceOf('nb201');
-    const population = space.initialPopulation(20, createRng(1));
+    const settings = settingsOf('nb201', c);
+    const population = space.initialPopulation(20, createRng(1), settings);
     assert.equal(new Set(population.map((d) => (d as { cell: string }).cell)).size > 15, true, 'drawn, not all alike');
-    const child = space.mutate!(population[0], createRng(2), { k: 1 });
+    const child = space.mutate!(population[0], createRng(2), 1, settings);
     assert.equal((child.records[0] as { type: string }).type, 'alter-edge');
-    const draws = new Set(Array.from({ length: 50 }, (_, k) => (space.randomIndividual!(createRng(k)) as { cell: string }).cell));
+    const draws = new Set(Array.from({ length: 50 }, (_, k) => (space.randomIndividual!(createRng(k), settings) as { cell: string }).cell));
     assert.ok(draws.size > 45, 'random search draws fresh cells');
     assert.match(space.render(population[0], io, 'cell'), /^<svg[\s\S]*nor_conv|^<svg[\s\S]*skip_connect|^<svg[\s\S]*avg_pool|^<svg[\s\S]*none/);
-    assert.equal(analyze(space.compile(population[0], io, c)).shapes.at(-1)!.kind, 'flat');
+    assert.equal(analyze(space.compile(population[0], io, settings)).shapes.at(-1)!.kind, 'flat');
   });
 });
 
@@ -203,7 +208,7 @@ describe('nb201 through the normal paths', () => {
     ]);
     assert.equal(e.code, 0, e.stderr);
     const config = JSON.parse(readFileSync(join(exp, 'experiment.json'), 'utf8'));
-    assert.deepEqual([config.space, config.algorithm, config.nb201], ['nb201', 'aging', { cellsPerStage: 1, channels: 4 }]);
+    assert.deepEqual([config.space, config.algorithm, settingsOf('nb201', config)], ['nb201', 'aging', { cellsPerStage: 1, channels: 4, learningRate: 0.01 }]);
     const r = await runCli(['report', exp]);
     assert.equal(r.code, 0, r.stderr);
     const summary = JSON.parse(readFileSync(join(exp, 'report', 'summary.json'), 'utf8'));

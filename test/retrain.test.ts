@@ -20,7 +20,7 @@ const exp = join(root, 'exp');
 before(async () => {
   await importDataset(cifar10Folder(join(root, 'src'), 40), { out: cache, validation: 20 });
   mkdirSync(exp);
-  writeConfig(exp, validateConfig({ data: cache, space: 'stages', population: 2, generations: 0, workers: 1, threadsPerWorker: 1, stepsPerChild: 2, batchSize: 10, seed: 3 }));
+  writeConfig(exp, validateConfig({ data: cache, space: 'stages', stages: { generations: 0 }, population: 2, workers: 1, threadsPerWorker: 1, stepsPerChild: 2, batchSize: 10, seed: 3 }));
   await startRun(exp, 120_000);
   await runWorker({ location: exp, id: 0 }); // generation 0: two individuals
 });

@@ -5,14 +5,18 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { DEFAULTS, validateConfig } from '../src/evolution/config.js';
+import { DEFAULTS, readConfig, validateConfig, writeConfig } from '../src/evolution/config.js';
+import type { ExperimentConfig } from '../src/evolution/config.js';
+import { SPACE_REGISTRY, settingsOf } from '../src/spaces/index.js';
 import { DatasetError, readManifest } from '../src/data/manifest.js';
 import { runCli } from './support/cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'evonas-schema-'));
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'fixtures');
 after(() => rmSync(root, { recursive: true, force: true }));
 
 const schemaOf = async (name: string) => {
@@ -27,7 +31,8 @@ describe('evonas schema', () => {
     const s = await schemaOf('experiment');
     assert.equal(s.$schema, 'https://json-schema.org/draft/2020-12/schema');
     assert.equal(s.additionalProperties, false);
-    assert.equal(s.properties.genetic.additionalProperties, false, 'nested objects are strict too');
+    assert.equal(s.properties.stages.properties.genetic.additionalProperties, false, 'nested objects are strict too');
+    assert.equal(s.properties.graph.properties.minChannels.default, 16, "each space's block, with its defaults");
     assert.equal(s.properties.population.default, DEFAULTS.population);
     assert.equal(s.required, undefined, 'data is required by the evaluator (else: data; then: benchmark)');
     assert.deepEqual(s.else.required, ['data']);
@@ -35,8 +40,13 @@ describe('evonas schema', () => {
     const configs: [unknown, boolean][] = [
       [{ data: '/d' }, true],
       [{ ...DEFAULTS, data: '/d' }, true],
-      [{ data: '/d', space: 'stages', genetic: { pM: 0.5 }, stages: { nodes: [3, 4], widths: [8, 16] } }, true],
-      [{ data: '/d', genetic: { pm: 0.5 } }, false],
+      [{ data: '/d', space: 'stages', stages: { genetic: { pM: 0.5 }, nodes: [3, 4], widths: [8, 16] } }, true],
+      [{ data: '/d', space: 'stages', stages: { genetic: { pm: 0.5 } } }, false],
+      [{ data: '/d', genetic: { pM: 0.5 } }, false],
+      [{ data: '/d', graph: { minChannels: 8 } }, true],
+      [{ data: '/d', stages: { generations: 2 } }, false],
+      [{ data: '/d', space: 'stages', graph: { minChannels: 8 } }, false],
+      [{ data: '/d', version: 3 }, false],
       [{ data: '/d', population: 1 }, false],
       [{ data: '/d', schedule: { mutationRate: [{ from: 0, to: 9, k: 0 }] } }, false],
       [{ data: '/d', precision: 'fp16' }, false],
@@ -55,6 +65,36 @@ describe('evonas schema', () => {
       assert.equal(ours, ok, `evonas on ${JSON.stringify(c)}`);
       assert.equal(check(c), ok, `the JSON Schema on ${JSON.stringify(c)}: ${JSON.stringify(check.errors)}`);
     }
+  });
+
+  it('reads a version 1 experiment.json as written before the spaces owned their settings', () => {
+    const dir = join(root, 'v1');
+    for (const space of ['graph', 'stages']) {
+      mkdirSync(join(dir, space), { recursive: true });
+      const old = readFileSync(join(fixtures, `experiment-v1-${space}.json`), 'utf8');
+      writeFileSync(join(dir, space, 'experiment.json'), old);
+      const c = readConfig(join(dir, space)) as ExperimentConfig & Record<string, unknown>;
+      assert.equal(c.version, 2);
+      const v1 = JSON.parse(old) as Record<string, unknown>;
+      for (const k of ['minChannels', 'minLearningRate', 'mutationWeights', 'generations', 'epochs', 'learningRate', 'genetic']) assert.equal(c[k], undefined, `${k} moved`);
+      assert.deepEqual(
+        Object.keys(c).filter((k) => SPACE_REGISTRY.has(k)),
+        [space],
+        "only the experiment's space keeps settings",
+      );
+      const own = settingsOf(space, c) as Record<string, unknown>;
+      if (space === 'graph') {
+        assert.equal(own.minChannels, 8, "the file's value, not the default (16)");
+        assert.deepEqual(own.mutationWeights, v1.mutationWeights);
+      } else {
+        assert.deepEqual([own.generations, own.epochs, own.learningRate, own.genetic, own.nodes], [v1.generations, v1.epochs, v1.learningRate, v1.genetic, (v1.stages as { nodes: number[] }).nodes]);
+      }
+      for (const k of ['population', 'workers', 'seed', 'stepsPerChild', 'schedule', 'finish']) assert.deepEqual(c[k], v1[k], k);
+      // Written back, it is version 2 and reads the same.
+      writeConfig(join(dir, space), c);
+      assert.deepEqual(readConfig(join(dir, space)), c);
+    }
+    assert.throws(() => validateConfig({ data: '/d', version: 3 }), /version: an experiment of another evonas version \(this one reads versions 1 to 2\)/);
   });
 
   it("prints a dataset manifest's, and refuses an unknown name", async () => {

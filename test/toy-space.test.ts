@@ -14,7 +14,7 @@ import type { SearchSpace } from '../src/spaces/index.js';
 import { FileStore } from '../src/store/index.js';
 import { seedPopulation, startRun } from '../src/worker/supervisor.js';
 import { runWorker } from '../src/worker/worker.js';
-import { oneConvIR, useTestSpace } from './support/test-space.js';
+import { NO_SETTINGS, oneConvIR, useTestSpace } from './support/test-space.js';
 
 /** One conv of `width` channels, then global pooling and the classifier; a mutation moves the width by one. */
 interface ToyDNA {
@@ -29,16 +29,16 @@ const toy: SearchSpace = {
   name: 'toy',
   title: 'a one-convolution test space',
   algorithms: ['aging', 'tournament'],
-  generational: false,
+  ...NO_SETTINGS,
   validate: toyDNA,
   compile: (dna, io) => oneConvIR(toyDNA(dna).width, io),
   selectionKey: (i) => i.id,
   render: (dna, _io, title) => `<svg xmlns="http://www.w3.org/2000/svg"><title>${title}</title><text>width ${toyDNA(dna).width}</text></svg>`,
   describe: (dna) => ({ width: String(toyDNA(dna).width) }),
   initialPopulation: (n) => Array.from({ length: n }, () => ({ width: 1 })),
-  mutate(dna, rng, o) {
+  mutate(dna, rng, k) {
     let width = toyDNA(dna).width;
-    for (let k = 0; k < o.k; k++) width = Math.max(1, width + (rng.next() < 0.7 ? 1 : -1));
+    for (let i = 0; i < k; i++) width = Math.max(1, width + (rng.next() < 0.7 ? 1 : -1));
     return { dna: { width }, records: [{ type: 'width', targets: [], detail: { to: width }, inherit: 'none' }], inherit: 'none' };
   },
 };

@@ -21,7 +21,7 @@ import { workerReports } from '../src/store/worker-reports.js';
 import { steadyStateDriver } from '../src/worker/steady-state.js';
 import { seedPopulation, startRun } from '../src/worker/supervisor.js';
 import { runWorker } from '../src/worker/worker.js';
-import { oneConvIR, useTestSpace } from './support/test-space.js';
+import { NO_SETTINGS, oneConvIR, useTestSpace } from './support/test-space.js';
 
 /** One conv of `width` channels; a child keeps its parent's structure and inherits every weight. */
 const width = (dna: unknown) => (dna as { width: number }).width;
@@ -29,7 +29,7 @@ const keep: SearchSpace = {
   name: 'keep',
   title: 'a one-convolution space whose children inherit everything',
   algorithms: ['tournament', 'aging'],
-  generational: false,
+  ...NO_SETTINGS,
   validate: (dna) => dna,
   compile: (dna, io) => oneConvIR(width(dna), io),
   selectionKey: (i) => i.id,

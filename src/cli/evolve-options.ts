@@ -5,8 +5,8 @@
 import { resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { readManifest } from '../data/manifest.js';
-import { dataOf, validateConfig } from '../evolution/config.js';
-import { tableOf } from '../spaces/index.js';
+import { dataOf, upgradeConfig, validateConfig } from '../evolution/config.js';
+import { DEFAULT_SPACE, SPACE_REGISTRY, tableOf } from '../spaces/index.js';
 import type { ExperimentConfig } from '../evolution/config.js';
 import { assertDevice } from '../engine/devices.js';
 import { parseDuration } from '../util/duration.js';
@@ -44,8 +44,8 @@ const FIELD_FLAGS: FieldFlag[] = [
   { flag: 'device', arg: 'D', path: ['device'], read: 'string' },
   { flag: 'workers-per-gpu', arg: 'K', path: ['workersPerGpu'], read: 'int', min: 1 },
   { flag: 'no-inheritance', arg: '', path: ['inheritance'], read: 'off', help: "The paper's no-inheritance control: every child trains from scratch." },
-  { flag: 'generations', arg: 'T', path: ['generations'], read: 'int', min: 0 },
-  { flag: 'epochs', arg: 'E', path: ['epochs'], read: 'positive' },
+  { flag: 'generations', arg: 'T', path: ['stages', 'generations'], read: 'int', min: 0, help: 'stages space: generations T after the initial one (paper: 50).' },
+  { flag: 'epochs', arg: 'E', path: ['stages', 'epochs'], read: 'positive', help: 'stages space: train each individual this many epochs instead of --steps.' },
   { flag: 'seed', arg: 'K', path: ['seed'], read: 'int', min: 0 },
   { flag: 'evaluator', arg: 'E', path: ['evaluator'], read: 'string' },
   {
@@ -67,8 +67,8 @@ const FIELD_FLAGS: FieldFlag[] = [
   { flag: 'channels', arg: 'C', path: ['nb201', 'channels'], read: 'int', min: 1, help: "nb201 space: the first stage's channels, the others 2x and 4x (the benchmark's 16)." },
   { flag: 'finish', arg: 'F', path: ['finish'], read: 'number', min: 0, max: 0.9 },
   { flag: 'finish-lr', arg: 'R', path: ['finishLearningRate'], read: 'number', min: 0 },
-  { flag: 'min-lr', arg: 'R', path: ['minLearningRate'], read: 'number', min: 0 },
-  { flag: 'min-channels', arg: 'N', path: ['minChannels'], read: 'int', min: 1 },
+  { flag: 'min-lr', arg: 'R', path: ['graph', 'minLearningRate'], read: 'number', min: 0, help: 'graph space: the least learning rate ALTER-LEARNING-RATE sets (0: no floor, the paper).' },
+  { flag: 'min-channels', arg: 'N', path: ['graph', 'minChannels'], read: 'int', min: 1, help: 'graph space: the fewest output channels a convolution has (1: none, the paper).' },
 ];
 
 /** evolve's flags (the sweep validates the evolve options it passes on with them). */
@@ -150,11 +150,15 @@ export function configFromFlags(p: Parsed): ExperimentConfig {
       throw new CliError(`${file}: ${(e as Error).message}`, 1);
     }
   }
-  const flags: Record<string, unknown> = { format: 'evonas.experiment', version: 1, ...(data ? { data: resolve(data) } : {}) };
+  base = upgradeConfig(base); // a version 1 file in today's layout, so that the flags below override it field by field
+  // No version here: a file that names none is told where a moved field went (validateConfig).
+  const flags: Record<string, unknown> = { format: 'evonas.experiment', ...(data ? { data: resolve(data) } : {}) };
+  const space = str(p, 'space') ?? (typeof base.space === 'string' ? base.space : DEFAULT_SPACE);
   for (const f of FIELD_FLAGS) {
     const v = readFlag(f, p);
     if (v === undefined) continue;
     const [field, key] = f.path as [string, string | undefined];
+    if (SPACE_REGISTRY.has(field) && field !== space) throw new CliError(`--${f.flag} is a setting of the ${field} space; this experiment searches the ${space} space`);
     // A nested flag sets its key over the file's object (--dataset keeps the file's benchmark.path).
     if (key === undefined) flags[field] = v;
     else flags[field] = { ...(base[field] as object | undefined), ...(flags[field] as object | undefined), [key]: v };

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { EXPERIMENT_FILE, loadConfig, saveConfig } from '../evolution/config.js';
 import type { ExperimentConfig } from '../evolution/config.js';
-import { spaceOf } from '../spaces/index.js';
+import { settingsOf, spaceOf } from '../spaces/index.js';
 import { isStoreUrl } from '../store/index.js';
 import { withHome } from '../store/home.js';
 import type { ExperimentHome } from '../store/home.js';
@@ -105,11 +105,13 @@ async function evolveAt(p: Parsed, home: ExperimentHome, fresh: ExperimentConfig
   const table = config.evaluator === 'table';
   const budget = parseDuration(str(p, 'time-budget'), table ? TABLE_NO_TIME_LIMIT : 30 * 60_000);
   const deadline = Date.parse((await startRun(home.url ?? dir, budget, maxChildren)).deadline);
-  const generational = spaceOf(config.space).generational;
+  const breeding = spaceOf(config.space).breeding;
+  const settings = settingsOf(config.space, config);
+  const epochs = breeding?.epochs(settings);
   const training = table
     ? `accuracies looked up in ${config.benchmark!.path} (${config.benchmark!.dataset}) on a simulated clock`
-    : `${generational && config.epochs ? `${config.epochs} epochs` : `${config.stepsPerChild} steps`} per child${config.finish > 0 && !generational ? `, the last ${Math.round(config.finish * 100)}% of the time annealing the best` : ''}`;
-  const shape = generational ? `${config.generations} generations of ${config.population}` : `population ${config.population}`;
+    : `${epochs ? `${epochs} epochs` : `${config.stepsPerChild} steps`} per child${config.finish > 0 && !breeding ? `, the last ${Math.round(config.finish * 100)}% of the time annealing the best` : ''}`;
+  const shape = breeding ? `${breeding.generations(settings)} generations of ${config.population}` : `population ${config.population}`;
   const until = table ? [maxChildren && `${maxChildren} evaluations`, str(p, 'time-budget') && `${str(p, 'time-budget')} simulated`].filter(Boolean).join(' or ') : new Date(deadline).toISOString();
   if (p.values.prepare) {
     console.log(`prepared ${dir}: ${config.space} space, ${config.algorithm}, ${shape}, ${training}, until ${until}; no workers started`);

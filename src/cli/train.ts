@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import type { Precision } from '../engine/net.js';
 import type { NetIR } from '../net/ir.js';
 import { PRESETS } from '../net/presets.js';
-import { DEFAULTS } from '../evolution/config.js';
 import { spaceOf } from '../spaces/index.js';
 import type { IOSpec } from '../net/presets.js';
 import { assertDevice } from '../engine/devices.js';
@@ -68,11 +67,12 @@ function resolveNet(netName: string): (io: IOSpec) => NetIR {
 function nb201Net(p: Parsed, cell: string): (io: IOSpec) => NetIR {
   const space = spaceOf('nb201');
   const dna = space.validate({ cell });
-  const nb201 = {
-    cellsPerStage: intOption(str(p, 'cells-per-stage'), '--cells-per-stage', DEFAULTS.nb201.cellsPerStage, 1, 64),
-    channels: intOption(str(p, 'channels'), '--channels', DEFAULTS.nb201.channels, 1, 4096),
+  const given = {
+    ...(str(p, 'cells-per-stage') !== undefined ? { cellsPerStage: intOption(str(p, 'cells-per-stage'), '--cells-per-stage', 0, 1, 64) } : {}),
+    ...(str(p, 'channels') !== undefined ? { channels: intOption(str(p, 'channels'), '--channels', 0, 1, 4096) } : {}),
   };
-  return (io) => space.compile(dna, io, { nb201 });
+  const settings = space.settings.parse(given); // the space's defaults for the rest
+  return (io) => space.compile(dna, io, settings);
 }
 
 /** The flags as trainBaseline's options (all but the callbacks). */

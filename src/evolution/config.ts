@@ -10,11 +10,7 @@ import { writeFileAtomic } from '../util/fs.js';
 import { z } from 'zod';
 import type { AlgorithmName } from './algorithms.js';
 import { ScheduleSchema } from './schedule.js';
-import type { Schedule } from './schedule.js';
 import { StagnationSchema } from './stagnation.js';
-import { GeneticSchema, StagesSettingsSchema } from '../spaces/stages/settings.js';
-import { Nb201SettingsSchema } from '../spaces/nb201/settings.js';
-import { MUTATIONS } from '../spaces/graph/mutations.js';
 import { DEFAULT_SPACE, SPACE_REGISTRY, spaceOf } from '../spaces/index.js';
 import { DEVICE_PATTERN } from '../engine/devices.js';
 import { EvonasError, pathOf } from '../util/errors.js';
@@ -24,34 +20,42 @@ import type { Path } from '../util/schema.js';
 export const EXPERIMENT_FILE = 'experiment.json';
 
 /**
- * Mutation probabilities. The paper picks uniformly among its eleven; on a
- * 2-core machine with minutes rather than days, growth must come sooner, so
- * the defaults favour the mutations that grow a network (insert a
- * convolution, alter its channels) and continued training (identity), and
- * rarely throw trained weights away (reset). Every mutation stays possible.
- * Measured: a 10-minute run reached 0.62 validation accuracy with these,
- * where uniform weights (and population 20) reached 0.43 in 20 minutes.
+ * The layout of experiment.json this evonas writes. Version 1 (before
+ * December 2026) held every space's knobs at the top level; version 2 holds
+ * each space's under its name, and reads version 1 by moving them there
+ * (upgradeConfig).
  */
-export const SCALED_MUTATION_WEIGHTS: Record<string, number> = {
-  'insert-convolution': 3,
-  'alter-channels': 3,
-  identity: 2,
-  'alter-stride': 1,
-  'filter-size': 1,
-  'add-skip': 1,
-  'alter-learning-rate': 1,
-  'remove-skip': 0.5,
-  'remove-convolution': 0.5,
-  'insert-one-to-one': 0.5,
-  'reset-weights': 0.2,
-};
+export const EXPERIMENT_VERSION = 2;
 
-/** A raised mutation rate (3 per child) for the first 3 minutes, while networks are trivial and cheap (the paper's section 5 schedule, scaled). */
-export const SCALED_SCHEDULE: Schedule = { mutationRate: [{ from: 0, to: 180, k: 3 }] };
+/** Version 1's top-level fields that version 2 keeps in a space's block, by the space that reads them (learningRate: stages and nb201). */
+const V1_MOVED: Record<string, string[]> = {
+  graph: ['minChannels', 'minLearningRate', 'mutationWeights'],
+  stages: ['generations', 'epochs', 'learningRate', 'genetic'],
+  nb201: ['learningRate'],
+};
+const V1_ONLY = new Set(Object.values(V1_MOVED).flat());
+
+/**
+ * A version 1 experiment.json in version 2's layout: the space's own knobs
+ * moved under its name (the v1 "stages" and "nb201" objects were already
+ * those spaces' blocks), and other spaces' knobs, which had no effect on this
+ * experiment, dropped. A document of another version is returned as it is.
+ */
+export function upgradeConfig(raw: Record<string, unknown>): Record<string, unknown> {
+  if (raw.version !== 1) return raw;
+  const space = typeof raw.space === 'string' ? raw.space : DEFAULT_SPACE;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) if (!V1_ONLY.has(k) && !(SPACE_REGISTRY.has(k) && k !== space)) out[k] = v;
+  const block: Record<string, unknown> = typeof raw[space] === 'object' && raw[space] !== null ? { ...(raw[space] as object) } : {};
+  for (const k of V1_MOVED[space] ?? []) if (raw[k] !== undefined) block[k] = raw[k];
+  if (SPACE_REGISTRY.has(space)) out[space] = block;
+  out.version = EXPERIMENT_VERSION;
+  return out;
+}
 
 const experiment = {
   format: z.literal('evonas.experiment', { error: 'not an evonas experiment' }).default('evonas.experiment'),
-  version: z.literal(1, { error: 'an experiment of another evonas version (this one reads version 1)' }).default(1),
+  version: z.literal(EXPERIMENT_VERSION, { error: `an experiment of another evonas version (this one reads versions 1 to ${EXPERIMENT_VERSION})` }).default(EXPERIMENT_VERSION),
   data: z
     .string({ error: 'expected the path of a dataset cache' })
     .min(1, { error: 'expected the path of a dataset cache' })
@@ -116,105 +120,106 @@ const experiment = {
     .describe(
       "The least learning rate a finish starts its cosine from: the individual's own when higher (trapped populations drift to rates at which annealing gains little; docs/findings/main-job). 0: always the individual's own.",
     ),
-  minChannels: whole(1)
-    .default(16)
-    .describe(
-      "Graph space: the fewest output channels a convolution has (INSERT-CONVOLUTION keeps its input's channels, so the first layers after the image had 3, and deep chains of 3-7 channels trapped whole runs). evonas's, not the paper's (1: none, the paper). The default was measured over seeds in docs/findings/main-job.",
-    ),
-  minLearningRate: atLeast(0)
-    .default(0.02)
-    .describe(
-      "Graph space: the least learning rate ALTER-LEARNING-RATE sets (selection over 400 inherited steps rewards ever lower rates, at which a new layer cannot learn). evonas's, not the paper's (0: no floor, the paper); the finish does the annealing at the end. The default was measured over seeds in docs/findings/main-job.",
-    ),
-  mutationWeights: z
-    .record(z.string(), atLeast(0), { error: 'expected an object of mutation names to weights' })
-    .superRefine((w, ctx) => {
-      for (const k of Object.keys(w)) if (!(MUTATIONS as readonly string[]).includes(k)) ctx.addIssue({ code: 'custom', path: [k], message: `unknown mutation (known: ${MUTATIONS.join(', ')})` });
-    })
-    .refine((w) => Object.keys(w).length === 0 || Object.values(w).some((v) => v > 0), {
-      error: 'every listed mutation has weight 0, and an unlisted one gets 0: no mutation could be drawn (give one a weight above 0, or {} for uniform)',
-    })
-    .default(SCALED_MUTATION_WEIGHTS)
-    .describe('Graph space: mutation weights by name; a mutation not listed gets weight 0, and at least one must be above 0 ({}: every mutation weight 1, the paper). The default favours growth.'),
-  generations: whole(0).default(50).describe('Generational spaces: generations T after the initial one (paper 50).'),
-  epochs: atLeast(0, true).nullable().default(null).describe('Generational spaces: train each individual this many epochs instead of stepsPerChild (null: use stepsPerChild).'),
-  learningRate: atLeast(0, true)
-    .default(0.01)
-    .describe(
-      "The learning rate of spaces whose DNA carries none: stages (the base of Genetic CNN's stepped schedule, paper 0.01) and nb201 (each child's fixed rate). The graph space's rate is in its DNA (ALTER-LEARNING-RATE).",
-    ),
-  genetic: GeneticSchema.prefault({}).describe("Stages space: Genetic CNN's operator settings (the paper's CIFAR-10 values)."),
-  stages: StagesSettingsSchema.prefault({}).describe("Stages space: nodes per stage and the network around them (the paper's CIFAR-10 LeNet base)."),
-  nb201: Nb201SettingsSchema.prefault({}).describe("nb201 space: the benchmark skeleton's cells per stage and first channels (the benchmark's 5 and 16)."),
 };
+
+/** Every space's block is `unknown` to shared code: the space reads it (settingsOf). */
+type SharedFields = z.output<z.ZodObject<typeof experiment>>;
 
 /**
  * experiment.json, declared once: its type, its defaults, its checks and the
  * words of its refusals come from here, and so does its JSON Schema
  * (evonas schema). The space and the algorithm are checked against the
- * registry of search spaces, so adding a space adds its algorithms here.
+ * registry of search spaces, so adding a space adds its algorithms and its
+ * settings here.
  */
-export const ExperimentSchema = strict(experiment)
-  .superRefine((c, ctx) => {
-    const space = SPACE_REGISTRY.get(c.space);
-    if (!space) {
-      ctx.addIssue({ code: 'custom', path: ['space'], message: `expected one of ${[...SPACE_REGISTRY.keys()].join(', ')} but found ${JSON.stringify(c.space)}` });
-      return;
-    }
-    if (c.algorithm !== undefined && !space.algorithms.includes(c.algorithm)) {
-      ctx.addIssue({ code: 'custom', path: ['algorithm'], message: `the ${c.space} space takes ${space.algorithms.join(', ')} but found ${JSON.stringify(c.algorithm)}` });
-    }
-    if (c.evaluator === 'train' && c.data === undefined) ctx.addIssue({ code: 'custom', path: ['data'], message: 'expected the path of a dataset cache (required to train)' });
-    if (c.evaluator === 'table') {
-      if (!space.table)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['evaluator'],
-          message: `the ${c.space} space has no tabular benchmark (spaces with one: ${[...SPACE_REGISTRY.values()]
-            .filter((s) => s.table)
-            .map((s) => s.name)
-            .join(', ')})`,
-        });
-      else if (c.benchmark === null) ctx.addIssue({ code: 'custom', path: ['benchmark'], message: 'required with evaluator table: {"path": "<file.csv>", "dataset": "cifar10"}' });
-      else if (!space.table.datasets.includes(c.benchmark.dataset))
-        ctx.addIssue({ code: 'custom', path: ['benchmark', 'dataset'], message: `expected one of ${space.table.datasets.join(', ')} but found ${JSON.stringify(c.benchmark.dataset)}` });
-      if (c.stagnation !== null) ctx.addIssue({ code: 'custom', path: ['stagnation'], message: 'not with evaluator table (looked-up individuals have no weights to reset)' });
-      if (c.schedule?.weightResets?.length) ctx.addIssue({ code: 'custom', path: ['schedule', 'weightResets'], message: 'not with evaluator table (looked-up individuals have no weights to reset)' });
-    }
-    if (c.stagnation !== null && space.generational) {
-      ctx.addIssue({ code: 'custom', path: ['stagnation'], message: `applies to steady-state spaces only (the ${c.space} space is generational: it has no population to free)` });
-    }
-    if (space.generational && (c.schedule?.mutationRate?.length || c.schedule?.weightResets?.length)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['schedule'],
-        message: `applies to steady-state spaces only (the ${c.space} space is generational: its mutation is per bit, its children train from scratch)`,
-      });
-    }
-  })
-  // Each space's own algorithm by default (the paper's tournament, Genetic CNN's generations), kept in the file's key order.
-  .transform(({ format, version, data, space, algorithm, schedule, ...rest }) => ({
-    format,
-    version,
-    data,
-    space,
-    algorithm: (algorithm ?? spaceOf(space).algorithms[0]!) as AlgorithmName | 'generational',
-    ...rest,
-    // The space's own default where it has one, else evonas's warm-up (see SCALED_SCHEDULE).
-    schedule: schedule ?? spaceOf(space).defaults?.schedule ?? SCALED_SCHEDULE,
-  }));
+function buildSchema() {
+  // Each space's settings, under its name (only the experiment's space's may be given; its defaults when absent).
+  const spaceBlocks = Object.fromEntries(
+    [...SPACE_REGISTRY.values()].map((sp) => [sp.name, sp.settings.optional().describe(`The ${sp.name} space's settings (with space ${sp.name} only; each field's default when absent).`)]),
+  );
 
-export type ExperimentConfig = z.output<typeof ExperimentSchema>;
-
-export const DEFAULTS: Omit<ExperimentConfig, 'data'> = (({ data: _, ...rest }) => rest)(ExperimentSchema.parse({ data: '-' }));
-
-/** What a space's mutate() takes from the experiment, for a child of `k` mutations: its weights (none: uniform, the paper) and its limits. */
-export function mutationOptions(
-  config: Pick<ExperimentConfig, 'mutationWeights' | 'minLearningRate' | 'minChannels'>,
-  k: number,
-): { k: number; weights?: Record<string, number>; minLearningRate: number; minChannels: number } {
-  return { k, ...(Object.keys(config.mutationWeights).length ? { weights: config.mutationWeights } : {}), minLearningRate: config.minLearningRate, minChannels: config.minChannels };
+  return (
+    strict({ ...experiment, ...spaceBlocks } as typeof experiment)
+      .superRefine((c, ctx) => {
+        const space = SPACE_REGISTRY.get(c.space);
+        if (!space) {
+          ctx.addIssue({ code: 'custom', path: ['space'], message: `expected one of ${[...SPACE_REGISTRY.keys()].join(', ')} but found ${JSON.stringify(c.space)}` });
+          return;
+        }
+        if (c.algorithm !== undefined && !space.algorithms.includes(c.algorithm)) {
+          ctx.addIssue({ code: 'custom', path: ['algorithm'], message: `the ${c.space} space takes ${space.algorithms.join(', ')} but found ${JSON.stringify(c.algorithm)}` });
+        }
+        if (c.evaluator === 'train' && c.data === undefined) ctx.addIssue({ code: 'custom', path: ['data'], message: 'expected the path of a dataset cache (required to train)' });
+        if (c.evaluator === 'table') {
+          if (!space.table)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['evaluator'],
+              message: `the ${c.space} space has no tabular benchmark (spaces with one: ${[...SPACE_REGISTRY.values()]
+                .filter((s) => s.table)
+                .map((s) => s.name)
+                .join(', ')})`,
+            });
+          else if (c.benchmark === null) ctx.addIssue({ code: 'custom', path: ['benchmark'], message: 'required with evaluator table: {"path": "<file.csv>", "dataset": "cifar10"}' });
+          else if (!space.table.datasets.includes(c.benchmark.dataset))
+            ctx.addIssue({ code: 'custom', path: ['benchmark', 'dataset'], message: `expected one of ${space.table.datasets.join(', ')} but found ${JSON.stringify(c.benchmark.dataset)}` });
+          if (c.stagnation !== null) ctx.addIssue({ code: 'custom', path: ['stagnation'], message: 'not with evaluator table (looked-up individuals have no weights to reset)' });
+          if (c.schedule?.weightResets?.length)
+            ctx.addIssue({ code: 'custom', path: ['schedule', 'weightResets'], message: 'not with evaluator table (looked-up individuals have no weights to reset)' });
+        }
+        for (const other of SPACE_REGISTRY.keys()) {
+          if (other !== c.space && (c as Record<string, unknown>)[other] !== undefined)
+            ctx.addIssue({ code: 'custom', path: [other], message: `settings of the ${other} space, but this experiment searches the ${c.space} space` });
+        }
+        if (c.stagnation !== null && space.breeding) {
+          ctx.addIssue({ code: 'custom', path: ['stagnation'], message: `applies to steady-state spaces only (the ${c.space} space is generational: it has no population to free)` });
+        }
+        if (space.breeding && (c.schedule?.mutationRate?.length || c.schedule?.weightResets?.length)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['schedule'],
+            message: `applies to steady-state spaces only (the ${c.space} space is generational: its mutation is per bit, its children train from scratch)`,
+          });
+        }
+      })
+      // Each space's own algorithm by default (the paper's tournament, Genetic CNN's generations), kept in the file's key order.
+      .transform(({ format, version, data, space, algorithm, schedule, ...rest }) => {
+        const sp = spaceOf(space);
+        const fields = Object.fromEntries(Object.entries(rest).filter(([k]) => !SPACE_REGISTRY.has(k))) as Omit<SharedFields, 'format' | 'version' | 'data' | 'space' | 'algorithm' | 'schedule'>;
+        const out = {
+          format,
+          version,
+          data,
+          space,
+          algorithm: (algorithm ?? sp.algorithms[0]!) as AlgorithmName | 'generational',
+          ...fields,
+          // The space's own default (graph: a warm-up of raised mutation rates; others none).
+          schedule: schedule ?? sp.defaultSchedule ?? {},
+        };
+        // Only this space's settings, under its name, each field its default where absent: read through settingsOf.
+        Object.assign(out, { [space]: (rest as Record<string, unknown>)[space] ?? sp.settings.parse({}) });
+        return out;
+      })
+  );
 }
+
+type Schema = ReturnType<typeof buildSchema>;
+let built: { spaces: string; schema: Schema } | undefined;
+
+/**
+ * experiment.json's schema for the spaces registered now (a library may
+ * register its own: its block is then a field too), made again when the
+ * registry changes.
+ */
+export function experimentSchema(): Schema {
+  const spaces = [...SPACE_REGISTRY.keys()].join(',');
+  if (built?.spaces !== spaces) built = { spaces, schema: buildSchema() };
+  return built.schema;
+}
+
+export type ExperimentConfig = z.output<Schema>;
+
+export const DEFAULTS: Omit<ExperimentConfig, 'data'> = (({ data: _, ...rest }) => rest)(experimentSchema().parse({ data: '-' }));
 
 /**
  * The dataset cache an experiment trains on.
@@ -238,7 +243,19 @@ export class ConfigError extends EvonasError {
 /** @throws {ConfigError} naming the field (its path) and the reason, one line per fault. */
 export function validateConfig(raw: unknown): ExperimentConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('(config)', 'expected an object');
-  return parseWith(ExperimentSchema, raw, (path, message) => new ConfigError(path, message));
+  const doc = upgradeConfig(raw as Record<string, unknown>);
+  if (doc.version === undefined) {
+    // A file in the old layout that names no version: say where the field went rather than that it is unknown.
+    const space = typeof doc.space === 'string' && SPACE_REGISTRY.has(doc.space) ? doc.space : DEFAULT_SPACE;
+    const owner = (k: string) => (V1_MOVED[space]!.includes(k) ? space : Object.keys(V1_MOVED).find((s) => V1_MOVED[s]!.includes(k))!);
+    const moved = Object.keys(doc).filter((k) => V1_ONLY.has(k));
+    if (moved.length)
+      throw new ConfigError(
+        moved[0]!,
+        `${moved.map((k) => (owner(k) === space ? `${k}: now ${space}.${k}` : `${k}: a setting of the ${owner(k)} space (this experiment searches ${space})`)).join('; ')}. experiment.json version 2 keeps each space's settings under its name; "version": 1 reads the old layout.`,
+      );
+  }
+  return parseWith(experimentSchema(), doc, (path, message) => new ConfigError(path, message));
 }
 
 export function readConfig(dir: string): ExperimentConfig {

@@ -10,50 +10,25 @@ import type { Rng } from '../util/rng.js';
 import { createRng } from '../util/rng.js';
 import type { IndividualRecord, PopulationStore } from '../store/types.js';
 import type { GenerationLog } from '../store/types.js';
+import type { Evaluated, PlanSlot, SearchSpace } from '../spaces/index.js';
 import type { StepOutcome } from './types.js';
-import { crossover, formatBits, hashStagesDNA, mutateBits, randomStagesDNA, roulette, validateStagesDNA, zeroDNA } from '../spaces/stages/index.js';
-import type { StagesDNA } from '../spaces/stages/index.js';
+
+export type { Evaluated, PlanSlot } from '../spaces/index.js';
 
 export const GENERATIONAL_ALGORITHMS = ['generational', 'random'] as const;
 
 export interface GenerationalSettings {
   algorithm: 'generational' | 'random';
   population: number;
-  generations: number;
-  nodes: number[];
   seed: number;
-  genetic: { pM: number; qM: number; pC: number; qC: number; initialization: 'random' | 'zeros' };
+  /** A generational space (one that breeds) and the experiment's settings for it. */
+  space: SearchSpace;
+  settings: unknown;
 }
-
-/** One individual-to-be of a generation: its bits, where they came from and how. */
-export interface PlanSlot {
-  dna: StagesDNA;
-  /** Ids of the previous generation's individuals it descends from. */
-  parents: string[];
-  operations: PlanOperation[];
-}
-
-export type PlanOperation =
-  | { type: 'initial'; initialization: 'random' | 'zeros' }
-  | { type: 'random' }
-  | { type: 'selection'; from: string }
-  | { type: 'crossover'; with: string; stages: number[] }
-  | { type: 'mutation'; flipped: [number, number][] };
 
 export interface Plan {
   generation: number;
   slots: PlanSlot[];
-}
-
-/** A finished individual of a generation, with the fitness selection sees. */
-export interface Evaluated {
-  id: string;
-  slot: number;
-  dna: StagesDNA;
-  /** This evaluation's validation accuracy (0 when training failed). */
-  accuracy: number;
-  /** Mean accuracy over every evaluation of the same bits so far (the paper's rule for duplicates). */
-  fitness: number;
 }
 
 /** The paper's Table 1 row, plus who was best. */
@@ -70,46 +45,28 @@ export interface GenerationStats {
 
 const rngFor = (s: GenerationalSettings, t: number): Rng => createRng(s.seed).fork(`generation-${t}`);
 
-function fresh(s: GenerationalSettings, rng: Rng, type: 'initial' | 'random'): PlanSlot {
-  const zeros = type === 'initial' && s.genetic.initialization === 'zeros';
-  const dna = zeros ? zeroDNA(s.nodes) : randomStagesDNA(s.nodes, rng);
-  return { dna, parents: [], operations: [type === 'initial' ? { type, initialization: s.genetic.initialization } : { type }] };
+function breedingOf(s: GenerationalSettings) {
+  const b = s.space.breeding;
+  if (!b) throw new RangeError(`the ${s.space.name} space is not generational: it has no breeding`);
+  return b;
 }
 
 export function initialPlan(s: GenerationalSettings): Plan {
-  const rng = rngFor(s, 0);
-  return { generation: 0, slots: Array.from({ length: s.population }, () => fresh(s, rng, 'initial')) };
+  return { generation: 0, slots: breedingOf(s).initial(s.settings, s.population, rngFor(s, 0)) };
 }
 
 /**
- * Generation t+1 from generation t (`previous`, in slot order): roulette
- * selection, crossover of pairs (1,2), (3,4), ... with p_C swapping each
- * stage with q_C, then mutation of each individual not crossed with p_M
- * flipping each bit with q_M. The random baseline draws fresh bits instead.
+ * Generation t+1 from generation t (`previous`, in slot order), bred as the
+ * space breeds; the random baseline draws fresh individuals instead.
  */
 export function nextPlan(s: GenerationalSettings, generation: number, previous: Evaluated[]): Plan {
   const rng = rngFor(s, generation);
-  if (s.algorithm === 'random') return { generation, slots: Array.from({ length: s.population }, () => fresh(s, rng, 'random')) };
-  const slots: PlanSlot[] = roulette(
-    previous.map((e) => e.fitness),
-    s.population,
-    rng,
-  ).map((i) => ({ dna: previous[i]!.dna, parents: [previous[i]!.id], operations: [{ type: 'selection', from: previous[i]!.id }] }));
-  const crossed = new Set<number>();
-  for (let a = 0; a + 1 < slots.length; a += 2) {
-    if (rng.next() >= s.genetic.pC) continue;
-    const [x, y] = [slots[a]!, slots[a + 1]!];
-    const { children, swapped } = crossover(x.dna, y.dna, s.genetic.qC, rng);
-    slots[a] = { dna: children[0], parents: [...x.parents, ...y.parents], operations: [...x.operations, { type: 'crossover', with: y.parents[0]!, stages: swapped }] };
-    slots[a + 1] = { dna: children[1], parents: [...y.parents, ...x.parents], operations: [...y.operations, { type: 'crossover', with: x.parents[0]!, stages: swapped }] };
-    crossed.add(a).add(a + 1);
+  if (s.algorithm === 'random') {
+    const draw = s.space.randomIndividual;
+    if (!draw) throw new RangeError(`the ${s.space.name} space draws no random individuals`);
+    return { generation, slots: Array.from({ length: s.population }, () => ({ dna: draw(rng, s.settings), parents: [], operations: [{ type: 'random' }] })) };
   }
-  slots.forEach((slot, i) => {
-    if (crossed.has(i) || rng.next() >= s.genetic.pM) return;
-    const { dna, flipped } = mutateBits(slot.dna, s.genetic.qM, rng);
-    slots[i] = { ...slot, dna, operations: [...slot.operations, { type: 'mutation', flipped }] };
-  });
-  return { generation, slots };
+  return { generation, slots: breedingOf(s).next(s.settings, previous, s.population, rng) };
 }
 
 /** A generation's record of a slot: its generation and slot number. */
@@ -127,7 +84,7 @@ export const isGenerational = (r: IndividualRecord): r is GenerationalRecord => 
  * over from a worker that was only slow), the earlier id is the slot's, and
  * the other counts nowhere, neither in the generation nor in any mean.
  */
-export function evaluated(records: IndividualRecord[], generation: number, population: number): Evaluated[] | undefined {
+export function evaluated(space: SearchSpace, records: IndividualRecord[], generation: number, population: number): Evaluated[] | undefined {
   const accuracy = (r: IndividualRecord) => r.fitness ?? 0;
   /** The one result of each slot of each generation up to t, by `${generation}/${slot}`. */
   const results = new Map<string, GenerationalRecord>();
@@ -139,21 +96,21 @@ export function evaluated(records: IndividualRecord[], generation: number, popul
   }
   const sums = new Map<string, { sum: number; n: number }>();
   for (const r of results.values()) {
-    const key = hashStagesDNA(validateStagesDNA(r.dna));
+    const key = space.selectionKey(r);
     const e = sums.get(key) ?? { sum: 0, n: 0 };
     sums.set(key, { sum: e.sum + accuracy(r), n: e.n + 1 });
   }
   const slots = Array.from({ length: population }, (_, slot) => results.get(`${generation}/${slot}`));
   if (slots.some((r) => r === undefined)) return undefined;
   return (slots as GenerationalRecord[]).map((r, slot) => {
-    const dna = validateStagesDNA(r.dna);
-    const e = sums.get(hashStagesDNA(dna))!;
+    const dna = space.validate(r.dna);
+    const e = sums.get(space.selectionKey(r))!;
     return { id: r.id, slot, dna, accuracy: accuracy(r), fitness: e.sum / e.n };
   });
 }
 
 /** The paper's Table 1 statistics of one generation. */
-export function generationStats(generation: number, individuals: Evaluated[]): GenerationStats {
+export function generationStats(space: SearchSpace, generation: number, individuals: Evaluated[]): GenerationStats {
   const f = individuals.map((e) => e.fitness);
   const sorted = [...f].sort((a, b) => a - b);
   const n = f.length;
@@ -161,7 +118,7 @@ export function generationStats(generation: number, individuals: Evaluated[]): G
   const median = n % 2 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
   const std = Math.sqrt(f.reduce((a, b) => a + (b - mean) ** 2, 0) / n);
   const best = individuals.reduce((a, b) => (b.fitness > a.fitness ? b : a));
-  return { generation, individuals: n, max: sorted[n - 1]!, min: sorted[0]!, mean, median, std, best: { id: best.id, bits: formatBits(best.dna), fitness: best.fitness } };
+  return { generation, individuals: n, max: sorted[n - 1]!, min: sorted[0]!, mean, median, std, best: { id: best.id, bits: Object.values(space.describe(best.dna)).join(' '), fitness: best.fitness } };
 }
 
 /** A row as the paper prints it: percentages and the best individual's bits. */
@@ -200,14 +157,14 @@ export async function generationalStep(ctx: GenerationalContext): Promise<StepOu
   }
   const plan = await files.readPlan<Plan>(t);
   const records = await ctx.store.list();
-  const results = evaluated(records, t, s.population);
+  const results = evaluated(s.space, records, t, s.population);
   if (results) {
-    await files.writeStats(t, generationStats(t, results));
+    await files.writeStats(t, generationStats(s.space, t, results));
     // Alive: the last complete generation (the parents) and the one being trained.
     const retire = async (before: number) => {
       for (const r of records) if (isGenerational(r) && r.generation < before && (r as { state?: string }).state !== 'dead') await ctx.store.kill(r.id, ctx.worker);
     };
-    if (t >= s.generations) {
+    if (t >= breedingOf(s).generations(s.settings)) {
       await retire(t);
       return 'done';
     }

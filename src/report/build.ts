@@ -195,7 +195,7 @@ async function reportOn(x: Experiment, out: string, o: ReportOptions): Promise<R
     const top = await topRows(ranked.slice(0, o.top ?? 10), tester, { fitness, hours, flopsOf });
     const last = Math.max(...all.map((i) => Date.parse(i.bornAt)), start);
     const u = await utilization(x.home.docs);
-    const generations = spaceOf(x.config.space).generational ? await new GenerationLedger(x.home.docs, x.home.leases).stats<GenerationStats>() : undefined;
+    const generations = spaceOf(x.config.space).breeding !== undefined ? await new GenerationLedger(x.home.docs, x.home.leases).stats<GenerationStats>() : undefined;
     const events = await new StagnationLog(x.home.docs).list();
     const resets = [...new Set(withRemedies(x.config.schedule, events).weightResets ?? [])].filter((t) => start + 1000 * t <= last).sort((a, b) => a - b);
     const summary: ReportSummary = {

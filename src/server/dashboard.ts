@@ -121,7 +121,7 @@ export async function startDashboard(location: string, o: { port?: number; host?
     config,
     io: x.io,
     store: x.store,
-    generations: spaceOf(config.space).generational ? new GenerationLedger(x.home.docs, x.home.leases) : undefined,
+    generations: spaceOf(config.space).breeding !== undefined ? new GenerationLedger(x.home.docs, x.home.leases) : undefined,
     figure: { key: '', svg: '' },
   };
   const server = createServer((req, res) => {

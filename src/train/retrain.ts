@@ -10,7 +10,7 @@ import { engineDataset, openDataset } from '../data/dataset.js';
 import { dataOf } from '../evolution/config.js';
 import type { FitProgress } from '../engine/fit.js';
 import { compile } from '../engine/net.js';
-import { SPACE_REGISTRY, spaceOf } from '../spaces/index.js';
+import { SPACE_REGISTRY, settingsOf, spaceOf } from '../spaces/index.js';
 import { EvonasError } from '../util/errors.js';
 import { fitFinal, saveFinal, testOnce } from './final.js';
 import { openExperiment, rankByValidation, testSplit } from '../experiment/open.js';
@@ -62,8 +62,9 @@ export interface RetrainResult {
  */
 export async function retrain(dir: string, o: RetrainOptions): Promise<RetrainResult | undefined> {
   const x = await openExperiment(dir, { weights: 'retrain' }); // a folder: the stages space's ledger lives in one
-  if (!spaceOf(x.config.space).retrainable) {
-    const which = [...SPACE_REGISTRY.values()].filter((s) => s.retrainable).map((s) => s.name);
+  const widen = spaceOf(x.config.space).retrain;
+  if (!widen) {
+    const which = [...SPACE_REGISTRY.values()].filter((s) => s.retrain).map((s) => s.name);
     throw new EvonasError('ERR_INPUT', `${x.name} searched the ${x.config.space} space; retrain takes an experiment of the ${which.join(' or ')} space`, ['space']);
   }
   const all = await x.store.list();
@@ -72,7 +73,8 @@ export async function retrain(dir: string, o: RetrainOptions): Promise<RetrainRe
   // The space's own validation, compilation and description, through the registry: a retrainable space compiles with stage widths.
   const space = spaceOf(x.config.space);
   const dna = space.validate(chosen.dna);
-  const stages = x.config.stages.nodes.length;
+  const settings = settingsOf(x.config.space, x.config);
+  const stages = widen.stages(settings);
   if (o.widths.length !== stages || !o.widths.every((w) => Number.isInteger(w) && w >= 1)) {
     throw new EvonasError('ERR_INPUT', `widths: expected ${stages} whole numbers >= 1 (one per stage) but received ${o.widths.join(',')}`, ['widths']);
   }
@@ -81,8 +83,8 @@ export async function retrain(dir: string, o: RetrainOptions): Promise<RetrainRe
   const fc = o.fc ?? 1024;
   const batchSize = o.batchSize ?? x.config.batchSize;
   const seed = o.seed ?? 0;
-  const base = { ...x.config.stages, widths: o.widths, fc };
-  const net = compile(space.compile(dna, x.io, { stages: base }), { threads: o.threads ?? availableParallelism(), seed });
+  const wide = widen.widen(settings, o.widths, fc);
+  const net = compile(space.compile(dna, x.io, wide), { threads: o.threads ?? availableParallelism(), seed });
   const data = openDataset(dataOf(x.config));
   const train = engineDataset(data.train());
   const validation = engineDataset(data.validation(), x.stats);
@@ -121,7 +123,7 @@ export async function retrain(dir: string, o: RetrainOptions): Promise<RetrainRe
       out,
     };
     const { out: _out, ...file } = result;
-    saveFinal(out, net, { dna, stages: base }, file);
+    saveFinal(out, net, { space: x.config.space, dna, settings: wide }, file);
     return result;
   } finally {
     net.dispose();

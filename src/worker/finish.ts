@@ -75,7 +75,7 @@ async function anneal(kit: WorkerKit, parent: Individual, deadline: number, spac
   if (until - Date.now() < MIN_MS) return undefined; // no time worth the name
   return kit.trainChild(parent.dna, 'child', async (net, shared, tm) => {
     net.setWeights(decodeSafetensors(weights, `weights of ${parent.id}`).tensors);
-    const learningRate = Math.max(space.learningRate?.(parent.dna) ?? config.learningRate, config.finishLearningRate);
+    const learningRate = Math.max(space.training(parent.dna, kit.settings).learningRate, config.finishLearningRate);
     const r = await fitUntil(net, { ...shared, learningRate, until });
     if (r.cancelled || r.steps === 0) return undefined; // stopping: dropped, as any child in flight
     const record = { type: 'finish', targets: [], detail: { steps: r.steps, seconds: r.seconds, from: learningRate, to: 0 }, inherit: 'all' };

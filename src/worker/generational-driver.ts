@@ -7,16 +7,16 @@ import { fit } from '../engine/fit.js';
 import { generationalStep, isGenerational } from '../evolution/generational.js';
 import type { GenerationalContext } from '../evolution/generational.js';
 import type { StepOutcome } from '../evolution/types.js';
-import { spaceOf } from '../spaces/index.js';
 import { GenerationLedger } from '../store/index.js';
 import { keepFresh, LEASE_MS } from './kit.js';
 import type { WorkerKit } from './kit.js';
 
 export function generationalDriver(kit: WorkerKit): () => Promise<StepOutcome> {
   const { config, rng, store } = kit;
-  const space = spaceOf(config.space);
+  const { space, settings } = kit;
   const files = new GenerationLedger(kit.home.docs, kit.home.leases);
-  const steps = config.epochs ? Math.ceil((config.epochs * kit.train.count) / config.batchSize) : config.stepsPerChild;
+  const epochs = space.breeding?.epochs(settings);
+  const steps = epochs ? Math.ceil((epochs * kit.train.count) / config.batchSize) : config.stepsPerChild;
   const ctx: GenerationalContext = {
     store: kit.store,
     files,
@@ -26,17 +26,16 @@ export function generationalDriver(kit: WorkerKit): () => Promise<StepOutcome> {
     settings: {
       algorithm: config.algorithm as 'generational' | 'random',
       population: config.population,
-      generations: config.generations,
-      nodes: config.stages.nodes,
       seed: config.seed,
-      genetic: config.genetic,
+      space,
+      settings,
     },
     async evaluate(generation, slot, p) {
       const dna = space.validate(p.dna);
       const stop = keepFresh(() => files.heartbeat(generation, slot));
       try {
         await kit.trainChild(dna, 'child', async (net, shared, t) => {
-          const r = await fit(net, { ...shared, steps, learningRate: config.learningRate, schedule: 'stepped' });
+          const r = await fit(net, { ...shared, steps, ...space.training(dna, settings) });
           if (r.cancelled) throw new DOMException('stopping', 'AbortError'); // the slot is given back
           // Slow enough that its claim ran out and another worker stored this slot: one result per slot, so drop it.
           if ((await store.list()).some((x) => isGenerational(x) && x.generation === generation && x.slot === slot)) return;

@@ -11,7 +11,8 @@ import { engineDataset, openDataset } from '../data/dataset.js';
 import type { EngineDataset } from '../engine/dataset.js';
 import { compile } from '../engine/net.js';
 import type { Net } from '../engine/net.js';
-import { spaceOf } from '../spaces/index.js';
+import { settingsOf, spaceOf } from '../spaces/index.js';
+import type { SearchSpace } from '../spaces/index.js';
 import { encodeSafetensors } from '../engine/safetensors.js';
 import { dataOf, loadConfig } from '../evolution/config.js';
 import type { ExperimentConfig } from '../evolution/config.js';
@@ -64,6 +65,9 @@ export function keepFresh(refresh: () => Promise<void>): () => void {
 export interface WorkerKit {
   home: ExperimentHome;
   config: ExperimentConfig;
+  /** The experiment's space, and its settings there. */
+  space: SearchSpace;
+  settings: unknown;
   io: IOSpec;
   train: EngineDataset;
   validation: EngineDataset;
@@ -153,6 +157,8 @@ export async function makeKit(home: ExperimentHome, id: number, o: { signal?: Ab
   const kit: WorkerKit = {
     home,
     config,
+    space,
+    settings: settingsOf(config.space, config),
     io: { ...m.shape, classes: m.classes.length },
     train,
     validation,
@@ -205,7 +211,7 @@ export async function makeKit(home: ExperimentHome, id: number, o: { signal?: Ab
       const t0 = Date.now();
       const idle = await kit.beginChild(kind);
       try {
-        const net = compile(space.compile(dna, kit.io, config), { threads: config.threadsPerWorker, precision: config.precision, seed: kit.rng.int(2 ** 31), device: kit.device });
+        const net = compile(space.compile(dna, kit.io, kit.settings), { threads: config.threadsPerWorker, precision: config.precision, seed: kit.rng.int(2 ** 31), device: kit.device });
         try {
           // The seed is drawn after the compile's: the worker's stream is used in the same order by every driver.
           const shared: SharedFit = { data: train, batchSize: config.batchSize, momentum: config.momentum, weightDecay: config.weightDecay, seed: kit.rng.int(2 ** 31), ...(signal ? { signal } : {}) };

@@ -15,13 +15,12 @@
  * concurrency would not give.
  */
 import type { ExperimentConfig } from '../evolution/config.js';
-import { mutationOptions } from '../evolution/config.js';
 import { algorithm } from '../evolution/algorithms.js';
 import { mutationsPerChild } from '../evolution/schedule.js';
 import type { AlgorithmName } from '../evolution/algorithms.js';
 import type { StepContext, StepOutcome } from '../evolution/types.js';
 import { analyze } from '../net/analyze.js';
-import { spaceOf } from '../spaces/index.js';
+import { compileIndividual, settingsOf, spaceOf } from '../spaces/index.js';
 import type { LookupTable } from '../spaces/index.js';
 import { ConflictError, TimedStore } from '../store/index.js';
 import type { IndividualRecord, PopulationStore } from '../store/index.js';
@@ -51,7 +50,7 @@ export interface EvaluationCost {
  * would; the all-`none` cell still pays for the skeleton around it.
  */
 export function evaluationCost(config: ExperimentConfig, table: LookupTable, dna: unknown): EvaluationCost {
-  const a = analyze(spaceOf(config.space).compile(dna, table.io, config));
+  const a = analyze(compileIndividual(config.space, dna, table.io, config));
   const t = table.training;
   const trainFlops = a.trainFlopsPerImage * t.epochs * t.trainImages;
   const validationFlops = a.forwardFlops * t.validationImages;
@@ -158,6 +157,7 @@ class Queue {
 export async function simulate(o: SimulationOptions): Promise<SimulationResult> {
   const { config, table } = o;
   const space = spaceOf(config.space);
+  const settings = settingsOf(config.space, config);
   if (!space.mutate) throw new EvonasError('ERR_CONFIG', `the ${space.name} space has no mutation: it cannot run a steady-state algorithm`);
   const store = o.store instanceof TimedStore ? o.store : new TimedStore(o.store);
   const storeBefore = store.seconds;
@@ -240,8 +240,8 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
       async reproduce(parent) {
         const child =
           config.algorithm === 'random' && space.randomIndividual
-            ? { dna: space.randomIndividual(worker.rng), records: [{ type: 'random-draw' }] }
-            : space.mutate!(space.validate(parent.dna), worker.rng, mutationOptions(config, mutationsPerChild(config.schedule, worker.t)));
+            ? { dna: space.randomIndividual(worker.rng, settings), records: [{ type: 'random-draw' }] }
+            : space.mutate!(space.validate(parent.dna), worker.rng, mutationsPerChild(config.schedule, worker.t), settings);
         begin(worker, child.dna, { parent: parent.id, mutations: child.records });
         inFlight++;
       },

@@ -62,7 +62,7 @@ export async function status(location: string): Promise<ExperimentStatus> {
       storeShare: u.wall ? u.store / u.wall : null,
       workerReports: u.workers,
       workers: alive.map((w) => ({ worker: w.worker, host: w.host ?? '?', ...(w.job ? { job: w.job } : {}), children: w.children ?? 0, lastSeen: w.at! })),
-      ...(spaceOf(config.space).generational ? { generations: await new GenerationLedger(home.docs, home.leases).stats<GenerationStats>() } : {}),
+      ...(spaceOf(config.space).breeding !== undefined ? { generations: await new GenerationLedger(home.docs, home.leases).stats<GenerationStats>() } : {}),
     };
   });
 }

@@ -7,7 +7,6 @@
 import { decodeSafetensors } from '../engine/safetensors.js';
 import { algorithm } from '../evolution/algorithms.js';
 import type { AlgorithmName } from '../evolution/algorithms.js';
-import { mutationOptions } from '../evolution/config.js';
 import { mutationsPerChild } from '../evolution/schedule.js';
 import type { StepContext, StepOutcome } from '../evolution/types.js';
 import { spaceOf } from '../spaces/index.js';
@@ -37,7 +36,7 @@ export function steadyStateDriver(kit: WorkerKit): () => Promise<StepOutcome> {
       // Inherited weights are as old as the parent's; fresh ones date from now.
       const since = weights ? weightsSince(parent) : new Date(t.t0).toISOString();
       if (weights) net.setWeights(decodeSafetensors(weights, `weights of ${parent.id}`).tensors);
-      const r = await net.train({ ...shared, steps: config.stepsPerChild, learningRate: space.learningRate?.(dna) ?? config.learningRate });
+      const r = await net.train({ ...shared, steps: config.stepsPerChild, learningRate: space.training(dna, kit.settings).learningRate });
       if (r.cancelled) return false; // stopping: the child is dropped
       await kit.storeChild(net, dna, r, { ...t, store: o.storeSeconds, stepsBefore: weights ? parent.stepsTrained : 0 }, { parent: parent.id, mutations: records, weightsSince: since });
       return true;
@@ -54,8 +53,8 @@ export function steadyStateDriver(kit: WorkerKit): () => Promise<StepOutcome> {
       const elapsed = (Date.now() - started) / 1000;
       const child =
         config.algorithm === 'random' && space.randomIndividual
-          ? { dna: space.randomIndividual(rng), records: [{ type: 'random-draw' }], inherit: 'none' as const }
-          : mutateChild(space.validate(parent.dna), rng, mutationOptions(config, mutationsPerChild(kit.schedule(), elapsed)));
+          ? { dna: space.randomIndividual(rng, kit.settings), records: [{ type: 'random-draw' }], inherit: 'none' as const }
+          : mutateChild(space.validate(parent.dna), rng, mutationsPerChild(kit.schedule(), elapsed), kit.settings);
       let inherit = config.inheritance ? child.inherit : 'none';
       // Weights from before a reset are not passed on (the step began before it): the child starts from scratch.
       if (kit.stale(parent)) inherit = 'none';

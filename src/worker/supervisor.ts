@@ -12,7 +12,7 @@ import type { ExperimentConfig } from '../evolution/config.js';
 import { formatStatsRow, STATS_HEADER } from '../evolution/generational.js';
 import type { GenerationStats } from '../evolution/generational.js';
 import { describeEvent, StagnationLog } from '../evolution/stagnation.js';
-import { spaceOf, tableOf } from '../spaces/index.js';
+import { settingsOf, spaceOf, tableOf } from '../spaces/index.js';
 import { createRng } from '../util/rng.js';
 import { GenerationLedger, newRecord } from '../store/index.js';
 import { childLocation, withHome } from '../store/home.js';
@@ -32,7 +32,7 @@ import { EVONAS } from '../util/command.js';
 
 /** Seeds a population in `store` (steady-state spaces; a generational space's workers make generation 0). */
 export async function seedStore(store: PopulationStore, config: ExperimentConfig): Promise<void> {
-  for (const dna of spaceOf(config.space).initialPopulation(config.population, createRng(config.seed).fork('initial-population')))
+  for (const dna of spaceOf(config.space).initialPopulation(config.population, createRng(config.seed).fork('initial-population'), settingsOf(config.space, config)))
     await store.put(newRecord({ worker: 'evolve', space: config.space, dna }));
 }
 
@@ -197,7 +197,7 @@ class WorkerPool {
 async function observer(home: ExperimentHome, config: ExperimentConfig, deadline: number, o: SuperviseOptions) {
   const log = o.onLog ?? (() => {});
   const runStart = Date.now();
-  const generations = spaceOf(config.space).generational ? new GenerationLedger(home.docs, home.leases) : undefined;
+  const generations = spaceOf(config.space).breeding !== undefined ? new GenerationLedger(home.docs, home.leases) : undefined;
   /** Children so far: a generational run's are in the store; otherwise the workers' reports count them. */
   const counted = async (s: PopulationSummary) => (generations ? s.trained + s.failed : (await utilization(home.docs)).children);
   const before = await counted(await summarizePopulation(home.store));
@@ -229,7 +229,7 @@ async function observer(home: ExperimentHome, config: ExperimentConfig, deadline
       const s = summarize(all);
       const children = await counted(s);
       const perHour = ((children - before) / Math.max(1, Date.now() - runStart)) * 3_600_000;
-      const where = generations ? `generation ${await generations.latest()}/${config.generations}  ` : '';
+      const where = generations ? `generation ${await generations.latest()}/${spaceOf(config.space).breeding!.generations(settingsOf(config.space, config))}  ` : '';
       o.onProgress?.(
         `${where}alive ${s.alive}  children ${children}  best validation ${s.best ? s.best.fitness!.toFixed(4) : '-'}  ${perHour.toFixed(0)} children/h  ${Math.max(0, Math.round((deadline - Date.now()) / 1000))} s left`,
       );

@@ -60,7 +60,7 @@ async function work(home: ExperimentHome, o: WorkerOptions): Promise<Record<stri
     throw e;
   }
   const { config, store } = kit;
-  const generational = spaceOf(config.space).generational;
+  const generational = spaceOf(config.space).breeding !== undefined;
   const step = generational ? generationalDriver(kit) : steadyStateDriver(kit);
   const run = await readRun(home.docs, home.name);
   const counts: Record<string, number> = {};

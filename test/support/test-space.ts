@@ -11,7 +11,11 @@ import type { NetIR } from '../../src/net/ir.js';
 import type { IOSpec } from '../../src/net/presets.js';
 import { SPACE_REGISTRY } from '../../src/spaces/index.js';
 import type { SearchSpace } from '../../src/spaces/index.js';
+import { strict } from '../../src/util/schema.js';
 import { cifar10Folder } from './formats.js';
+
+/** What a test space without settings of its own declares: no settings, and children that train at 0.01. */
+export const NO_SETTINGS = { settings: strict({}), training: () => ({ learningRate: 0.01 }) };
 
 export function oneConvIR(width: number, io: IOSpec): NetIR {
   return {

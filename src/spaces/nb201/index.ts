@@ -4,3 +4,4 @@ export * from './compile.js';
 export { renderNb201 } from './render.js';
 export { Nb201SettingsSchema } from './settings.js';
 export * from './table.js';
+export { nb201Space } from './space.js';

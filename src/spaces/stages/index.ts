@@ -3,3 +3,6 @@ export * from './dna.js';
 export * from './operators.js';
 export * from './compile.js';
 export { renderStages } from './render.js';
+export { GeneticSchema, StagesSettingsSchema } from './settings.js';
+export type { GeneticSettings, StagesSettings } from './settings.js';
+export { stagesSpace } from './space.js';

@@ -1,7 +1,8 @@
 /**
- * The stages space's settings in experiment.json ("genetic" and "stages"),
- * declared once: their types, defaults (the paper's CIFAR-10 values) and
- * checks.
+ * The stages space's settings in experiment.json ("stages"), declared once:
+ * their types, defaults (Genetic CNN's CIFAR-10 values, section 4.1) and
+ * checks: the generations, how each individual trains, the operators, and
+ * the network around the stages.
  */
 import { z } from 'zod';
 import { atLeast, oneOf, probability, strict, whole } from '../../util/schema.js';
@@ -21,8 +22,11 @@ export type GeneticSettings = z.output<typeof GeneticSchema>;
 const list = (what: string) => z.array(whole(1), { error: `expected a list of ${what}` }).min(1, { error: `expected a list of ${what}` });
 const odd = 'expected an odd whole number';
 
-/** Nodes per stage and the network around the stages (the paper's CIFAR-10 LeNet base). */
 export const StagesSettingsSchema = strict({
+  generations: whole(0).default(50).describe('Generations T after the initial one (paper: 50).'),
+  epochs: atLeast(0, true).nullable().default(null).describe("Train each individual this many epochs instead of the experiment's stepsPerChild (null: stepsPerChild)."),
+  learningRate: atLeast(0, true).default(0.01).describe("The base of the paper's stepped schedule (paper: 0.01)."),
+  genetic: GeneticSchema.prefault({}).describe("The operators' settings (the paper's CIFAR-10 values)."),
   nodes: list('whole numbers >= 1').default([3, 4, 5]).describe('Ordinary nodes per stage (paper: 3, 4, 5).'),
   widths: list('whole numbers >= 1').default(GENETIC_CNN_BASE.widths).describe('Channels of every convolution in each stage (paper: 8, 8, 16 in the search; 64, 128, 256 retrained).'),
   kernel: whole(1)
