@@ -11,7 +11,7 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
-  dna: { summary: 'make, draw and describe graph DNAs (Large-Scale Evolution)', load: () => import('./dna.js') },
+  dna: { summary: "make, draw and describe any space's DNAs", load: () => import('./dna.js') },
   evolve: { summary: 'start or resume an evolution (workers under a supervisor)', load: () => import('./evolve.js') },
   sweep: { summary: 'run one evolution per seed and report the mean and spread', load: () => import('./sweep.js') },
   worker: { summary: 'join a running evolution as one more worker', load: () => import('./worker.js') },
