@@ -4,6 +4,10 @@
       "target_name": "evonas_native",
       "sources": [
         "native/addon.cc",
+        "native/dataset-wrap.cc",
+        "native/engine-thread.cc",
+        "native/net-wrap.cc",
+        "native/ops.cc",
         "native/model.cc",
         "native/allocator.cc",
         "native/fused.cc",

@@ -20,8 +20,6 @@
 
 namespace evonas {
 
-namespace {
-
 uint64_t splitmix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -29,31 +27,7 @@ uint64_t splitmix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// A tensor's initial values depend only on the seed and its name, never on the
-// order in which tensors are created: the same DNA gives the same network.
-uint64_t nameSeed(uint64_t seed, const std::string& name) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char ch : name) h = (h ^ ch) * 1099511628211ULL;
-  return splitmix(seed ^ h);
-}
-
 at::Generator makeGenerator(uint64_t seed) { return at::make_generator<at::CPUGeneratorImpl>(seed); }
-
-// A 1x1 convolution with stride s reads every s-th pixel of its (padded)
-// input, so it equals a stride-1 convolution of that subsampled input.
-// libtorch corrupts the heap computing the weight gradient of a strided 1x1
-// convolution in channels-last memory with 2 to 7 input channels (plain
-// PyTorch too: seen in 1.13 and again in 2.13, where 40 such steps abort with
-// "free(): invalid next size"; test/engine-train.test.ts); the stride-1 form
-// avoids it.
-torch::Tensor subsample(const torch::Tensor& x, const Node& node) {
-  torch::Tensor t = x;
-  if (node.ph > 0 || node.pw > 0) t = at::constant_pad_nd(t, {node.pw, node.pw, node.ph, node.ph});
-  t = t.slice(2, 0, t.size(2), node.sh).slice(3, 0, t.size(3), node.sw);
-  return t.contiguous(x.suggest_memory_format());
-}
-
-}  // namespace
 
 // bf16 autocast on the run's device (libtorch >= 2.4's per-device-type API).
 void setAutocast(const torch::Device& device, bool on) {
@@ -114,54 +88,6 @@ Model::Model(std::vector<Node> nodes, int64_t inC, int64_t inH, int64_t inW, int
   momentum_.resize(params_.size());
   const char* tensorBatches = std::getenv("EVONAS_DEVICE_BATCHES");
   deviceBatches_ = !options_.device.is_cpu() || (tensorBatches && std::string(tensorBatches) == "1");
-}
-
-// Node i's parameters and buffers, initialised from the seed and their names.
-void Model::createTensors(size_t i, int64_t cin) {
-  const Node& node = nodes_[i];
-  const auto dtype = options_.fp64 ? torch::kDouble : torch::kFloat;
-  auto gen = [&](const std::string& name) { return makeGenerator(nameSeed(options_.seed, name)); };
-  auto withBias = [&] {
-    if (!node.bias) return;
-    addParam(node.id + ".bias", torch::zeros({node.c}, torch::dtype(dtype)), true);
-    bias_[i] = byName_[node.id + ".bias"];
-  };
-  switch (node.op) {
-    case Op::Conv: {
-      const std::string wn = node.id + ".weight";
-      auto g = gen(wn);
-      const double fanIn = static_cast<double>(cin * node.kh * node.kw);
-      auto w = torch::empty({node.c, cin, node.kh, node.kw}, torch::dtype(dtype));
-      w.normal_(0.0, std::sqrt(2.0 / fanIn), g);  // He et al. initialisation for ReLU networks
-      addParam(wn, w, true);
-      weight_[i] = byName_[wn];
-      withBias();
-      break;
-    }
-    case Op::Dense: {
-      const std::string wn = node.id + ".weight";
-      auto g = gen(wn);
-      const double bound = 1.0 / std::sqrt(static_cast<double>(node.inFeatures));
-      auto w = torch::empty({node.c, node.inFeatures}, torch::dtype(dtype));
-      w.uniform_(-bound, bound, g);
-      addParam(wn, w, true);
-      weight_[i] = byName_[wn];
-      withBias();
-      break;
-    }
-    case Op::BatchNorm:
-      addParam(node.id + ".weight", torch::ones({node.c}, torch::dtype(dtype)), true);
-      addParam(node.id + ".bias", torch::zeros({node.c}, torch::dtype(dtype)), true);
-      addParam(node.id + ".running_mean", torch::zeros({node.c}, torch::dtype(dtype)), false);
-      addParam(node.id + ".running_var", torch::ones({node.c}, torch::dtype(dtype)), false);
-      weight_[i] = byName_[node.id + ".weight"];
-      bias_[i] = byName_[node.id + ".bias"];
-      runMean_[i] = byName_[node.id + ".running_mean"];
-      runVar_[i] = byName_[node.id + ".running_var"];
-      break;
-    default:
-      break;
-  }
 }
 
 // Which nodes may work in place or fuse with a neighbour, from who reads what
@@ -229,108 +155,6 @@ torch::Tensor Model::resolve(torch::Tensor t, const Node& add) const {
   if (c > add.c) t = t.narrow(1, 0, add.c);
   if (c < add.c) t = at::constant_pad_nd(t, {0, 0, 0, 0, 0, add.c - c});
   return t;
-}
-
-torch::Tensor Model::forward(const torch::Tensor& input, bool train, at::Generator* gen) {
-  std::vector<torch::Tensor> vals(nodes_.size() + 1);
-  std::vector<char> fused(nodes_.size(), 0);           // nodes whose output already went through the next ReLU
-  std::vector<torch::Tensor> deferred(nodes_.size());  // batch-norm inputs waiting for their add
-  vals[0] = input;
-  for (size_t i = 0; i < nodes_.size(); ++i) {
-    const Node& node = nodes_[i];
-    const torch::Tensor& x = vals[node.inputs[0]];
-    torch::Tensor y;
-    switch (node.op) {
-      case Op::Conv:
-        if (node.kh == 1 && node.kw == 1 && (node.sh > 1 || node.sw > 1)) {
-          y = at::conv2d(subsample(x, node), weight_[i], bias_[i]);
-        } else {
-          y = at::conv2d(x, weight_[i], bias_[i], {node.sh, node.sw}, {node.ph, node.pw});
-        }
-        break;
-      case Op::BatchNorm:
-        if (train && reluAfter_[i] && canFuseBatchNormRelu(x, weight_[i])) {
-          y = batchNormReluTrain(x, {}, weight_[i], bias_[i], runMean_[i], runVar_[i], node.momentum, node.eps);
-          fused[i] = 1;
-        } else if (train && addReluAfter_[i] && canFuseBatchNormRelu(x, weight_[i])) {
-          deferred[i] = x;  // computed by the add, with the shortcut and the ReLU
-        } else {
-          y = at::batch_norm(x, weight_[i], bias_[i], runMean_[i], runVar_[i], train, node.momentum, node.eps, true);
-        }
-        break;
-      case Op::Relu:
-        if (reluAfterPool_[i] || (node.inputs[0] > 0 && fused[node.inputs[0] - 1]))
-          y = x;
-        else
-          y = inplaceRelu_[i] ? at::relu_(vals[node.inputs[0]]) : at::relu(x);
-        break;
-      case Op::Add: {
-        const int p = node.inputs[0];
-        if (p > 0 && deferred[p - 1].defined()) {
-          const Node& bn = nodes_[p - 1];
-          const torch::Tensor& bx = deferred[p - 1];
-          torch::Tensor r;
-          for (size_t k = 1; k < node.inputs.size(); ++k) {
-            torch::Tensor t = resolve(vals[node.inputs[k]], node);
-            r = r.defined() ? r + t : t;
-          }
-          if (r.scalar_type() == bx.scalar_type()) {
-            y = batchNormReluTrain(bx, r, weight_[p - 1], bias_[p - 1], runMean_[p - 1], runVar_[p - 1], bn.momentum,
-                                   bn.eps);
-            fused[i] = 1;
-            deferred[p - 1].reset();
-            break;
-          }
-          vals[p] = at::batch_norm(bx, weight_[p - 1], bias_[p - 1], runMean_[p - 1], runVar_[p - 1], true, bn.momentum,
-                                   bn.eps, true);
-          deferred[p - 1].reset();
-        }
-        y = vals[p];
-        bool inplace = inplaceAdd_[i];
-        for (size_t k = 1; k < node.inputs.size(); ++k) {
-          torch::Tensor t = resolve(vals[node.inputs[k]], node);
-          if (inplace && t.scalar_type() == y.scalar_type()) {
-            y = vals[node.inputs[0]].add_(t);
-          } else {
-            y = y + t;
-          }
-          inplace = false;  // after the first term y is our own tensor; keep later sums plain
-        }
-        break;
-      }
-      case Op::MaxPool:
-        y = at::max_pool2d(x, {node.kh, node.kw}, {node.sh, node.sw}, {node.ph, node.pw});
-        if (node.inputs[0] > 0 && reluAfterPool_[node.inputs[0] - 1]) y = at::relu_(y);  // the deferred ReLU
-        break;
-      case Op::AvgPool:
-        y = at::avg_pool2d(x, {node.kh, node.kw}, {node.sh, node.sw}, {node.ph, node.pw}, false, false);
-        break;
-      case Op::GlobalAvgPool:
-        y = train ? globalAvgPool(x) : x.mean({2, 3});
-        break;
-      case Op::Dense:
-        y = at::linear(x.dim() > 2 ? x.flatten(1) : x, weight_[i], bias_[i]);
-        break;
-      case Op::Zero:
-        y = at::zeros_like(x);
-        break;
-      case Op::Dropout:
-        if (train && node.rate > 0) {
-          // The mask is drawn on the CPU from the run's generator, also for a GPU: the same seed gives the same mask.
-          auto mask = at::empty_like(x, x.options().device(torch::kCPU)).bernoulli_(1.0 - node.rate, *gen);
-          if (!x.device().is_cpu()) mask = mask.to(x.device());
-          y = x * mask.div_(1.0 - node.rate);
-        } else {
-          y = x;
-        }
-        break;
-    }
-    vals[i + 1] = y;
-    for (int v : node.inputs) {
-      if (lastUse_[v] == static_cast<int>(i) && v != 0) vals[v].reset();
-    }
-  }
-  return vals.back();
 }
 
 const Data::OnDevice& Data::on(const torch::Device& device) const {

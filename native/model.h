@@ -170,6 +170,11 @@ class Model {
   bool deviceBatches_ = false;       // batches made by tensor ops on the device (always on a GPU)
 };
 
+// A 64-bit mix (splitmix64's finalizer), for deriving seeds.
+uint64_t splitmix(uint64_t x);
+// A CPU generator for `seed`.
+at::Generator makeGenerator(uint64_t seed);
+
 // RAII: thread count and autocast are per-thread settings, so every native run
 // sets them on the thread that runs it and restores them afterwards.
 class RunScope {

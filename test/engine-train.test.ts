@@ -136,14 +136,23 @@ describe('training', () => {
   it('the addon takes no defaults: a missing field is refused by name (TypeScript owns every default)', () => {
     const Native = loadNative().Net;
     const options = { threads: 1, precision: 'fp32', channelsLast: true, seed: 0, device: 'cpu' };
-    const conv = { id: 'c', op: 'conv2d', inputs: [0], c: 4, h: 8, w: 8, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, bias: false };
+    const fields = { kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, bias: false };
+    const conv = (f: object = fields) => ({ id: 'c', op: 'conv2d', inputs: [0], c: 4, h: 8, w: 8, fields: f });
     const spec = (node: object) => ({ input: { c: 3, h: 8, w: 8 }, classes: 3, nodes: [node] });
-    assert.doesNotThrow(() => new Native(spec(conv), options));
-    const { kh: _kh, ...noKernel } = conv;
-    assert.throws(() => new Native(spec(noKernel), options), /field kh is required/);
+    assert.doesNotThrow(() => new Native(spec(conv()), options));
+    const { kh: _kh, ...noKernel } = fields;
+    assert.throws(() => new Native(spec(conv(noKernel)), options), /node c: field kh is required/);
     const { precision: _p, ...noPrecision } = options;
-    assert.throws(() => new Native(spec(conv), noPrecision), /field precision is required/);
-    assert.throws(() => new Native(spec({ ...conv, bias: 0 }), options), /field bias must be true or false/);
+    assert.throws(() => new Native(spec(conv()), noPrecision), /field precision is required/);
+    assert.throws(() => new Native(spec(conv({ ...fields, bias: 0 })), options), /node c: field bias must be true or false/);
+    assert.throws(() => new Native(spec(conv({ ...fields, kh: true })), options), /node c: field kh must be a number/);
+    // Read generically, bound by the op: a field the op does not take is refused, as are out-of-range and fractional values.
+    assert.throws(() => new Native(spec(conv({ ...fields, rate: 0.5 })), options), /node c: field rate is not a field of this op/);
+    assert.throws(() => new Native(spec(conv({ ...fields, kh: 0 })), options), /node c: field kh must be a whole number >= 1/);
+    assert.throws(() => new Native(spec(conv({ ...fields, sw: 1.5 })), options), /node c: field sw must be a whole number >= 1/);
+    assert.throws(() => new Native(spec(conv()), { ...options, seed: Number.NaN }), /field seed must be a whole number from 0 to 9007199254740991 \(found nan\)/);
+    assert.throws(() => new Native(spec(conv()), { ...options, threads: 1e12 }), /field threads must be a whole number from 1 to 4096/);
+    assert.throws(() => new Native(spec({ ...conv(), inputs: [1] }), options), /node c: input must be a whole number from 0 to 0/);
   });
 
   it('a schedule run in chunks keeps one batch order: every image once per epoch, as one long run', async () => {

@@ -127,3 +127,37 @@ describe('weights', () => {
     assert.throws(() => loadSafetensors(file), /tensor a has byte range \[0, 16\) outside the file/);
   });
 });
+
+describe('the addon in several JavaScript environments', () => {
+  it('keeps its state per environment: a worker thread makes and trains on its own Dataset beside the main thread', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const here = new URL('.', import.meta.url).pathname;
+    const code = `
+      const { parentPort } = require('node:worker_threads');
+      (async () => {
+        const { createDataset } = await import(${JSON.stringify(join(here, '../src/engine/dataset.js'))});
+        const { compile } = await import(${JSON.stringify(join(here, '../src/engine/net.js'))});
+        const { quadrantData, smallConvNet } = await import(${JSON.stringify(join(here, 'support/helpers.js'))});
+        const { images, labels } = quadrantData(64, 16);
+        const data = createDataset({ images, labels, height: 16, width: 16, channels: 3 });
+        const net = compile(smallConvNet(16), { seed: 4, threads: 1 });
+        const r = await net.train({ data, steps: 3, learningRate: 0.05 });
+        net.dispose();
+        data.dispose();
+        parentPort.postMessage(r.steps);
+      })().catch((e) => parentPort.postMessage(String(e)));`;
+    // The main thread loaded the addon first; the worker loads it again. A Dataset class kept process-wide would then be
+    // the worker's, and the main thread's own Dataset would no longer be recognised.
+    const worker = new Worker(code, { eval: true });
+    const theirs = await new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    await worker.terminate();
+    assert.equal(theirs, 3, `the worker thread trained: ${String(theirs)}`);
+    const mine = compile(smallConvNet(16), { seed: 4, threads: 1 });
+    const ours = await mine.train({ data, steps: 3, learningRate: 0.05 });
+    mine.dispose();
+    assert.equal(ours.steps, 3);
+  });
+});

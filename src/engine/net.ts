@@ -100,7 +100,7 @@ function checkNumber(v: unknown, name: string, min: number): number {
   return v;
 }
 
-/** The flat, checked object the addon builds a network from: each op's fields come from its entry in the op table. */
+/** The checked object the addon builds a network from: each node's `fields` come from its op's entry in the op table, and the addon reads them by name (native/ops.cc binds them). */
 function nativeSpec(ir: NetIR, a: NetAnalysis): unknown {
   const index = new Map<string, number>([[INPUT_ID, 0]]);
   const shapeOf = (v: number) => (v === 0 ? a.input : a.shapes[v - 1]!);
@@ -115,7 +115,7 @@ function nativeSpec(ir: NetIR, a: NetAnalysis): unknown {
       c: out.kind === 'flat' ? out.features : out.c,
       h: out.kind === 'flat' ? 0 : out.h,
       w: out.kind === 'flat' ? 0 : out.w,
-      ...OPS[node.op].native(node, inputs.map(shapeOf)),
+      fields: OPS[node.op].native(node, inputs.map(shapeOf)),
     };
   });
   return { input: { c: a.input.c, h: a.input.h, w: a.input.w }, classes: ir.classes, nodes };

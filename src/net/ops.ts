@@ -66,7 +66,7 @@ interface OpSpec {
   flops(node: NetNode, inputs: Shape[], out: Shape): number;
   /** Backward cost relative to forward: 2 for conv and dense (input and weight gradients), 1 otherwise. */
   backwardFactor: number;
-  /** The fields the native engine reads besides id, op, inputs and the output's c, h, w (native/addon.cc). */
+  /** The fields the native engine reads besides id, op, inputs and the output's c, h, w: the node's `fields`, bound by name in native/ops.cc. */
   native(node: NetNode, inputs: Shape[]): Record<string, number | boolean>;
   /** Adds the node to an ONNX graph; @returns the value holding its output. */
   onnx(b: OnnxBuilder, node: NetNode, inputs: LoweredInput[], out: Shape): string;
