@@ -66,6 +66,20 @@ describe('module boundaries', () => {
     }
   });
 
+  it("a space's folder is its own: outside src/spaces/ the spaces are reached through the registry (spaces/index.ts) only", () => {
+    let checked = 0;
+    for (const file of files(src)) {
+      const rel = relative(src, file);
+      if (rel.startsWith('spaces/')) continue;
+      for (const dep of imports(file).map((d) => relative(src, d))) {
+        if (!dep.startsWith('spaces/')) continue;
+        checked++;
+        assert.ok(dep === join('spaces', 'index.ts'), `${rel} imports ${dep}, a space's own file`);
+      }
+    }
+    assert.ok(checked > 10, 'the rule saw the registry imported');
+  });
+
   it('rooms hold what they are named for: report/ makes reports and neither trains, runs workers nor runs experiments', () => {
     for (const file of files(join(src, 'report'))) {
       for (const dep of imports(file).map((d) => relative(src, d))) {
@@ -73,6 +87,29 @@ describe('module boundaries', () => {
         assert.ok(dep !== join('engine', 'fit.ts'), `${relative(src, file)} trains (imports ${dep})`);
       }
     }
+  });
+
+  it('the library covers the command: every value a command takes from the core is exported by src/index.ts', async () => {
+    // Commands import the defining module directly, so that each loads only what it uses (evonas status does not load
+    // the engine); the rule is that none uses anything a library caller could not.
+    const library = new Set(Object.keys(await import('../src/index.js')));
+    const missing: string[] = [];
+    let checked = 0;
+    for (const file of files(join(src, 'cli'))) {
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/^import \{([^}]+)\} from '\.\.\/([^']+)';$/gm)) {
+        if (m[2]!.startsWith('util/')) continue; // helpers: durations, files, random streams, schemas
+        for (const name of m[1]!
+          .split(',')
+          .map((x) => x.trim())
+          .filter((x) => x && !x.startsWith('type '))) {
+          checked++;
+          if (!library.has(name.split(' as ')[0]!)) missing.push(`${name} (${relative(src, file)} from ${m[2]})`);
+        }
+      }
+    }
+    assert.ok(checked > 40, `saw only ${checked} imports`);
+    assert.deepEqual(missing, [], 'not exported by src/index.ts');
   });
 
   it('no command imports another: shared flags and helpers live in helper modules, the work in the core', () => {

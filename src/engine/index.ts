@@ -6,4 +6,5 @@ export { EngineError } from './errors.js';
 export type { EngineErrorCode } from './errors.js';
 export { decodeSafetensors, encodeSafetensors, loadSafetensors, saveSafetensors } from './safetensors.js';
 export type { Tensor, WeightMap } from './safetensors.js';
-export { loadNative } from './native.js';
+export { builtAgainst, loadNative } from './native.js';
+export { assertDevice, gpuNames } from './devices.js';
