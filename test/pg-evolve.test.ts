@@ -26,7 +26,7 @@ const root = mkdtempSync(join(tmpdir(), 'evonas-pg-evolve-'));
 const cache = join(root, 'cache');
 let pg: Postgres;
 before(async () => {
-  pg = await startPostgres();
+  pg = await startPostgres({ own: true }); // a test below restarts it
   await importDataset(cifar10Folder(join(root, 'src'), 40), { out: cache, validation: 20 });
 });
 after(() => {

@@ -45,11 +45,12 @@ describe('PostgreSQL store: URLs and refusals', () => {
     const good = new URL(pg.url);
     const cases: [string, string, RegExp][] = [
       ['unreachable', `postgresql://evonas:${pg.password}@127.0.0.1:1/evonas?schema=a`, /127\.0\.0\.1:1\/evonas\?schema=a: migrate: connection refused/],
-      ['wrong password', `postgresql://evonas:not-it@127.0.0.1:${good.port}/evonas?schema=a`, /password authentication failed/],
+      ['wrong password', `postgresql://evonas:not-it@127.0.0.1:${good.port}/${pg.database}?schema=a`, /password authentication failed/],
       ['no database', `postgresql://evonas:${pg.password}@127.0.0.1:${good.port}/nodb?schema=a`, /database "nodb" does not exist/],
     ];
-    pg.sql(`CREATE ROLE reader LOGIN PASSWORD 'reader-pw'; REVOKE CREATE ON DATABASE evonas FROM PUBLIC;`);
-    cases.push(['no CREATE', `postgresql://reader:reader-pw@127.0.0.1:${good.port}/evonas?schema=a`, /permission denied for database evonas \(the user needs CREATE/]);
+    const reader = `reader_${pg.database}`; // roles belong to the whole server, which other test files may share
+    pg.sql(`CREATE ROLE ${reader} LOGIN PASSWORD 'reader-pw'; REVOKE CREATE ON DATABASE ${pg.database} FROM PUBLIC;`);
+    cases.push(['no CREATE', `postgresql://${reader}:reader-pw@127.0.0.1:${good.port}/${pg.database}?schema=a`, new RegExp(`permission denied for database ${pg.database} \\(the user needs CREATE`)]);
     for (const [what, url, expected] of cases) {
       const r = await runCli(['store', 'check', url], { env });
       assert.equal(r.code, 1, `${what}: ${r.stderr}`);

@@ -43,7 +43,7 @@ describe('evonas slurm', () => {
     assert.equal(r.code, 0, r.stderr);
     for (const line of ['#SBATCH --array=0-2', '#SBATCH --cpus-per-task=1', '#SBATCH --time=1:00:00', '#SBATCH --partition=gpu', '#SBATCH --gres=gpu:1', '#SBATCH --job-name=evonas-dry'])
       assert.ok(r.stdout.split('\n').includes(line), `${line} in\n${r.stdout}`);
-    assert.match(r.stdout, /^exec '.*node' '.*bin\/evonas' worker 'postgresql:\/\/evonas@127\.0\.0\.1:\d+\/evonas\?schema=dry' --id \$\(\(1000 \+ SLURM_ARRAY_TASK_ID\)\) --data '.*cache'$/m);
+    assert.match(r.stdout, /^exec '.*node' '.*bin\/evonas' worker 'postgresql:\/\/evonas@127\.0\.0\.1:\d+\/\w+\?schema=dry' --id \$\(\(1000 \+ SLURM_ARRAY_TASK_ID\)\) --data '.*cache'$/m);
     assert.ok(!r.stdout.includes(pg.password), 'the password is in the script');
     const bad = await runCli(['slurm', url, '--workers', '2', '--time', 'soon', '--dry-run']);
     assert.equal(bad.code, 2);

@@ -232,8 +232,22 @@ for (const [name, make] of backends) {
  */
 async function hammer(kind: 'filesystem' | 'postgresql', perProc: number, restarts = 0): Promise<void> {
   const dir = join(root, `hammer-${kind}-${restarts}`);
-  const location = kind === 'filesystem' ? dir : `${server!.url}?schema=hammer_${restarts}`;
-  const store = kind === 'filesystem' ? new FileStore(dir) : await pgStore(`hammer_${restarts}`);
+  // A server it restarts is its own: the run's shared one also serves other test files.
+  const own = kind === 'postgresql' && restarts > 0 ? await startPostgres({ own: true }) : undefined;
+  const pg = own ?? server!;
+  const store = kind === 'filesystem' ? new FileStore(dir) : own ? await PgStore.open(`${pg.url}?schema=hammer_${restarts}`) : await pgStore(`hammer_${restarts}`);
+  try {
+    await hammerOn(pg, store, dir, kind, perProc, restarts);
+  } finally {
+    if (own) {
+      await (store as PgStore).close();
+      own.stop();
+    }
+  }
+}
+
+async function hammerOn(pg: Postgres, store: FileStore | PgStore, dir: string, kind: 'filesystem' | 'postgresql', perProc: number, restarts: number): Promise<void> {
+  const location = kind === 'filesystem' ? dir : `${pg.url}?schema=hammer_${restarts}`;
   const initial: string[] = [];
   for (let i = 0; i < 40; i++) {
     const r = record({ hasWeights: true, fitness: i / 100 });
@@ -245,7 +259,7 @@ async function hammer(kind: 'filesystem' | 'postgresql', perProc: number, restar
   const chaos = (async () => {
     for (let r = 0; r < restarts; r++) {
       await new Promise((res) => setTimeout(res, 2500));
-      server!.ctl(['restart', '-m', 'immediate']);
+      pg.ctl(['restart', '-m', 'immediate']);
     }
   })();
   const results = await Promise.all(

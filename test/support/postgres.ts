@@ -1,7 +1,10 @@
 // A real PostgreSQL server for the tests: Debian's, started in a temporary
 // folder on a free port of 127.0.0.1 with password authentication, as the
 // unprivileged `postgres` user when the tests run as root (the server
-// refuses root), stopped and removed by stop().
+// refuses root), stopped and removed by stop(). `npm test` starts one for the
+// whole run (scripts/run-tests.mjs) and passes it in EVONAS_TEST_PG; each
+// test file then gets a database of its own on it, dropped by stop(). A test
+// that restarts its server asks for one of its own.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -9,15 +12,19 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 
 export interface Postgres {
-  /** postgresql://evonas:<password>@127.0.0.1:<port>/evonas */
+  /** postgresql://evonas:<password>@127.0.0.1:<port>/<database> */
   url: string;
+  /** The database `url` names: this caller's own. */
+  database: string;
   port: number;
   password: string;
-  /** Runs a server command (pg_ctl ...) as the server's user. */
+  /** Runs a server command (pg_ctl ...) as the server's user: only on a server of one's own. */
   ctl(args: string[]): void;
-  /** Runs SQL as the superuser, in the evonas database unless told. */
+  /** Runs SQL as the superuser, in this caller's database unless told. */
   sql(text: string, database?: string): string;
   stop(): void;
+  /** A server of one's own: what EVONAS_TEST_PG holds to share it. */
+  shared?: string;
 }
 
 /** The folder of Debian's PostgreSQL programs (the newest installed), or undefined. */
@@ -41,7 +48,46 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startPostgres(): Promise<Postgres> {
+/** What a server started for a whole run passes to the test files (EVONAS_TEST_PG, as JSON). */
+interface SharedServer {
+  dir: string;
+  port: number;
+  password: string;
+}
+
+let databases = 0;
+
+/** A database of its own on the run's server. */
+function onShared(s: SharedServer): Postgres {
+  const bin = postgresBin()!;
+  const root = userInfo().uid === 0;
+  const psql = (text: string, database: string) => {
+    const args = ['-h', s.dir, '-p', String(s.port), '-U', 'evonas', '-d', database, '-v', 'ON_ERROR_STOP=1', '-Atc', text];
+    const r = root ? spawnSync('runuser', ['-u', 'postgres', '--', join(bin, 'psql'), ...args], { encoding: 'utf8' }) : spawnSync(join(bin, 'psql'), args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`psql ${text} failed (${r.status}): ${r.stderr}${r.stdout}`);
+    return r.stdout;
+  };
+  const database = `t${process.pid}_${databases++}`;
+  psql(`CREATE DATABASE ${database}`, 'postgres');
+  return {
+    url: `postgresql://evonas:${s.password}@127.0.0.1:${s.port}/${database}`,
+    database,
+    port: s.port,
+    password: s.password,
+    ctl() {
+      throw new Error('the run shares one server: ask startPostgres({ own: true }) for a server to restart');
+    },
+    sql: (text, db = database) => psql(text, db),
+    stop() {
+      psql(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`, 'postgres');
+    },
+  };
+}
+
+/** A database on the run's server, or (`own`, or no server for the run) a server of one's own. */
+export async function startPostgres(o: { own?: boolean } = {}): Promise<Postgres> {
+  const shared = process.env.EVONAS_TEST_PG;
+  if (shared && !o.own) return onShared(JSON.parse(shared) as SharedServer);
   const bin = postgresBin();
   if (!bin) throw new Error('PostgreSQL is not installed (bash scripts/setup.sh installs Debian postgresql)');
   const root = userInfo().uid === 0;
@@ -71,6 +117,9 @@ export async function startPostgres(): Promise<Postgres> {
   sql('CREATE DATABASE evonas', 'postgres');
   return {
     url: `postgresql://evonas:${password}@127.0.0.1:${port}/evonas`,
+    database: 'evonas',
+    /** For EVONAS_TEST_PG: how the test files reach this server. */
+    shared: JSON.stringify({ dir, port, password } satisfies SharedServer),
     port,
     password,
     ctl,
