@@ -24,8 +24,8 @@ interface FieldFlag {
   flag: string;
   arg: string;
   path: string[];
-  /** int/number: within [min, max]; positive: a number > 0; string: as given; path: resolved; off: a switch that sets false. */
-  read: 'int' | 'number' | 'positive' | 'string' | 'path' | 'off';
+  /** int/number: within [min, max]; positive: a number > 0; string: as given; list: comma-separated; path: resolved; off: a switch that sets false. */
+  read: 'int' | 'number' | 'positive' | 'string' | 'list' | 'path' | 'off';
   min?: number;
   max?: number;
   /** Help where the schema's description would not do (a nested field, a flag that reads differently). */
@@ -65,6 +65,15 @@ const FIELD_FLAGS: FieldFlag[] = [
     help: "nb201 space: cells per stage of the benchmark's skeleton (the benchmark's 5; fewer for 2 cores).",
   },
   { flag: 'channels', arg: 'C', path: ['nb201', 'channels'], read: 'int', min: 1, help: "nb201 space: the first stage's channels, the others 2x and 4x (the benchmark's 16)." },
+  {
+    flag: 'objectives',
+    arg: 'LIST',
+    path: ['objectives'],
+    read: 'list',
+    help: 'What selection optimizes, e.g. accuracy,parameters: accuracy and any of parameters and flops, kept as a Pareto front (NSGA-II).',
+  },
+  { flag: 'max-parameters', arg: 'N', path: ['constraints', 'parameters'], read: 'int', min: 1, help: 'The most parameters a network may have to become a parent or the best.' },
+  { flag: 'max-flops', arg: 'N', path: ['constraints', 'flops'], read: 'int', min: 1, help: 'The most forward FLOPs per image a network may need to become a parent or the best.' },
   { flag: 'finish', arg: 'F', path: ['finish'], read: 'number', min: 0, max: 0.9 },
   { flag: 'finish-lr', arg: 'R', path: ['finishLearningRate'], read: 'number', min: 0 },
   { flag: 'min-lr', arg: 'R', path: ['graph', 'minLearningRate'], read: 'number', min: 0, help: 'graph space: the least learning rate ALTER-LEARNING-RATE sets (0: no floor, the paper).' },
@@ -127,6 +136,8 @@ function readFlag(f: FieldFlag, p: Parsed): unknown {
     case 'positive':
       if (!(Number(v) > 0)) throw new CliError(`Expected a number > 0 for --${f.flag} but received "${v}"`);
       return Number(v);
+    case 'list':
+      return v.split(',').map((x) => x.trim());
     case 'path':
       return resolve(v);
     default:

@@ -4,6 +4,8 @@
  * control is a worker switch and works with any of them.
  */
 import type { Individual } from '../store/types.js';
+import { crowdedComparison, singleObjective, violation } from './pareto.js';
+import type { Goals } from './pareto.js';
 import { rank, untrained } from './types.js';
 import type { Algorithm, StepContext, StepOutcome } from './types.js';
 
@@ -23,7 +25,10 @@ async function trainFirst(ctx: StepContext, sampled: Individual[]): Promise<Step
  * workers found it short at once) the step only kills. A lost kill race
  * gives the step up: another worker has acted on this pair.
  */
-function pairwise(name: string, choose: (a: Individual, b: Individual, ctx: StepContext) => { parent: Individual; victim: Individual }): Algorithm {
+function pairwise(
+  name: string,
+  choose: (a: Individual, b: Individual, ctx: StepContext) => { parent: Individual; victim: Individual } | Promise<{ parent: Individual; victim: Individual }>,
+): Algorithm {
   return {
     name,
     async step(ctx) {
@@ -31,7 +36,7 @@ function pairwise(name: string, choose: (a: Individual, b: Individual, ctx: Step
       if (pair.length < 2) return 'idle';
       const trained = await trainFirst(ctx, pair);
       if (trained) return trained;
-      const { parent, victim } = choose(pair[0]!, pair[1]!, ctx);
+      const { parent, victim } = await choose(pair[0]!, pair[1]!, ctx);
       const alive = (await ctx.store.aliveCount()) + ((await ctx.inFlight?.()) ?? 0);
       if (alive >= ctx.populationSize && (await ctx.store.kill(victim.id, ctx.worker)) !== 'killed') return 'conflict';
       // Concurrent workers that all found the population short overshoot it: above the set-point a step only kills.
@@ -49,10 +54,23 @@ function pairwise(name: string, choose: (a: Individual, b: Individual, ctx: Step
 export const tournament: Algorithm = pairwise('tournament', (a, b) => (rank(a) >= rank(b) ? { parent: a, victim: b } : { parent: b, victim: a }));
 
 /**
+ * The tournament with several objectives or constraints: the pair is judged by
+ * NSGA-II's crowded comparison over the population alive now (feasibility,
+ * then front, then crowding distance); a tie keeps the first sampled, as the
+ * single-objective tournament does.
+ */
+function paretoTournament(goals: Goals): Algorithm {
+  return pairwise('tournament', async (a, b, ctx) => {
+    const better = crowdedComparison(await ctx.store.list({ state: 'alive' }), goals);
+    return better(b, a) ? { parent: b, victim: a } : { parent: a, victim: b };
+  });
+}
+
+/**
  * Real et al. 2019 (regularized evolution): sample S; at the set-point
  * remove the oldest trained individual; reproduce the best of the sample.
  */
-export function aging(sampleSize: number): Algorithm {
+export function aging(sampleSize: number, goals?: Goals): Algorithm {
   if (!Number.isInteger(sampleSize) || sampleSize < 1) throw new RangeError(`Expected a sample size >= 1 but received ${sampleSize}`);
   return {
     name: 'aging',
@@ -72,7 +90,9 @@ export function aging(sampleSize: number): Algorithm {
         if ((await ctx.store.kill(oldest.id, ctx.worker)) !== 'killed') return 'conflict';
         if (occupied > ctx.populationSize) return 'killed';
       }
-      const best = sample.reduce((b, i) => (rank(i) > rank(b) ? i : b));
+      // Several objectives: the best of the sample by NSGA-II's crowded comparison over the population alive.
+      const better = goals && !singleObjective(goals) ? crowdedComparison(alive, goals) : (i: Individual, b: Individual) => rank(i) > rank(b);
+      const best = sample.reduce((b, i) => (better(i, b) ? i : b));
       await ctx.reproduce(best);
       return 'reproduced';
     },
@@ -82,19 +102,33 @@ export function aging(sampleSize: number): Algorithm {
 /** The paper's random-search control: the victim and the parent are the pair's two, assigned at random, ignoring fitness. */
 export const randomSearch: Algorithm = pairwise('random', (a, b, ctx) => (ctx.rng.int(2) === 0 ? { parent: a, victim: b } : { parent: b, victim: a }));
 
+/** The random control under constraints: an individual over a constraint is the victim of a pair with one within them; otherwise the roles are drawn. */
+function constrainedRandom(goals: Goals): Algorithm {
+  return pairwise('random', (a, b, ctx) => {
+    const coin = ctx.rng.int(2);
+    const ok = (i: Individual) => violation(i.costs, goals) === 0;
+    if (ok(a) !== ok(b)) return ok(a) ? { parent: a, victim: b } : { parent: b, victim: a };
+    return coin === 0 ? { parent: a, victim: b } : { parent: b, victim: a };
+  });
+}
+
 export const ALGORITHMS = ['tournament', 'aging', 'random'] as const;
 export type AlgorithmName = (typeof ALGORITHMS)[number];
 
-/** @param o.sampleSize aging evolution's sample (the experiment's setting; it has one default, in config.ts). */
-export function algorithm(name: AlgorithmName, o: { sampleSize?: number } = {}): Algorithm {
+/**
+ * @param o.sampleSize aging evolution's sample (the experiment's setting; it has one default, in config.ts).
+ * @param o.goals the objectives and constraints; accuracy alone with none (the default) is the papers' selection.
+ */
+export function algorithm(name: AlgorithmName, o: { sampleSize?: number; goals?: Goals } = {}): Algorithm {
+  const pareto = o.goals !== undefined && !singleObjective(o.goals);
   switch (name) {
     case 'tournament':
-      return tournament;
+      return pareto ? paretoTournament(o.goals!) : tournament;
     case 'aging':
       if (o.sampleSize === undefined) throw new RangeError('aging evolution needs its sampleSize');
-      return aging(o.sampleSize);
+      return aging(o.sampleSize, pareto ? o.goals : undefined);
     case 'random':
-      return randomSearch;
+      return pareto ? constrainedRandom(o.goals!) : randomSearch;
     default:
       throw new RangeError(`Expected one of ${ALGORITHMS.join(', ')} but received ${JSON.stringify(name)}`);
   }

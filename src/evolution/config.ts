@@ -9,6 +9,7 @@ import type { ExperimentDocs } from '../store/docs.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { z } from 'zod';
 import type { AlgorithmName } from './algorithms.js';
+import { OBJECTIVES } from './pareto.js';
 import { ScheduleSchema } from './schedule.js';
 import { StagnationSchema } from './stagnation.js';
 import { DEFAULT_SPACE, SPACE_REGISTRY, spaceOf } from '../spaces/index.js';
@@ -91,6 +92,21 @@ const experiment = {
   momentum: atLeast(0).default(0.9).describe('SGD momentum. Paper: 0.9.'),
   weightDecay: atLeast(0).default(1e-4).describe('Paper: 0.0001.'),
   sampleSize: whole(1).default(5).describe("Aging evolution's sample size."),
+  objectives: z
+    .array(oneOf(OBJECTIVES), { error: `expected a list of objectives (${OBJECTIVES.join(', ')})` })
+    .min(1, { error: 'expected at least accuracy' })
+    .refine((o) => o[0] === 'accuracy', { error: 'the first objective is accuracy (validation accuracy, always optimized)' })
+    .refine((o) => new Set(o).size === o.length, { error: 'an objective is listed twice' })
+    .default(['accuracy'])
+    .describe(
+      'What selection optimizes: validation accuracy, and any of parameters and flops (forward FLOPs per image), kept as a Pareto front (NSGA-II: non-dominated front, then crowding distance). Steady-state spaces only. Default: accuracy alone, the papers.',
+    ),
+  constraints: strict({
+    parameters: whole(1).optional().describe('The most parameters a network may have.'),
+    flops: whole(1).optional().describe('The most forward FLOPs per image a network may need.'),
+  })
+    .default({})
+    .describe('Limits on the costs: an individual over one never becomes a parent nor the best (of two over, the one over by less wins). Steady-state spaces only.'),
   inheritance: z
     .boolean({ error: 'expected true or false' })
     .default(true)
@@ -170,6 +186,13 @@ function buildSchema() {
         for (const other of SPACE_REGISTRY.keys()) {
           if (other !== c.space && (c as Record<string, unknown>)[other] !== undefined)
             ctx.addIssue({ code: 'custom', path: [other], message: `settings of the ${other} space, but this experiment searches the ${c.space} space` });
+        }
+        if (space.breeding && (c.objectives.length > 1 || Object.keys(c.constraints).length > 0)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [c.objectives.length > 1 ? 'objectives' : 'constraints'],
+            message: `applies to steady-state spaces only (the ${c.space} space breeds generations by roulette selection on accuracy; NSGA-II's survivor selection for it is not built)`,
+          });
         }
         if (c.stagnation !== null && space.breeding) {
           ctx.addIssue({ code: 'custom', path: ['stagnation'], message: `applies to steady-state spaces only (the ${c.space} space is generational: it has no population to free)` });

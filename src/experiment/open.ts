@@ -11,6 +11,8 @@ import type { Net } from '../engine/net.js';
 import { decodeSafetensors } from '../engine/safetensors.js';
 import { dataOf, loadConfig } from '../evolution/config.js';
 import { EvonasError } from '../util/errors.js';
+import { violation } from '../evolution/pareto.js';
+import type { Goals } from '../evolution/pareto.js';
 import { selectionFitness } from '../evolution/selection.js';
 import type { ExperimentConfig } from '../evolution/config.js';
 import type { IOSpec } from '../net/presets.js';
@@ -73,13 +75,15 @@ export async function openExperiment(location: string, o: { weights?: string; da
 /**
  * Evaluated individuals by validation accuracy, best first, that still have
  * their weights (unless `o.weights` is false: a table-driven run's have
- * none); ties go to the earlier id, so the order is deterministic. Test
- * accuracy plays no part.
+ * none) and are within `o.constraints` (an experiment's, where it has any:
+ * one over a limit is never the best); ties go to the earlier id, so the
+ * order is deterministic. Test accuracy plays no part.
  */
-export function rankByValidation(individuals: Individual[], o: { weights?: boolean } = {}): Individual[] {
+export function rankByValidation(individuals: Individual[], o: { weights?: boolean; constraints?: Goals['constraints'] } = {}): Individual[] {
   const f = selectionFitness(individuals);
   const weights = o.weights ?? true;
-  return individuals.filter((i) => f.has(i.id) && (i.hasWeights || !weights)).sort((a, b) => f.get(b.id)! - f.get(a.id)! || (a.id < b.id ? -1 : 1));
+  const within = (i: Individual) => !o.constraints || violation(i.costs, { objectives: ['accuracy'], constraints: o.constraints }) === 0;
+  return individuals.filter((i) => f.has(i.id) && (i.hasWeights || !weights) && within(i)).sort((a, b) => f.get(b.id)! - f.get(a.id)! || (a.id < b.id ? -1 : 1));
 }
 
 /** Rebuilds an individual's network with its trained weights. */

@@ -37,7 +37,7 @@ export interface ExportResult {
 /** The individuals an export writes. @throws {EvonasError} ERR_INPUT naming what is missing. */
 export async function chooseForExport(x: Experiment, o: Pick<ExportOptions, 'id' | 'ensemble'>): Promise<Individual[]> {
   const all = await x.store.list();
-  const ranked = rankByValidation(all);
+  const ranked = rankByValidation(all, { constraints: x.config.constraints });
   if (o.ensemble !== undefined) {
     if (o.id !== undefined) throw new EvonasError('ERR_INPUT', 'an ensemble takes the top K by validation; leave out the id', ['id']);
     if (!(Number.isInteger(o.ensemble) && o.ensemble >= 1)) throw new EvonasError('ERR_INPUT', `ensemble: expected a whole number >= 1 but found ${o.ensemble}`, ['ensemble']);

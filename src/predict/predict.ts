@@ -63,7 +63,7 @@ async function decodeAll(files: string[], s: Shape): Promise<Uint8Array> {
 async function viaEngine(location: string, files: string[], data?: string): Promise<{ classes: string[]; probs: ArrayLike<number> }> {
   const x = await openExperiment(location, { weights: 'predict with', ...(data ? { data } : {}) });
   try {
-    const best = rankByValidation(await x.store.list())[0];
+    const best = rankByValidation(await x.store.list(), { constraints: x.config.constraints })[0];
     if (!best) throw new EvonasError('ERR_INPUT', `${x.name}: no trained individual with weights yet`);
     const images = await decodeAll(files, x.io);
     const data = createDataset({ images, labels: new Int32Array(files.length), height: x.io.height, width: x.io.width, channels: x.io.channels, ...x.stats });

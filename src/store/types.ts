@@ -27,6 +27,8 @@ export interface IndividualRecord {
   stepsTrained: number;
   trainFlops: number;
   validationFlops: number;
+  /** What the network costs at inference: its parameters and forward FLOPs per image (the objectives and constraints a search may name). Absent in older records. */
+  costs?: { parameters: number; flops: number };
   /** Seconds the worker spent on this child. */
   timing: { train: number; evaluate: number; store: number; idle: number };
   /**

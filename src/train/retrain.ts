@@ -68,7 +68,7 @@ export async function retrain(dir: string, o: RetrainOptions): Promise<RetrainRe
     throw new EvonasError('ERR_INPUT', `${x.name} searched the ${x.config.space} space; retrain takes an experiment of the ${which.join(' or ')} space`, ['space']);
   }
   const all = await x.store.list();
-  const chosen = o.id === undefined || o.id === 'best' ? (rankByValidation(all)[0] ?? all.find((i) => i.fitness !== null)) : all.find((i) => i.id === o.id);
+  const chosen = o.id === undefined || o.id === 'best' ? (rankByValidation(all, { constraints: x.config.constraints })[0] ?? all.find((i) => i.fitness !== null)) : all.find((i) => i.id === o.id);
   if (!chosen) throw new EvonasError('ERR_INPUT', o.id === undefined || o.id === 'best' ? `${x.name}: no trained individual yet` : `${x.name}: no individual "${o.id}"`, ['id']);
   // The space's own validation, compilation and description, through the registry: a retrainable space compiles with stage widths.
   const space = spaceOf(x.config.space);

@@ -241,6 +241,7 @@ export async function makeKit(home: ExperimentHome, id: number, o: { signal?: Ab
         stepsTrained: tm.stepsBefore + r.steps,
         trainFlops: trainFlopsPerStep(net.analysis, config.batchSize) * r.steps,
         validationFlops: r.ok ? evalFlopsPerBatch(net.analysis, validation.count) : 0,
+        costs: { parameters: net.analysis.params, flops: net.analysis.forwardFlops },
         // store: reading the parent's weights (the child's own write cannot time itself)
         timing: { train: (t1 - tm.t0) / 1000, evaluate: (t2 - t1) / 1000, store: tm.store, idle: tm.idle },
         hasWeights: r.ok,

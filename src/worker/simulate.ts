@@ -40,6 +40,8 @@ export interface EvaluationCost {
   trainFlops: number;
   validationFlops: number;
   steps: number;
+  /** The network's parameters and forward FLOPs per image. */
+  costs: { parameters: number; flops: number };
 }
 
 /**
@@ -54,7 +56,13 @@ export function evaluationCost(config: ExperimentConfig, table: LookupTable, dna
   const t = table.training;
   const trainFlops = a.trainFlopsPerImage * t.epochs * t.trainImages;
   const validationFlops = a.forwardFlops * t.validationImages;
-  return { seconds: (trainFlops + validationFlops) / SIMULATED_FLOPS_PER_SECOND, trainFlops, validationFlops, steps: t.epochs * Math.ceil(t.trainImages / t.batchSize) };
+  return {
+    seconds: (trainFlops + validationFlops) / SIMULATED_FLOPS_PER_SECOND,
+    trainFlops,
+    validationFlops,
+    steps: t.epochs * Math.ceil(t.trainImages / t.batchSize),
+    costs: { parameters: a.params, flops: a.forwardFlops },
+  };
 }
 
 export interface SimulationOptions {
@@ -162,7 +170,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
   const store = o.store instanceof TimedStore ? o.store : new TimedStore(o.store);
   const storeBefore = store.seconds;
   const wall = Date.now();
-  const alg = algorithm(config.algorithm as AlgorithmName, { sampleSize: config.sampleSize });
+  const alg = algorithm(config.algorithm as AlgorithmName, { sampleSize: config.sampleSize, goals: config });
   const costs = o.costs ?? new Map<string, EvaluationCost>();
   const idRng = createRng(config.seed).fork('simulated-ids');
   const queue = new Queue();
@@ -198,6 +206,7 @@ export async function simulate(o: SimulationOptions): Promise<SimulationResult> 
       stepsTrained: c.steps,
       trainFlops: c.trainFlops,
       validationFlops: c.validationFlops,
+      costs: c.costs,
       timing: { train: c.seconds, evaluate: 0, store: 0, idle: 0 },
       hasWeights: false,
     };

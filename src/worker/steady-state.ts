@@ -42,7 +42,7 @@ export function steadyStateDriver(kit: WorkerKit): () => Promise<StepOutcome> {
       return true;
     });
 
-  const alg = algorithm(config.algorithm as AlgorithmName, { sampleSize: config.sampleSize });
+  const alg = algorithm(config.algorithm as AlgorithmName, { sampleSize: config.sampleSize, goals: config });
   const ctx: StepContext = {
     store,
     rng,

@@ -1,0 +1,214 @@
+// Several objectives: NSGA-II's sort and crowding checked against brute
+// force, the hypervolume against a hand computation, the configuration's
+// refusals, and searches on a table made here (every NAS-Bench-201 cell,
+// accuracy rising with the convolutions it holds, so accuracy and FLOPs
+// trade off) with the front they leave, the constraint they respect and the
+// command that prints the front.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { validateConfig } from '../src/evolution/config.js';
+import { crowdedComparison, crowding, fronts, hypervolume, paretoFront, violation } from '../src/evolution/pareto.js';
+import type { Goals } from '../src/evolution/pareto.js';
+import { rankByValidation } from '../src/experiment/open.js';
+import { paretoOf } from '../src/experiment/pareto.js';
+import { tableOf } from '../src/spaces/index.js';
+import { EDGES, formatCell, NB201_OPS, parseCell } from '../src/spaces/nb201/index.js';
+import type { Nb201Op } from '../src/spaces/nb201/index.js';
+import { FileStore, MemoryStore } from '../src/store/index.js';
+import type { Individual } from '../src/store/index.js';
+import { simulate } from '../src/worker/simulate.js';
+import { seedStore } from '../src/worker/supervisor.js';
+import { createRng } from '../src/util/rng.js';
+import { runCli } from './support/cli.js';
+
+const root = mkdtempSync(join(tmpdir(), 'evonas-pareto-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+const dominates = (a: number[], b: number[]) => a.every((x, k) => x >= b[k]!) && a.some((x, k) => x > b[k]!);
+
+describe('NSGA-II pieces', () => {
+  it('sorts into fronts as brute force does, and gives the ends of each front infinite crowding', () => {
+    const rng = createRng(3);
+    for (let trial = 0; trial < 20; trial++) {
+      const points = Array.from({ length: 40 }, () => [rng.int(8), rng.int(8), rng.int(8)]);
+      const f = fronts(points);
+      for (let i = 0; i < points.length; i++) {
+        // Front k: not dominated by any point of front k or later, and (k > 0) dominated by some point of front k - 1.
+        for (let j = 0; j < points.length; j++) if (f[j]! >= f[i]!) assert.ok(!dominates(points[j]!, points[i]!), `trial ${trial}: ${j} dominates ${i} in its front`);
+        if (f[i]! > 0)
+          assert.ok(
+            points.some((p, j) => f[j] === f[i]! - 1 && dominates(p, points[i]!)),
+            `trial ${trial}: ${i} has no dominator in the front before`,
+          );
+      }
+    }
+    const line = [
+      [0, 4],
+      [1, 3],
+      [2, 2],
+      [3, 1],
+      [4, 0],
+    ];
+    assert.deepEqual(fronts(line), [0, 0, 0, 0, 0]);
+    const d = crowding(line, fronts(line));
+    assert.equal(d[0], Number.POSITIVE_INFINITY);
+    assert.equal(d[4], Number.POSITIVE_INFINITY);
+    // An inner point: (2 - 0)/4 + (4 - 2)/4 along the two objectives.
+    assert.equal(d[1], 1);
+  });
+
+  it('measures the hypervolume of accuracy against a cost: the staircase a hand would draw', () => {
+    // Cost scaled by 100: (acc 0.5 from 10 to 40) + (0.8 from 40 to 100) = 0.5*0.3 + 0.8*0.6.
+    const hv = hypervolume(
+      [
+        { accuracy: 0.5, cost: 10 },
+        { accuracy: 0.8, cost: 40 },
+        { accuracy: 0.6, cost: 50 },
+      ],
+      100,
+    );
+    assert.ok(Math.abs(hv - (0.5 * 0.3 + 0.8 * 0.6)) < 1e-12, String(hv));
+    assert.equal(hypervolume([{ accuracy: 1, cost: 200 }], 100), 0, 'beyond the reference point: nothing');
+  });
+
+  it('prefers within the constraints, then the earlier front, then the less crowded', () => {
+    const g: Goals = { objectives: ['accuracy', 'parameters'], constraints: { parameters: 1000 } };
+    const ind = (id: string, fitness: number | null, parameters: number) => ({ id, fitness, costs: { parameters, flops: 0 } });
+    const pop = [ind('a', 0.9, 900), ind('b', 0.5, 100), ind('c', 0.7, 500), ind('d', 0.6, 600), ind('over', 0.99, 2000), ind('far', 0.99, 5000), ind('new', null, 10)];
+    const better = crowdedComparison(pop, g);
+    assert.ok(better(pop[3]!, pop[4]!), 'a dominated individual within the limit beats one over it');
+    assert.ok(better(pop[4]!, pop[5]!), 'of two over, the one over by less');
+    assert.ok(better(pop[2]!, pop[3]!), 'the front beats the dominated');
+    assert.ok(better(pop[0]!, pop[2]!), "the front's end beats its crowded middle");
+    assert.ok(better(pop[5]!, pop[6]!), 'an untrained individual loses to everyone');
+    assert.equal(violation({ parameters: 1500, flops: 0 }, g), 0.5);
+    assert.deepEqual(
+      paretoFront(pop, g).map((i) => i.id),
+      ['b', 'c', 'a'],
+      'the front within the limit, cheapest first',
+    );
+  });
+});
+
+describe('the configuration', () => {
+  it('takes objectives and constraints, and refuses what does not go together by field', () => {
+    const c = validateConfig({ data: '/d', objectives: ['accuracy', 'flops'], constraints: { parameters: 20000 } });
+    assert.deepEqual([c.objectives, c.constraints], [['accuracy', 'flops'], { parameters: 20000 }]);
+    assert.deepEqual(validateConfig({ data: '/d' }).objectives, ['accuracy'], 'accuracy alone by default: the papers');
+    assert.throws(() => validateConfig({ data: '/d', objectives: ['flops', 'accuracy'] }), /objectives: the first objective is accuracy/);
+    assert.throws(() => validateConfig({ data: '/d', objectives: ['accuracy', 'flops', 'flops'] }), /objectives: an objective is listed twice/);
+    assert.throws(() => validateConfig({ data: '/d', objectives: ['accuracy', 'joules'] }), /objectives\[1\]: expected one of accuracy, parameters, flops/);
+    assert.throws(() => validateConfig({ data: '/d', constraints: { parameters: 0 } }), /constraints\.parameters: expected a whole number >= 1/);
+    assert.throws(() => validateConfig({ data: '/d', constraints: { latency: 3 } }), /constraints\.latency: unknown field/);
+    assert.throws(() => validateConfig({ data: '/d', space: 'stages', objectives: ['accuracy', 'parameters'] }), /objectives: applies to steady-state spaces only/);
+  });
+});
+
+/** A table of every cell: validation 20 + 10 per 3x3 convolution + 6 per 1x1 + 2 per pooling, of 100; test 3 above. */
+const SCORE: Record<Nb201Op, number> = { none: 0, skip_connect: 0, nor_conv_1x1: 6, nor_conv_3x3: 10, avg_pool_3x3: 2 };
+function writeTable(path: string): string {
+  const lines = ['index,cell,cifar10_valid_12ep,cifar10_test_200ep'];
+  for (let n = 0; n < NB201_OPS.length ** EDGES.length; n++) {
+    const cell = formatCell(EDGES.map((_, e) => NB201_OPS[Math.floor(n / NB201_OPS.length ** e) % NB201_OPS.length]!));
+    const v = 20 + parseCell(cell).reduce((s, op) => s + SCORE[op], 0);
+    lines.push(`${n},${cell},${v.toFixed(3)},${(v + 3).toFixed(3)}`);
+  }
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  return path;
+}
+
+describe('searches on a table', () => {
+  const benchmark = { path: writeTable(join(root, 'table.csv')), dataset: 'cifar10' };
+  const table = tableOf({ space: 'nb201', evaluator: 'table', benchmark });
+  const run = async (o: Record<string, unknown>, seed: number): Promise<Individual[]> => {
+    const config = validateConfig({ space: 'nb201', evaluator: 'table', benchmark, population: 20, sampleSize: 5, workers: 4, seed, ...o });
+    const store = new MemoryStore();
+    await seedStore(store, config);
+    await simulate({ config, table, store, startedAt: 0, budget: { seconds: Number.POSITIVE_INFINITY, evaluations: 200 } });
+    return store.list();
+  };
+  const maxFlops = 5e8;
+  const hv = (all: Individual[]) =>
+    hypervolume(
+      all.filter((i) => i.fitness !== null).map((i) => ({ accuracy: i.fitness!, cost: i.costs!.flops })),
+      maxFlops,
+    );
+
+  it('Pareto-aware aging covers more of accuracy against FLOPs than aging by accuracy alone, seed for seed on average', async () => {
+    const seeds = [1, 2, 3, 4, 5];
+    let pareto = 0;
+    let single = 0;
+    for (const seed of seeds) {
+      const p = await run({ algorithm: 'aging', objectives: ['accuracy', 'flops'] }, seed);
+      const s = await run({ algorithm: 'aging' }, seed);
+      assert.ok(
+        p.filter((i) => i.fitness !== null).every((i) => i.costs && i.costs.flops > 0 && i.costs.parameters > 0),
+        'every evaluated record carries its costs',
+      );
+      pareto += hv(p) / seeds.length;
+      single += hv(s) / seeds.length;
+    }
+    assert.ok(pareto > single, `hypervolume: pareto ${pareto.toFixed(4)} vs aging ${single.toFixed(4)}`);
+  });
+
+  it('with a constraint, the best is within it and the search keeps to it once it can', async () => {
+    const limit = 60e6;
+    const all = await run({ algorithm: 'aging', constraints: { flops: limit } }, 7);
+    const best = rankByValidation(all, { weights: false, constraints: { flops: limit } })[0]!;
+    assert.ok(best.costs!.flops <= limit, `the best needs ${best.costs!.flops} FLOPs`);
+    const unconstrained = rankByValidation(all, { weights: false })[0]!;
+    assert.ok(unconstrained.fitness! >= best.fitness!);
+    const byId = new Map(all.map((i) => [i.id, i]));
+    // The parents of the later children: once the population holds feasible individuals, none over the limit reproduces.
+    const children = all.filter((i) => i.parent !== null && (i.mutations[0] as { type?: string } | undefined)?.type === 'alter-edge');
+    const late = children.slice(-100);
+    const overParents = late.filter((c) => (byId.get(c.parent!)?.costs?.flops ?? 0) > limit).length;
+    assert.ok(overParents <= 2, `${overParents} of the last 100 children have a parent over the limit`);
+  });
+
+  it('evonas pareto prints the front of a run, cheapest first, none dominated by anything evaluated', async () => {
+    const out = join(root, 'cli');
+    const r = await runCli([
+      'evolve',
+      '--out',
+      out,
+      '--space',
+      'nb201',
+      '--evaluator',
+      'table',
+      '--benchmark',
+      benchmark.path,
+      '--dataset',
+      'cifar10',
+      '--population',
+      '12',
+      '--workers',
+      '2',
+      '--max-children',
+      '120',
+      '--objectives',
+      'accuracy,parameters',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const printed = await runCli(['pareto', out]);
+    assert.equal(printed.code, 0, printed.stderr);
+    assert.match(printed.stdout, /on the front of accuracy, parameters/);
+    const f = await paretoOf(out);
+    const everyone = await new FileStore(out).list();
+    assert.ok(f.members.length >= 2, `${f.members.length} on the front`);
+    for (let k = 1; k < f.members.length; k++) {
+      assert.ok(f.members[k]!.parameters >= f.members[k - 1]!.parameters, 'cheapest first');
+      assert.ok(f.members[k]!.validationAccuracy > f.members[k - 1]!.validationAccuracy, 'each dearer member is more accurate');
+    }
+    for (const m of f.members)
+      for (const i of everyone)
+        if (i.fitness !== null && i.costs) assert.ok(!dominates([i.fitness, -i.costs.parameters], [m.validationAccuracy, -m.parameters]), `${i.id} dominates the front's ${m.id}`);
+    for (const m of f.members) assert.ok(printed.stdout.includes(m.id), `${m.id} printed`);
+    const bad = await runCli(['pareto', out, '--objectives', 'flops']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /objectives: the first objective is accuracy/);
+  });
+});
