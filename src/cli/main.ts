@@ -19,6 +19,7 @@ const COMMANDS: Record<string, Command> = {
   status: { summary: 'the state of an evolution', load: () => import('./status.js') },
   data: { summary: 'import, download and describe datasets', load: () => import('./data.js') },
   report: { summary: 'the results: best and ensemble on the test split, charts, lineage, HTML', load: () => import('./report.js') },
+  pareto: { summary: 'the Pareto front of accuracy against parameters or FLOPs', load: () => import('./pareto.js') },
   compare: { summary: 'best-so-far curves of several experiments in one chart', load: () => import('./compare.js') },
   dashboard: { summary: 'serve a live, read-only view of a running experiment', load: () => import('./dashboard.js') },
   retrain: { summary: 'train a structure from a Genetic CNN run wider, from scratch, and test it', load: () => import('./retrain.js') },

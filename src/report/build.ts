@@ -18,7 +18,9 @@ import type { Individual } from '../store/index.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { readRun } from '../store/run-state.js';
 import { utilization } from '../store/worker-reports.js';
-import { bestSoFarSpec, figure1Spec, generationsSpec, render, SIMULATED_CLOCK, WALL_CLOCK } from './charts.js';
+import { bestSoFarSpec, figure1Spec, generationsSpec, paretoSpec, render, SIMULATED_CLOCK, WALL_CLOCK } from './charts.js';
+import { paretoFront } from '../evolution/pareto.js';
+import type { Cost, Objective } from '../evolution/pareto.js';
 import { EvonasError } from '../util/errors.js';
 import { StagnationLog, withRemedies } from '../evolution/stagnation.js';
 import type { StagnationEvent } from '../evolution/stagnation.js';
@@ -42,6 +44,9 @@ export interface ReportSummary {
   best: { id: string; validationAccuracy: number; testAccuracy: number; params: number; flops: number; stepsTrained: number; bits?: string; cell?: string };
   /** The top-K majority vote; absent for a table-driven run (looked-up individuals make no predictions). */
   ensemble?: { k: number; ids: string[]; testAccuracy: number };
+  /** With several objectives: they, and the Pareto front of every evaluated individual, each member tested once (its costs under the objectives' names). */
+  objectives?: readonly Objective[];
+  pareto?: ({ id: string; validationAccuracy: number; testAccuracy: number } & Partial<Record<Cost, number>>)[];
   /** 'simulated' for a table-driven run: its times (hours, wallSeconds) are on the simulated clock. */
   clock: 'wall' | 'simulated';
   /** A table-driven run's benchmark, and its best test accuracy for scale. */
@@ -169,7 +174,7 @@ async function reportOn(x: Experiment, out: string, o: ReportOptions): Promise<R
   const log = o.log ?? (() => {});
   const dir = x.name;
   const all = await x.store.list();
-  const ranked = rankByValidation(all, { weights: !x.table });
+  const ranked = rankByValidation(all, { weights: !x.table, constraints: x.config.constraints });
   const best = ranked[0];
   if (!best) throw new EvonasError('ERR_INPUT', `${dir}: no ${x.table ? 'evaluated individual' : 'trained individual with weights'} yet; nothing to report`);
   const fitness = selectionFitness(all);
@@ -198,6 +203,18 @@ async function reportOn(x: Experiment, out: string, o: ReportOptions): Promise<R
     const generations = spaceOf(x.config.space).breeding !== undefined ? await new GenerationLedger(x.home.docs, x.home.leases).stats<GenerationStats>() : undefined;
     const events = await new StagnationLog(x.home.docs).list();
     const resets = [...new Set(withRemedies(x.config.schedule, events).weightResets ?? [])].filter((t) => start + 1000 * t <= last).sort((a, b) => a - b);
+    const goals = { objectives: x.config.objectives, constraints: x.config.constraints };
+    const costsOf = (i: Individual) => i.costs ?? { parameters: flopsOf(i).params, flops: flopsOf(i).forwardFlops };
+    let pareto: ReportSummary['pareto'];
+    if (goals.objectives.length > 1) {
+      // The front of everything the search evaluated (with weights, where it trains), each member tested once.
+      const pool = all.filter((i) => i.fitness !== null && (i.hasWeights || x.table)).map((i) => ({ ...i, costs: costsOf(i) }));
+      pareto = [];
+      for (const m of paretoFront(pool, goals)) {
+        const costs = Object.fromEntries(goals.objectives.filter((g) => g !== 'accuracy').map((g) => [g, m.costs[g as Cost]]));
+        pareto.push({ id: m.id, validationAccuracy: m.fitness!, testAccuracy: await tester.accuracy(m), ...costs });
+      }
+    }
     const summary: ReportSummary = {
       experiment: dir,
       space: x.config.space,
@@ -214,6 +231,7 @@ async function reportOn(x: Experiment, out: string, o: ReportOptions): Promise<R
         ...spaceOf(best.space).describe(best.dna),
       },
       ...(ensemble ? { ensemble } : {}),
+      ...(pareto ? { objectives: goals.objectives, pareto } : {}),
       clock: x.table ? 'simulated' : 'wall',
       ...(x.table ? { table: { path: x.table.path, dataset: x.table.dataset, bestTest: x.table.bestTest } } : {}),
       individuals: all.length,
@@ -317,6 +335,13 @@ async function writeReport(x: Experiment, all: Individual[], s: ReportSummary, o
     ),
   };
   if (s.generations?.length) charts.generations = await render(generationsSpec(s.generations, 'Validation accuracy per generation'));
+  if (s.pareto) {
+    const onFront = new Set(s.pareto.map((p) => p.id));
+    for (const cost of (s.objectives ?? []).filter((o): o is Cost => o !== 'accuracy')) {
+      const points = all.filter((i) => i.fitness !== null && i.costs).map((i) => ({ id: i.id, cost: i.costs![cost], validation: i.fitness!, front: onFront.has(i.id) }));
+      charts[`pareto-${cost}`] = await render(paretoSpec(points, cost, `Validation accuracy against ${cost}: every individual, the front in red (${label})`));
+    }
+  }
   for (const [name, c] of Object.entries(charts)) writeFileSync(join(out, `${name}.png`), c.png);
   const shown = line.filter((i) => i.fitness !== null).slice(-12);
   const diagrams = shown.map((i) => ({

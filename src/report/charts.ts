@@ -164,3 +164,29 @@ export function compareSpec(points: BandPoint[], title: string, clock = WALL_CLO
     ],
   };
 }
+
+export interface FrontPoint {
+  id: string;
+  cost: number;
+  validation: number;
+  front: boolean;
+}
+
+/** Validation accuracy against one cost: every trained individual as a point, the Pareto front as a line through its members. */
+export function paretoSpec(points: FrontPoint[], cost: string, title: string): TopLevelSpec {
+  const costTitle = cost === 'flops' ? 'forward FLOPs per image (log)' : `${cost} (log)`;
+  const x = { field: 'cost', type: 'quantitative' as const, title: costTitle, scale: { type: 'log' as const } };
+  const y = { field: 'validation', type: 'quantitative' as const, title: 'validation accuracy', scale: { zero: false } };
+  return {
+    ...base,
+    title,
+    layer: [
+      { data: { values: points.filter((p) => !p.front) }, mark: { type: 'point', color: '#9ecae1', opacity: 0.6 }, encoding: { x, y } },
+      {
+        data: { values: points.filter((p) => p.front).sort((a, b) => a.cost - b.cost) },
+        mark: { type: 'line', interpolate: 'step-after', color: '#d62728', point: { color: '#d62728', size: 50 } },
+        encoding: { x, y },
+      },
+    ],
+  } as TopLevelSpec;
+}

@@ -56,6 +56,28 @@ ${
         .join('<br>')}</p>`
     : ''
 }
+${
+  s.pareto
+    ? `<h2>The Pareto front</h2><p>Validation accuracy against ${esc((s.objectives ?? []).slice(1).join(' and '))}: no member is beaten in every objective by any individual evaluated; each is tested once.</p>
+${(s.objectives ?? [])
+  .slice(1)
+  .map((c) => figure(`pareto-${c}`, `Every individual (blue) and the front (red), against ${esc(c)}`))
+  .join('\n')}
+<table><tr><th class="l">id</th><th>validation</th><th>test</th>${(s.objectives ?? [])
+        .slice(1)
+        .map((c) => `<th>${esc(c)}</th>`)
+        .join('')}</tr>
+${s.pareto
+  .map(
+    (m) =>
+      `<tr><td class="l">${esc(m.id)}</td><td>${pct(m.validationAccuracy)}</td><td>${pct(m.testAccuracy)}</td>${(s.objectives ?? [])
+        .slice(1)
+        .map((c) => `<td>${c === 'flops' ? big(m.flops ?? 0) : (m.parameters ?? 0).toLocaleString('en')}</td>`)
+        .join('')}</tr>`,
+  )
+  .join('\n')}</table>`
+    : ''
+}
 ${p.generationsTable ? `<h2>Generations</h2>${figure('generations', 'Per-generation statistics (Xie &amp; Yuille 2017, Table 1)')}<pre>${esc(p.generationsTable.join('\n'))}</pre>` : ''}
 <h2>The best and its ancestors</h2>
 <p>${p.lineageLength} individuals on its line of descent; the last ${p.diagrams.length} shown, oldest first, each with the mutation that made it.</p>
