@@ -29,7 +29,26 @@ let evolutionDone: Promise<number>;
 before(async () => {
   await importDataset(learnableCifar10Folder(join(root, 'src'), 60, 40), { out: cache, validation: 20 });
   // Slow enough children (a few a second) that the page sees them arrive.
-  evolution = spawn(process.execPath, [EVONAS, 'evolve', '--data', cache, '--out', exp, '--population', '4', '--workers', '1', '--steps', '40', '--batch', '10', '--time-budget', '25s']);
+  evolution = spawn(process.execPath, [
+    EVONAS,
+    'evolve',
+    '--data',
+    cache,
+    '--out',
+    exp,
+    '--population',
+    '4',
+    '--workers',
+    '1',
+    '--steps',
+    '40',
+    '--batch',
+    '10',
+    '--time-budget',
+    '25s',
+    '--objectives',
+    'accuracy,parameters',
+  ]);
   evolutionDone = new Promise((r) => evolution.on('close', (code) => r(code ?? -1)));
   for (let i = 0; i < 100 && !statSync(join(exp, 'run.json'), { throwIfNoEntry: false }); i++) await new Promise((r) => setTimeout(r, 100));
   dashboard = await startDashboard(exp, { port: 0 });
@@ -57,6 +76,9 @@ describe('evonas dashboard', () => {
     await page.waitForFunction((n) => Number(document.getElementById('individuals')?.textContent) > n, first, { timeout: 20_000 });
     assert.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 42, 'the same page: no reload');
     await page.waitForSelector('#figure1 svg');
+    // Several objectives: the front, live, as a figure and a table (the search keeps accuracy against parameters).
+    await page.waitForSelector('#pareto svg', { timeout: 20_000 });
+    assert.ok((await page.locator('#front tr').count()) >= 2, 'a header and at least one member');
     const dots = await page.locator('#figure1 svg path').count();
     assert.ok(dots > 0);
     const shot = join(root, 'dashboard.png');
@@ -109,6 +131,7 @@ describe('evonas dashboard', () => {
     page.on('requestfailed', (q) => errors.push(`request failed: ${q.url()}`));
     await page.goto(pathToFileURL(join(exp, 'report', 'index.html')).href);
     assert.match((await page.textContent('body')) ?? '', /best by validation/);
+    assert.match((await page.textContent('body')) ?? '', /The Pareto front/);
     assert.ok((await page.locator('svg').count()) >= 3);
     await page.screenshot({ path: join(root, 'report.png'), fullPage: true });
     assert.deepEqual(errors, []);

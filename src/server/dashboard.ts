@@ -12,7 +12,9 @@ import type { AddressInfo } from 'node:net';
 import type { ExperimentConfig } from '../evolution/config.js';
 import type { IOSpec } from '../net/presets.js';
 import type { GenerationStats } from '../evolution/generational.js';
-import { figure1Spec, renderSvg } from '../report/charts.js';
+import { figure1Spec, paretoSpec, renderSvg } from '../report/charts.js';
+import { paretoFront } from '../evolution/pareto.js';
+import type { Cost } from '../evolution/pareto.js';
 import { lineage } from '../report/curves.js';
 import { esc, STYLE } from '../report/html.js';
 import { spaceOf } from '../spaces/index.js';
@@ -40,6 +42,8 @@ interface View {
   generations: GenerationLedger | undefined;
   /** Figure 1, kept until the population changes. */
   figure: { key: string; svg: string };
+  /** The front against each cost, likewise. */
+  fronts: Map<Cost, { key: string; svg: string }>;
 }
 
 /** The population now, and the JSON /api/state serves. */
@@ -61,6 +65,12 @@ async function state(v: View) {
       dead: all.filter((i) => i.state === 'dead').length,
       best: trained[0] ? { id: trained[0].id, validationAccuracy: trained[0].fitness } : null,
       top: trained.slice(0, 10).map((i) => ({ id: i.id, validationAccuracy: i.fitness, stepsTrained: i.stepsTrained, state: i.state, bornAt: i.bornAt })),
+      ...(v.config.objectives.length > 1
+        ? {
+            objectives: v.config.objectives,
+            pareto: paretoFront(all, v.config).map((i) => ({ id: i.id, validationAccuracy: i.fitness, parameters: i.costs!.parameters, flops: i.costs!.flops, state: i.state })),
+          }
+        : {}),
       ...(v.generations ? { generations: await v.generations.stats<GenerationStats>() } : {}),
     },
   };
@@ -80,6 +90,19 @@ async function figure1(v: View): Promise<string> {
     ),
   );
   v.figure = { key, svg };
+  return svg;
+}
+
+/** Validation accuracy against `cost`: every individual, the front as a line; drawn again only when the population has changed. */
+async function paretoFigure(v: View, cost: Cost): Promise<string> {
+  const { all, trained } = await state(v);
+  const key = `${cost}/${all.length}/${all.filter((i) => i.state === 'alive').length}`;
+  const cached = v.fronts.get(cost);
+  if (cached?.key === key) return cached.svg;
+  const onFront = new Set(paretoFront(all, v.config).map((i) => i.id));
+  const points = trained.filter((i) => i.costs).map((i) => ({ id: i.id, cost: i.costs![cost], validation: i.fitness!, front: onFront.has(i.id) }));
+  const svg = await renderSvg(paretoSpec(points, cost, `Validation accuracy against ${cost}: the front in red (${onFront.size})`));
+  v.fronts.set(cost, { key, svg });
   return svg;
 }
 
@@ -103,6 +126,8 @@ async function handle(v: View, req: IncomingMessage, res: ServerResponse): Promi
   if (path === '/') return send(res, 200, 'text/html; charset=utf-8', page(v.name));
   if (path === '/api/state') return send(res, 200, 'application/json', JSON.stringify((await state(v)).json));
   if (path === '/api/figure1.svg') return send(res, 200, 'image/svg+xml', await figure1(v));
+  const front = /^\/api\/pareto-(parameters|flops)\.svg$/.exec(path);
+  if (front && v.config.objectives.includes(front[1] as Cost)) return send(res, 200, 'image/svg+xml', await paretoFigure(v, front[1] as Cost));
   const d = /^\/api\/diagram\/([^/]+)\.svg$/.exec(path);
   if (d && ID.test(d[1]!)) {
     const i = await v.store.get(d[1]!);
@@ -123,6 +148,7 @@ export async function startDashboard(location: string, o: { port?: number; host?
     store: x.store,
     generations: spaceOf(config.space).breeding !== undefined ? new GenerationLedger(x.home.docs, x.home.leases) : undefined,
     figure: { key: '', svg: '' },
+    fronts: new Map(),
   };
   const server = createServer((req, res) => {
     handle(v, req, res).catch((e: Error) => {
@@ -165,6 +191,7 @@ function page(dir: string): string {
 <div id="figure1"></div>
 <h2>Top individuals</h2>
 <table id="top"><tr><th>#</th><th class="l">id</th><th>validation</th><th>steps trained</th><th class="l">state</th></tr></table>
+<div id="pareto"></div>
 <div id="generations"></div>
 <script>
 const $ = (id) => document.getElementById(id);
@@ -191,6 +218,12 @@ async function refresh() {
     if (key !== lastKey) {
       lastKey = key;
       $('figure1').innerHTML = await (await fetch('/api/figure1.svg')).text();
+      if (s.pareto) {
+        const costs = s.objectives.slice(1);
+        const figures = await Promise.all(costs.map(async (c) => '<div class="front">' + (await (await fetch('/api/pareto-' + c + '.svg')).text()) + '</div>'));
+        $('pareto').innerHTML = '<h2>The Pareto front</h2>' + figures.join('') + '<table id="front"><tr><th class="l">id</th><th>validation</th><th>parameters</th><th>MFLOPs</th><th class="l">state</th></tr>' +
+          s.pareto.map((m) => '<tr><td class="l">' + escape(m.id) + '</td><td>' + (100 * m.validationAccuracy).toFixed(2) + '%</td><td>' + m.parameters + '</td><td>' + (m.flops / 1e6).toFixed(2) + '</td><td class="l">' + m.state + '</td></tr>').join('') + '</table>';
+      }
     }
   } catch (e) {
     $('updated').textContent = 'Waiting for the server.';
