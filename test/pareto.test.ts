@@ -22,7 +22,10 @@ import type { Individual } from '../src/store/index.js';
 import { simulate } from '../src/worker/simulate.js';
 import { seedStore } from '../src/worker/supervisor.js';
 import { createRng } from '../src/util/rng.js';
+import { cpus } from 'node:os';
+import { importDataset } from '../src/data/import.js';
 import { runCli } from './support/cli.js';
+import { cifar10Folder } from './support/formats.js';
 
 const root = mkdtempSync(join(tmpdir(), 'evonas-pareto-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -102,7 +105,12 @@ describe('the configuration', () => {
     assert.throws(() => validateConfig({ data: '/d', objectives: ['accuracy', 'flops', 'flops'] }), /objectives: an objective is listed twice/);
     assert.throws(() => validateConfig({ data: '/d', objectives: ['accuracy', 'joules'] }), /objectives\[1\]: expected one of accuracy, parameters, flops/);
     assert.throws(() => validateConfig({ data: '/d', constraints: { parameters: 0 } }), /constraints\.parameters: expected a whole number >= 1/);
-    assert.throws(() => validateConfig({ data: '/d', constraints: { latency: 3 } }), /constraints\.latency: unknown field/);
+    assert.throws(() => validateConfig({ data: '/d', constraints: { energy: 3 } }), /constraints\.energy: unknown field/);
+    assert.throws(() => validateConfig({ data: '/d', constraints: { latency: 0 } }), /constraints\.latency: expected a number > 0/);
+    assert.throws(
+      () => validateConfig({ space: 'nb201', evaluator: 'table', benchmark: { path: '/t.csv', dataset: 'cifar10' }, objectives: ['accuracy', 'latency'] }),
+      /objectives: latency: not with evaluator table/,
+    );
     assert.throws(() => validateConfig({ data: '/d', space: 'stages', objectives: ['accuracy', 'parameters'] }), /objectives: applies to steady-state spaces only/);
   });
 });
@@ -210,5 +218,43 @@ describe('searches on a table', () => {
     const bad = await runCli(['pareto', out, '--objectives', 'flops']);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /objectives: the first objective is accuracy/);
+  });
+});
+
+describe('latency, measured by the worker', () => {
+  it('is recorded for every trained child, with the CPU it was measured on, and judged like any cost', async () => {
+    const cache = join(root, 'cache');
+    await importDataset(cifar10Folder(join(root, 'src'), 40), { out: cache, validation: 20 });
+    const out = join(root, 'latency');
+    const tiny = ['--population', '3', '--workers', '1', '--threads', '1', '--steps', '2', '--batch', '10', '--finish', '0', '--max-children', '5', '--time-budget', '60s'];
+    const r = await runCli(['evolve', '--data', cache, '--out', out, ...tiny, '--objectives', 'accuracy,latency', '--max-latency', '1000']);
+    assert.equal(r.code, 0, r.stderr);
+    const trained = (await new FileStore(out).list()).filter((i) => i.fitness !== null);
+    assert.ok(trained.length >= 5);
+    for (const i of trained) {
+      assert.ok(i.costs!.latency! > 0 && Number.isFinite(i.costs!.latency!), `${i.id}: latency ${i.costs!.latency}`);
+      assert.match(i.costs!.latencyOn!, new RegExp(`^${cpus()[0]!.model.trim().replace(/[()]/g, '.')}, 1 thread$`));
+    }
+    const printed = await runCli(['pareto', out]);
+    assert.equal(printed.code, 0, printed.stderr);
+    assert.match(printed.stdout, /ms\/image/);
+    assert.match(printed.stdout, /latency measured on /);
+  });
+
+  it('times a batch of one: warm-up, then the median of repeats', async () => {
+    const { compile, createDataset } = await import('../src/engine/index.js');
+    const { smallConvNet } = await import('./support/helpers.js');
+    const net = compile(smallConvNet(16), { seed: 1, threads: 1 });
+    const one = createDataset({ images: new Uint8Array(16 * 16 * 3), labels: [0], height: 16, width: 16, channels: 3 });
+    const two = createDataset({ images: new Uint8Array(2 * 16 * 16 * 3), labels: [0, 1], height: 16, width: 16, channels: 3 });
+    try {
+      const ms = await net.latency(one, { warmup: 1, repeats: 5 });
+      assert.ok(ms > 0 && ms < 10_000, String(ms));
+      await assert.rejects(net.latency(two), /Expected a dataset of one image for latency but received 2/);
+    } finally {
+      net.dispose();
+      one.dispose();
+      two.dispose();
+    }
   });
 });

@@ -6,7 +6,8 @@ const HELP = `usage: evonas pareto <experiment folder or postgresql:// URL> [--o
 
 The Pareto front now: every trained individual within the experiment's
 constraints that no other beats in every objective, by validation accuracy,
-parameters and forward FLOPs per image, cheapest first. Test accuracies are
+parameters, forward FLOPs per image and, where the search measured it,
+latency, cheapest first. Test accuracies are
 the report's (evonas report tests each member once); any member can be
 exported (evonas export --id) and used (evonas predict --id).
 
@@ -26,8 +27,13 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   console.log(`${f.experiment}: ${f.members.length} on the front of ${f.objectives.join(', ')}`);
-  console.log(`${'id'.padEnd(28)} ${'validation'.padStart(10)} ${'parameters'.padStart(12)} ${'MFLOPs'.padStart(10)}  state`);
+  const latency = f.members.some((m) => m.latency !== undefined);
+  console.log(`${'id'.padEnd(28)} ${'validation'.padStart(10)} ${'parameters'.padStart(12)} ${'MFLOPs'.padStart(10)}${latency ? ` ${'ms/image'.padStart(9)}` : ''}  state`);
   for (const m of f.members)
-    console.log(`${m.id.padEnd(28)} ${m.validationAccuracy.toFixed(4).padStart(10)} ${m.parameters.toLocaleString('en').padStart(12)} ${(m.flops / 1e6).toFixed(2).padStart(10)}  ${m.state}`);
+    console.log(
+      `${m.id.padEnd(28)} ${m.validationAccuracy.toFixed(4).padStart(10)} ${m.parameters.toLocaleString('en').padStart(12)} ${(m.flops / 1e6).toFixed(2).padStart(10)}${latency ? ` ${(m.latency?.toFixed(3) ?? '-').padStart(9)}` : ''}  ${m.state}`,
+    );
+  const on = f.members.find((m) => m.latencyOn)?.latencyOn;
+  if (on) console.log(`latency measured on ${on}`);
   return 0;
 }

@@ -256,6 +256,28 @@ export class Net {
   }
 
   /**
+   * Milliseconds to classify one image (batch 1) on this net's device and
+   * threads: `warmup` passes first, then the median of `repeats` timed ones.
+   * Each pass is a whole engine run (standardize, forward, copy back), as a
+   * caller of predict() would see it; `one` holds the image (its content does
+   * not matter).
+   */
+  async latency(one: EngineDataset, o: { warmup?: number; repeats?: number } = {}): Promise<number> {
+    const warmup = checkInt(o.warmup ?? 3, 'warmup', 0);
+    const repeats = checkInt(o.repeats ?? 15, 'repeats', 1);
+    if (one.count !== 1) throw new RangeError(`Expected a dataset of one image for latency but received ${one.count}`);
+    for (let k = 0; k < warmup; k++) await this.predict(one, { batchSize: 1 });
+    const times: number[] = [];
+    for (let k = 0; k < repeats; k++) {
+      const t = performance.now();
+      await this.predict(one, { batchSize: 1 });
+      times.push(performance.now() - t);
+    }
+    times.sort((a, b) => a - b);
+    return repeats % 2 ? times[(repeats - 1) / 2]! : (times[repeats / 2 - 1]! + times[repeats / 2]!) / 2;
+  }
+
+  /**
    * Mean loss over the whole dataset in training mode (unaugmented), and its
    * gradient for every trainable tensor. For checks and diagnostics; leaves
    * the weights and running statistics unchanged.

@@ -99,11 +99,12 @@ const experiment = {
     .refine((o) => new Set(o).size === o.length, { error: 'an objective is listed twice' })
     .default(['accuracy'])
     .describe(
-      'What selection optimizes: validation accuracy, and any of parameters and flops (forward FLOPs per image), kept as a Pareto front (NSGA-II: non-dominated front, then crowding distance). Steady-state spaces only. Default: accuracy alone, the papers.',
+      'What selection optimizes: validation accuracy, and any of parameters, flops (forward FLOPs per image) and latency (ms per image at batch 1 on the worker that trained it), kept as a Pareto front (NSGA-II: non-dominated front, then crowding distance). Steady-state spaces only. Default: accuracy alone, the papers.',
     ),
   constraints: strict({
     parameters: whole(1).optional().describe('The most parameters a network may have.'),
     flops: whole(1).optional().describe('The most forward FLOPs per image a network may need.'),
+    latency: atLeast(0, true).optional().describe('The most milliseconds per image at batch 1 a network may take (measured on each worker, with its threads).'),
   })
     .default({})
     .describe('Limits on the costs: an individual over one never becomes a parent nor the best (of two over, the one over by less wins). Steady-state spaces only.'),
@@ -186,6 +187,13 @@ function buildSchema() {
         for (const other of SPACE_REGISTRY.keys()) {
           if (other !== c.space && (c as Record<string, unknown>)[other] !== undefined)
             ctx.addIssue({ code: 'custom', path: [other], message: `settings of the ${other} space, but this experiment searches the ${c.space} space` });
+        }
+        if (c.evaluator === 'table' && (c.objectives.includes('latency') || c.constraints.latency !== undefined)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [c.objectives.includes('latency') ? 'objectives' : 'constraints'],
+            message: 'latency: not with evaluator table (nothing runs; FLOPs or parameters stand in)',
+          });
         }
         if (space.breeding && (c.objectives.length > 1 || Object.keys(c.constraints).length > 0)) {
           ctx.addIssue({

@@ -11,13 +11,23 @@
  */
 import type { Individual } from '../store/types.js';
 
-export const COSTS = ['parameters', 'flops'] as const;
+export const COSTS = ['parameters', 'flops', 'latency'] as const;
 export type Cost = (typeof COSTS)[number];
 export const OBJECTIVES = ['accuracy', ...COSTS] as const;
 export type Objective = (typeof OBJECTIVES)[number];
 
-/** What an individual costs, recorded at its birth: its parameters and its forward FLOPs per image. */
-export type Costs = Record<Cost, number>;
+/**
+ * What an individual costs, recorded at its birth: its parameters, its
+ * forward FLOPs per image and, where the search asks for it, its latency
+ * (milliseconds per image at batch 1, measured by the worker that trained it,
+ * on `latencyOn`).
+ */
+export interface Costs {
+  parameters: number;
+  flops: number;
+  latency?: number;
+  latencyOn?: string;
+}
 
 /** What selection optimizes: the objectives (accuracy first), and the most each cost may be. */
 export interface Goals {
@@ -36,8 +46,9 @@ export function violation(costs: Costs | undefined, g: Goals): number {
   for (const c of COSTS) {
     const limit = g.constraints[c];
     if (limit === undefined || limit === null) continue;
-    if (!costs) return Number.POSITIVE_INFINITY;
-    if (costs[c] > limit) v += (costs[c] - limit) / limit;
+    const x = costs?.[c];
+    if (x === undefined) return Number.POSITIVE_INFINITY;
+    if (x > limit) v += (x - limit) / limit;
   }
   return v;
 }
@@ -132,15 +143,16 @@ export function crowdedComparison(population: Pick<Individual, 'id' | 'fitness' 
  * accuracy descending when accuracy is the only objective).
  */
 export function paretoFront<T extends Pick<Individual, 'id' | 'fitness' | 'costs'>>(individuals: T[], g: Goals): T[] {
-  const candidates = individuals.filter((i) => i.fitness !== null && violation(i.costs, g) === 0 && (g.objectives.length === 1 || i.costs !== undefined));
+  const costs = g.objectives.filter((o): o is Cost => o !== 'accuracy');
+  const candidates = individuals.filter((i) => i.fitness !== null && violation(i.costs, g) === 0 && costs.every((c) => i.costs?.[c] !== undefined));
   const points = candidates.map((i) => objectivePoint(i.fitness!, i.costs, g));
   const front = fronts(points);
   // Of several with the very same point, the earliest id stands for them.
   const seen = new Set<string>();
-  const cost = g.objectives.find((o): o is Cost => o !== 'accuracy');
+  const cost = costs[0];
   return candidates
     .filter((_, k) => front[k] === 0)
-    .sort((a, b) => (cost ? a.costs![cost] - b.costs![cost] : 0) || b.fitness! - a.fitness! || (a.id < b.id ? -1 : 1))
+    .sort((a, b) => (cost ? a.costs![cost]! - b.costs![cost]! : 0) || b.fitness! - a.fitness! || (a.id < b.id ? -1 : 1))
     .filter((i) => {
       const key = JSON.stringify(objectivePoint(i.fitness!, i.costs, g));
       if (seen.has(key)) return false;

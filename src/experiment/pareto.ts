@@ -16,6 +16,9 @@ export interface FrontMember {
   validationAccuracy: number;
   parameters: number;
   flops: number;
+  /** Milliseconds per image at batch 1, where the search measured it, and where. */
+  latency?: number;
+  latencyOn?: string;
 }
 
 /**
@@ -34,7 +37,7 @@ export async function paretoOf(location: string, o: { objectives?: Objective[] }
     return {
       experiment: home.name,
       objectives,
-      members: front.map((i) => ({ id: i.id, state: i.state, validationAccuracy: i.fitness!, parameters: i.costs!.parameters, flops: i.costs!.flops })),
+      members: front.map((i) => ({ id: i.id, state: i.state, validationAccuracy: i.fitness!, ...i.costs! })),
     };
   });
 }

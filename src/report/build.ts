@@ -338,7 +338,7 @@ async function writeReport(x: Experiment, all: Individual[], s: ReportSummary, o
   if (s.pareto) {
     const onFront = new Set(s.pareto.map((p) => p.id));
     for (const cost of (s.objectives ?? []).filter((o): o is Cost => o !== 'accuracy')) {
-      const points = all.filter((i) => i.fitness !== null && i.costs).map((i) => ({ id: i.id, cost: i.costs![cost], validation: i.fitness!, front: onFront.has(i.id) }));
+      const points = all.filter((i) => i.fitness !== null && i.costs?.[cost] !== undefined).map((i) => ({ id: i.id, cost: i.costs![cost]!, validation: i.fitness!, front: onFront.has(i.id) }));
       charts[`pareto-${cost}`] = await render(paretoSpec(points, cost, `Validation accuracy against ${cost}: every individual, the front in red (${label})`));
     }
   }

@@ -72,7 +72,7 @@ ${s.pareto
     (m) =>
       `<tr><td class="l">${esc(m.id)}</td><td>${pct(m.validationAccuracy)}</td><td>${pct(m.testAccuracy)}</td>${(s.objectives ?? [])
         .slice(1)
-        .map((c) => `<td>${c === 'flops' ? big(m.flops ?? 0) : (m.parameters ?? 0).toLocaleString('en')}</td>`)
+        .map((c) => `<td>${c === 'flops' ? big(m.flops ?? 0) : c === 'latency' ? `${(m.latency ?? 0).toFixed(2)} ms` : (m.parameters ?? 0).toLocaleString('en')}</td>`)
         .join('')}</tr>`,
   )
   .join('\n')}</table>`

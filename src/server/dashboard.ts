@@ -68,7 +68,7 @@ async function state(v: View) {
       ...(v.config.objectives.length > 1
         ? {
             objectives: v.config.objectives,
-            pareto: paretoFront(all, v.config).map((i) => ({ id: i.id, validationAccuracy: i.fitness, parameters: i.costs!.parameters, flops: i.costs!.flops, state: i.state })),
+            pareto: paretoFront(all, v.config).map((i) => ({ id: i.id, validationAccuracy: i.fitness, ...i.costs, state: i.state })),
           }
         : {}),
       ...(v.generations ? { generations: await v.generations.stats<GenerationStats>() } : {}),
@@ -100,7 +100,7 @@ async function paretoFigure(v: View, cost: Cost): Promise<string> {
   const cached = v.fronts.get(cost);
   if (cached?.key === key) return cached.svg;
   const onFront = new Set(paretoFront(all, v.config).map((i) => i.id));
-  const points = trained.filter((i) => i.costs).map((i) => ({ id: i.id, cost: i.costs![cost], validation: i.fitness!, front: onFront.has(i.id) }));
+  const points = trained.filter((i) => i.costs?.[cost] !== undefined).map((i) => ({ id: i.id, cost: i.costs![cost]!, validation: i.fitness!, front: onFront.has(i.id) }));
   const svg = await renderSvg(paretoSpec(points, cost, `Validation accuracy against ${cost}: the front in red (${onFront.size})`));
   v.fronts.set(cost, { key, svg });
   return svg;
@@ -126,7 +126,7 @@ async function handle(v: View, req: IncomingMessage, res: ServerResponse): Promi
   if (path === '/') return send(res, 200, 'text/html; charset=utf-8', page(v.name));
   if (path === '/api/state') return send(res, 200, 'application/json', JSON.stringify((await state(v)).json));
   if (path === '/api/figure1.svg') return send(res, 200, 'image/svg+xml', await figure1(v));
-  const front = /^\/api\/pareto-(parameters|flops)\.svg$/.exec(path);
+  const front = /^\/api\/pareto-(parameters|flops|latency)\.svg$/.exec(path);
   if (front && v.config.objectives.includes(front[1] as Cost)) return send(res, 200, 'image/svg+xml', await paretoFigure(v, front[1] as Cost));
   const d = /^\/api\/diagram\/([^/]+)\.svg$/.exec(path);
   if (d && ID.test(d[1]!)) {

@@ -27,8 +27,14 @@ export interface IndividualRecord {
   stepsTrained: number;
   trainFlops: number;
   validationFlops: number;
-  /** What the network costs at inference: its parameters and forward FLOPs per image (the objectives and constraints a search may name). Absent in older records. */
-  costs?: { parameters: number; flops: number };
+  /**
+   * What the network costs at inference: its parameters and forward FLOPs per
+   * image and, where the search names it, its latency (ms per image at batch
+   * 1, the median of repeats after warm-up) with the CPU and threads it was
+   * measured on. The objectives and constraints a search may name. Absent in
+   * older records.
+   */
+  costs?: { parameters: number; flops: number; latency?: number; latencyOn?: string };
   /** Seconds the worker spent on this child. */
   timing: { train: number; evaluate: number; store: number; idle: number };
   /**

@@ -6,8 +6,9 @@
  */
 import { workerDevice } from '../engine/devices.js';
 import { loadNative } from '../engine/native.js';
-import { hostname } from 'node:os';
+import { cpus, hostname } from 'node:os';
 import { engineDataset, openDataset } from '../data/dataset.js';
+import { createDataset } from '../engine/dataset.js';
 import type { EngineDataset } from '../engine/dataset.js';
 import { compile } from '../engine/net.js';
 import type { Net } from '../engine/net.js';
@@ -140,6 +141,10 @@ export async function makeKit(home: ExperimentHome, id: number, o: { signal?: Ab
   const m = data.manifest;
   const train = engineDataset(data.train());
   const validation = engineDataset(data.validation(), m.stats);
+  // Latency is measured only where the search names it: one blank image at batch 1, on the worker's threads.
+  const wantsLatency = config.objectives.includes('latency') || config.constraints.latency !== undefined;
+  const one = wantsLatency ? createDataset({ images: new Uint8Array(m.shape.height * m.shape.width * m.shape.channels), labels: [0], ...m.shape, mean: m.stats.mean, std: m.stats.std }) : undefined;
+  const latencyOn = `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${config.threadsPerWorker} thread${config.threadsPerWorker === 1 ? '' : 's'}${config.device === 'cpu' ? '' : `, ${config.device}`}`;
   const store = new TimedStore(home.store);
   const incarnation = o.incarnation ?? 0;
   const name = `w${id}${incarnation ? `r${incarnation}` : ''}-${process.pid}`;
@@ -226,6 +231,7 @@ export async function makeKit(home: ExperimentHome, id: number, o: { signal?: Ab
     async storeChild(net, dna, r, tm, fields) {
       const t1 = Date.now();
       const evaluation = r.ok ? await net.evaluate(validation) : undefined;
+      const latency = r.ok && one ? await net.latency(one) : undefined;
       const t2 = Date.now();
       totals.train += (t1 - tm.t0) / 1000;
       totals.evaluate += (t2 - t1) / 1000;
@@ -241,7 +247,7 @@ export async function makeKit(home: ExperimentHome, id: number, o: { signal?: Ab
         stepsTrained: tm.stepsBefore + r.steps,
         trainFlops: trainFlopsPerStep(net.analysis, config.batchSize) * r.steps,
         validationFlops: r.ok ? evalFlopsPerBatch(net.analysis, validation.count) : 0,
-        costs: { parameters: net.analysis.params, flops: net.analysis.forwardFlops },
+        costs: { parameters: net.analysis.params, flops: net.analysis.forwardFlops, ...(latency !== undefined ? { latency, latencyOn } : {}) },
         // store: reading the parent's weights (the child's own write cannot time itself)
         timing: { train: (t1 - tm.t0) / 1000, evaluate: (t2 - t1) / 1000, store: tm.store, idle: tm.idle },
         hasWeights: r.ok,
@@ -280,6 +286,7 @@ export async function makeKit(home: ExperimentHome, id: number, o: { signal?: Ab
     dispose() {
       train.dispose();
       validation.dispose();
+      one?.dispose();
     },
   };
   return kit;
