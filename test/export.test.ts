@@ -25,6 +25,7 @@ import type { GraphDNA } from '../src/spaces/graph/index.js';
 import { compileStages, parseBits, randomStagesDNA, zeroDNA } from '../src/spaces/stages/index.js';
 import { compileNb201, parseCell } from '../src/spaces/nb201/index.js';
 import { createRng } from '../src/util/rng.js';
+import { FileStore } from '../src/store/index.js';
 import { runCli } from './support/cli.js';
 import { cifar10Folder } from './support/formats.js';
 import { rng } from './support/helpers.js';
@@ -278,6 +279,17 @@ describe('evonas export and predict', () => {
     });
     const text = await runCli(['predict', onnx, files[0]!, files[1]!]);
     assert.match(text.stdout, /airplane\/0000\.jpg: \w+ 0\.\d{4}, \w+ 0\.\d{4}, \w+ 0\.\d{4}\n/);
+    // Any individual, not only the best: exported by --id and run by predict --id give the same probabilities.
+    const other = (await new FileStore(exp).list()).filter((i) => i.hasWeights && i.fitness !== null).sort((p, q) => p.fitness! - q.fitness!)[0]!;
+    const otherOnnx = join(root, 'other.onnx');
+    assert.equal((await runCli(['export', exp, '--id', other.id, '--format', 'onnx', '--out', otherOnnx])).code, 0);
+    const o1 = JSON.parse((await runCli(['predict', otherOnnx, files[0]!, '--json'])).stdout) as typeof x;
+    const o2 = JSON.parse((await runCli(['predict', exp, files[0]!, '--json', '--id', other.id])).stdout) as typeof x;
+    for (const q of o1[0]!.predictions) assert.ok(Math.abs(q.probability - o2[0]!.predictions.find((z) => z.class === q.class)!.probability) < 1e-4, q.class);
+    const none = await runCli(['predict', exp, files[0]!, '--id', 'nobody']);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /no individual "nobody"/);
+    assert.match((await runCli(['predict', onnx, files[0]!, '--id', other.id])).stderr, /--id picks an individual of an experiment/);
   });
 
   it('exports an ensemble and refuses bad requests, writing nothing', async () => {

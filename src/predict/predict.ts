@@ -59,12 +59,14 @@ async function decodeAll(files: string[], s: Shape): Promise<Uint8Array> {
   return pixels;
 }
 
-/** An experiment's best individual on the engine: probabilities, a row per image. */
-async function viaEngine(location: string, files: string[], data?: string): Promise<{ classes: string[]; probs: ArrayLike<number> }> {
+/** An experiment's best individual (or the one `id` names) on the engine: probabilities, a row per image. */
+async function viaEngine(location: string, files: string[], data?: string, id?: string): Promise<{ classes: string[]; probs: ArrayLike<number> }> {
   const x = await openExperiment(location, { weights: 'predict with', ...(data ? { data } : {}) });
   try {
-    const best = rankByValidation(await x.store.list(), { constraints: x.config.constraints })[0];
-    if (!best) throw new EvonasError('ERR_INPUT', `${x.name}: no trained individual with weights yet`);
+    const all = await x.store.list();
+    const best = id === undefined || id === 'best' ? rankByValidation(all, { constraints: x.config.constraints })[0] : all.find((i) => i.id === id);
+    if (!best) throw new EvonasError('ERR_INPUT', id === undefined || id === 'best' ? `${x.name}: no trained individual with weights yet` : `${x.name}: no individual "${id}"`, ['id']);
+    if (!best.hasWeights) throw new EvonasError('ERR_INPUT', `${x.name}: ${best.id} has no weights (${best.fitness === null ? 'never trained' : 'collected after it died'})`, ['id']);
     const images = await decodeAll(files, x.io);
     const data = createDataset({ images, labels: new Int32Array(files.length), height: x.io.height, width: x.io.width, channels: x.io.channels, ...x.stats });
     const net = await loadNet(x, best);
@@ -108,14 +110,16 @@ async function viaOnnx(path: string, files: string[]): Promise<{ classes: string
  * an .onnx file made by exportModel. Returns the top `top` classes of each.
  * @throws {EvonasError} ERR_INPUT naming the model or image at fault.
  */
-export async function predict(model: string, files: string[], o: { top?: number; data?: string } = {}): Promise<Prediction[]> {
+/** @param o.id an experiment's individual to run (default: its best by validation; any front member, say). */
+export async function predict(model: string, files: string[], o: { top?: number; data?: string; id?: string } = {}): Promise<Prediction[]> {
   let isDir = isStoreUrl(model);
   try {
     isDir ||= statSync(model).isDirectory();
   } catch {
     throw new EvonasError('ERR_INPUT', `${model}: no such model file or experiment folder`, [model]);
   }
-  const { classes, probs } = isDir ? await viaEngine(model, files, o.data) : await viaOnnx(model, files);
+  if (!isDir && o.id !== undefined) throw new EvonasError('ERR_INPUT', `${model}: --id picks an individual of an experiment; an ONNX file holds one model`, ['id']);
+  const { classes, probs } = isDir ? await viaEngine(model, files, o.data, o.id) : await viaOnnx(model, files);
   const top = Math.min(o.top ?? 3, classes.length);
   return files.map((file, i) => ({
     file,
