@@ -10,6 +10,8 @@
  *   genetic     Genetic CNN 4.1.3: the genetic algorithm vs random search at
  *               equal evaluations (population 8, 4 generations)
  *   aging       regularized (aging) evolution vs the paper's tournament
+ *   pareto      a search keeping accuracy against parameters vs accuracy
+ *               alone: fronts, hypervolumes, the best under 20,000 parameters
  * env: FINDINGS (default all four, comma-separated), FINDINGS_SEEDS (1,2,3),
  * FINDINGS_BUDGET (5m per graph-space run), FINDINGS_STEPS (stages space:
  * training steps per individual, default 300), BENCH_DATA (data/cifar10,
@@ -47,6 +49,8 @@ interface Finding {
   arms: Arm[];
   /** Reads the arms' spreads (in arm order) and says what they show. */
   verdict: (s: SweepSummary[]) => string;
+  /** More than the table: a section of the README (and files beside it in `dir`) from the arms' sweep folders. */
+  extra?: (arms: string[], dir: string) => Promise<string>;
 }
 
 // The graph-space findings were measured before population 20, the finish, the learning-rate and channel floors became the defaults: pinned, so their
@@ -90,6 +94,17 @@ const FINDINGS: Finding[] = [
     verdict: ([g, r]) => `${compareLine(g!, r!, 'The genetic algorithm', 'random search')}.`,
   },
   {
+    name: 'pareto',
+    title: 'Several objectives: accuracy against parameters, a Pareto-aware search against accuracy alone, at equal time',
+    budget: `${budget} of wall time per run, default settings otherwise (population 20, the finish, the floors)`,
+    arms: [
+      { name: 'pareto', args: ['--time-budget', budget, '--objectives', 'accuracy,parameters'] },
+      { name: 'accuracy', args: ['--time-budget', budget] },
+    ],
+    verdict: ([p, a]) => `By the best individual's test accuracy, ${compareLine(p!, a!, 'the Pareto-aware search', 'the search by accuracy alone')}.`,
+    extra: paretoSection,
+  },
+  {
     name: 'aging',
     title: "Regularized (aging) evolution vs the paper's tournament at equal time",
     budget: `${budget} of wall time per run, population 10, no finish, no learning-rate or channel floor`,
@@ -100,6 +115,97 @@ const FINDINGS: Finding[] = [
     verdict: ([a, t]) => `${compareLine(a!, t!, 'Aging evolution', 'the tournament')}.`,
   },
 ];
+
+/**
+ * The pareto finding's own section: per run, the front of accuracy against
+ * parameters over everything it evaluated (the accuracy-alone runs' fronts
+ * are found afterwards, from their individuals), its hypervolume (parameters
+ * scaled by the largest seen), and the most accurate network under 20,000
+ * parameters by validation, tested once on the test split; a figure of every
+ * individual with each run's front.
+ */
+async function paretoSection(arms: string[], dir: string): Promise<string> {
+  const { openExperiment, loadNet, testSplit } = await import('../src/experiment/open.js');
+  const { testOnce } = await import('../src/train/final.js');
+  const { hypervolume, paretoFront } = await import('../src/evolution/pareto.js');
+  const { render } = await import('../src/report/charts.js');
+  const { spread } = await import('../src/report/sweep.js');
+  const { readSweep } = await import('../src/report/sweep.js');
+  const LIMIT = 20_000;
+  const goals = { objectives: ['accuracy', 'parameters'] as ('accuracy' | 'parameters')[], constraints: {} };
+  const runsOf = arms.flatMap((a) => readSweep(a).runs.map((r) => ({ arm: a.split('/').pop()!, seed: r.seed, dir: join(a, r.experiment) })));
+  const loaded = [];
+  for (const r of runsOf) {
+    const x = await openExperiment(r.dir);
+    const all = (await x.store.list()).filter((i) => i.fitness !== null && i.costs);
+    loaded.push({ ...r, x, all });
+  }
+  const maxCost = Math.max(...loaded.flatMap((r) => r.all.map((i) => i.costs!.parameters)));
+  const rows: string[] = [];
+  const points: { arm: string; run: string; parameters: number; validation: number; front: boolean }[] = [];
+  const hv = new Map<string, number[]>();
+  const small = new Map<string, number[]>();
+  for (const r of loaded) {
+    const front = paretoFront(r.all, goals);
+    const onFront = new Set(front.map((i) => i.id));
+    const h = hypervolume(
+      r.all.map((i) => ({ accuracy: i.fitness!, cost: i.costs!.parameters })),
+      maxCost,
+    );
+    hv.set(r.arm, [...(hv.get(r.arm) ?? []), h]);
+    for (const i of r.all) points.push({ arm: r.arm, run: `${r.arm} seed ${r.seed}`, parameters: i.costs!.parameters, validation: i.fitness!, front: onFront.has(i.id) });
+    const under = r.all.filter((i) => i.costs!.parameters <= LIMIT && i.hasWeights).sort((a, b) => b.fitness! - a.fitness! || (a.id < b.id ? -1 : 1))[0];
+    let test = '-';
+    if (under) {
+      const split = testSplit(r.x);
+      const net = await loadNet(r.x, under);
+      try {
+        const t = (await testOnce(net, split.data)).accuracy;
+        small.set(r.arm, [...(small.get(r.arm) ?? []), t]);
+        test = pct(t);
+      } finally {
+        net.dispose();
+        split.data.dispose();
+      }
+    }
+    rows.push(
+      `| ${r.arm} | ${r.seed} | ${r.all.length} | ${front.length} | ${h.toFixed(4)} | ${under ? `${under.id} (${under.costs!.parameters.toLocaleString('en')} parameters, validation ${pct(under.fitness!)})` : 'none'} | ${test} |`,
+    );
+    await r.x.close();
+  }
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    width: 720,
+    height: 360,
+    title: "Validation accuracy against parameters: every individual of every run, and each run's front",
+    layer: [
+      {
+        data: { values: points.filter((p) => !p.front) },
+        mark: { type: 'point', opacity: 0.25 },
+        encoding: {
+          x: { field: 'parameters', type: 'quantitative', scale: { type: 'log' } },
+          y: { field: 'validation', type: 'quantitative', scale: { zero: false } },
+          color: { field: 'arm', type: 'nominal' },
+        },
+      },
+      {
+        data: { values: points.filter((p) => p.front).sort((a, b) => a.parameters - b.parameters) },
+        mark: { type: 'line', interpolate: 'step-after', point: true },
+        encoding: {
+          x: { field: 'parameters', type: 'quantitative', scale: { type: 'log' } },
+          y: { field: 'validation', type: 'quantitative' },
+          color: { field: 'arm', type: 'nominal' },
+          detail: { field: 'run' },
+        },
+      },
+    ],
+  };
+  writeFileSync(join(dir, 'fronts.png'), (await render(spec as never)).png);
+  const f = (xs: number[] | undefined, g: (x: number) => string) => (xs?.length ? `${g(spread(xs).mean)} ± ${g(spread(xs).std)} (n ${xs.length})` : '-');
+  const names = [...new Set(loaded.map((r) => r.arm))];
+  const summary = names.map((a) => `| ${a} | ${f(hv.get(a), (x) => x.toFixed(4))} | ${f(small.get(a), pct)} |`).join('\n');
+  return `## The fronts\n\nPer run: the front of validation accuracy against parameters over every individual it evaluated (found afterwards for the runs by accuracy alone), its hypervolume (parameters scaled by the largest any run saw, ${maxCost.toLocaleString('en')}), and the most accurate network under ${LIMIT.toLocaleString('en')} parameters by validation, tested once.\n\n| arm | hypervolume | test accuracy of the best under ${LIMIT.toLocaleString('en')} parameters |\n|---|---|---|\n${summary}\n\n| arm | seed | individuals | on its front | hypervolume | best under ${LIMIT.toLocaleString('en')} parameters | its test accuracy |\n|---|---|---|---|---|---|---|\n${rows.join('\n')}\n\n![every individual and each run's front](fronts.png)\n\n`;
+}
 
 function run(args: string[]): Promise<void> {
   return new Promise((res, rej) => {
@@ -133,13 +239,19 @@ for (const f of FINDINGS.filter((x) => wanted.includes(x.name))) {
   mkdirSync(dir, { recursive: true });
   await run(['compare', ...f.arms.map((a) => join(runs, f.name, a.name)), '--out', dir]);
   const verdict = f.verdict(results);
+  const extra = f.extra
+    ? await f.extra(
+        f.arms.map((a) => join(runs, f.name, a.name)),
+        dir,
+      )
+    : '';
   const rows = f.arms.map((a, i) => {
     const t = results[i]!.testAccuracy;
     return `| ${a.name} | ${t.n} | ${pct(t.mean)} ± ${pct(t.std)} | ${pct(t.min)} | ${pct(t.max)} | ${results[i]!.seeds.map((s) => `${s.seed}: ${pct(s.testAccuracy)}`).join(', ')} |`;
   });
   writeFileSync(
     join(dir, 'README.md'),
-    `# ${f.title}\n\nBudget: ${f.budget}. Seeds ${seeds}. CPU: ${cpu}. Per run: the best individual by validation accuracy, tested once on CIFAR-10's test split.\n\n| arm | seeds | test accuracy mean ± std | min | max | per seed |\n|---|---|---|---|---|---|\n${rows.join('\n')}\n\n${verdict}\n\n![best-so-far bands](compare.png)\n\nMade with \`npm run bench:findings\` (FINDINGS=${f.name}), which ran:\n\n\`\`\`sh\n${commands.join('\n')}\nevonas compare ${f.arms.map((a) => relative(root, join(runs, f.name, a.name))).join(' ')} --out ${relative(root, dir)}\n\`\`\`\n`,
+    `# ${f.title}\n\nBudget: ${f.budget}. Seeds ${seeds}. CPU: ${cpu}. Per run: the best individual by validation accuracy, tested once on CIFAR-10's test split.\n\n| arm | seeds | test accuracy mean ± std | min | max | per seed |\n|---|---|---|---|---|---|\n${rows.join('\n')}\n\n${verdict}\n\n![best-so-far bands](compare.png)\n\n${extra}Made with \`npm run bench:findings\` (FINDINGS=${f.name}), which ran:\n\n\`\`\`sh\n${commands.join('\n')}\nevonas compare ${f.arms.map((a) => relative(root, join(runs, f.name, a.name))).join(' ')} --out ${relative(root, dir)}\n\`\`\`\n`,
   );
   lines.push(`${f.name}: ${f.arms.map((a, i) => `${a.name} ${pct(results[i]!.testAccuracy.mean)}±${pct(results[i]!.testAccuracy.std)}`).join(', ')}. ${verdict}`);
   console.log(lines.at(-1));
