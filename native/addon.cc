@@ -77,7 +77,13 @@ void serialOnThisThread() {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   installCachingAllocator();
   serialOnThisThread();
-  env.SetInstanceData(new AddonData());  // freed with the environment
+  auto* data = new AddonData();
+  env.SetInstanceData(data);  // freed with the environment
+  // Runs before Node frees the environment's thread-safe functions: from here on the engine thread leaves them alone.
+  env.AddCleanupHook([guard = data->guard] {
+    std::lock_guard<std::mutex> lock(guard->mutex);
+    guard->closed = true;
+  });
   exports.Set("Dataset", initDataset(env));
   exports.Set("Net", initNet(env));
   exports.Set("info", Napi::Function::New(env, Info));

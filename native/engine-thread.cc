@@ -9,6 +9,7 @@
 
 #include "allocator.h"
 #include "napi-util.h"
+#include "wraps.h"
 
 namespace evonas {
 namespace {
@@ -54,6 +55,7 @@ struct Run {
   Napi::Promise::Deferred deferred;
   Napi::ThreadSafeFunction tsfn;
   std::shared_ptr<int> active;
+  std::shared_ptr<AddonData::Guard> guard;  // the environment's: calls into `tsfn` only while it is open
   std::string error, code = "ERR_ENGINE_NATIVE";
   Settle settle;
   explicit Run(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
@@ -65,6 +67,7 @@ Napi::Promise schedule(Napi::Env env, std::shared_ptr<int> active, Napi::Value o
                        std::function<Settle(const ProgressSink&)> work) {
   auto* run = new Run(env);
   run->active = active;
+  run->guard = env.GetInstanceData<AddonData>()->guard;
   Napi::Function cb = onProgress.IsFunction() ? onProgress.As<Napi::Function>()
                                               : Napi::Function::New(env, [](const Napi::CallbackInfo&) {});
   run->tsfn = Napi::ThreadSafeFunction::New(env, cb, "evonas.run", 0, 1);
@@ -73,14 +76,17 @@ Napi::Promise schedule(Napi::Env env, std::shared_ptr<int> active, Napi::Value o
   EngineThread::get().post([run, work = std::move(work)] {
     ProgressSink sink = [run](const Progress& p) {
       auto* copy = new Progress(p);
-      const napi_status s = run->tsfn.NonBlockingCall(copy, [](Napi::Env env, Napi::Function js, Progress* data) {
-        std::unique_ptr<Progress> own(data);
-        auto o = Napi::Object::New(env);
-        o.Set("step", Napi::Number::New(env, static_cast<double>(data->step)));
-        o.Set("loss", Napi::Number::New(env, data->loss));
-        o.Set("accuracy", Napi::Number::New(env, data->accuracy));
-        js.Call({o});
-      });
+      std::lock_guard<std::mutex> lock(run->guard->mutex);
+      const napi_status s = run->guard->closed
+                                ? napi_closing
+                                : run->tsfn.NonBlockingCall(copy, [](Napi::Env env, Napi::Function js, Progress* data) {
+                                    std::unique_ptr<Progress> own(data);
+                                    auto o = Napi::Object::New(env);
+                                    o.Set("step", Napi::Number::New(env, static_cast<double>(data->step)));
+                                    o.Set("loss", Napi::Number::New(env, data->loss));
+                                    o.Set("accuracy", Napi::Number::New(env, data->accuracy));
+                                    js.Call({o});
+                                  });
       if (s != napi_ok) delete copy;  // JavaScript is shutting down: nobody will read it
     };
     try {
@@ -91,8 +97,15 @@ Napi::Promise schedule(Napi::Env env, std::shared_ptr<int> active, Napi::Value o
     } catch (...) {
       run->error = "unknown native error";
     }
-    // Copy the handle first: once queued, the JS thread may free `run` at any moment.
+    // Copy the handles first: once queued, the JS thread may free `run` at any moment. The environment's lock is held
+    // from the call to the release, so that its teardown (which frees the thread-safe function) waits for both.
     Napi::ThreadSafeFunction tsfn = run->tsfn;
+    const auto guard = run->guard;
+    std::lock_guard<std::mutex> lock(guard->mutex);
+    if (guard->closed) {  // torn down (a worker thread terminated mid-run): nothing to settle, nothing to release
+      delete run;
+      return;
+    }
     const napi_status s = tsfn.NonBlockingCall(run, [](Napi::Env env, Napi::Function, Run* r) {
       std::unique_ptr<Run> own(r);
       --*r->active;

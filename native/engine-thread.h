@@ -13,6 +13,12 @@
 //   the net's size, none runs while the net trains (they refuse a busy net),
 //   and the thread computes serially (addon.cc, serialOnThisThread) so that
 //   it never starts a second OpenMP team beside the engine thread's.
+// - The engine thread reaches JavaScript only through each run's thread-safe
+//   function, and only while the run's environment is open: Node frees an
+//   environment's thread-safe functions at its teardown (a worker_threads
+//   worker terminated) whoever still holds them, so a cleanup hook closes the
+//   environment's guard first, under the lock the engine thread holds from a
+//   run's last call to its release.
 #pragma once
 
 #include <napi.h>

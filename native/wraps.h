@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "model.h"
@@ -16,6 +17,15 @@ namespace evonas {
 // instance data, never as a process global.
 struct AddonData {
   Napi::FunctionReference datasetCtor;
+  // Whether the environment is being torn down, under its lock: the engine
+  // thread calls into an environment's thread-safe functions only while it
+  // is not, because Node frees them at teardown whatever threads still hold
+  // them (engine-thread.cc).
+  struct Guard {
+    std::mutex mutex;
+    bool closed = false;
+  };
+  std::shared_ptr<Guard> guard = std::make_shared<Guard>();
 };
 
 // Defines Dataset in `env` and records its constructor in the environment's AddonData.

@@ -77,8 +77,9 @@ describe('evonas dashboard', () => {
     assert.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 42, 'the same page: no reload');
     await page.waitForSelector('#figure1 svg');
     // Several objectives: the front, live, as a figure and a table (the search keeps accuracy against parameters).
+    // (the front is empty until a child is trained: wait for a member's row, not only the figure)
     await page.waitForSelector('#pareto svg', { timeout: 20_000 });
-    assert.ok((await page.locator('#front tr').count()) >= 2, 'a header and at least one member');
+    await page.waitForSelector('#front tr:nth-child(2)', { timeout: 20_000 });
     const dots = await page.locator('#figure1 svg path').count();
     assert.ok(dots > 0);
     const shot = join(root, 'dashboard.png');

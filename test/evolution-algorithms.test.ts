@@ -66,6 +66,23 @@ const meanFitness = async (store: FileStore) => {
 };
 
 describe('evolution algorithms', () => {
+  it('a pairwise step with one individual left reproduces it while the population is short, instead of idling forever', async () => {
+    const store = await population(1, 5);
+    const ctx = context(store, 4, 5);
+    for (const alg of [tournament, randomSearch]) {
+      const first = await alg.step(ctx); // the lone initial individual is trained first
+      assert.ok(first === 'trained-initial' || first === 'reproduced', `${alg.name}: ${first}`);
+    }
+    const seen = await run(tournament, ctx, 6);
+    assert.ok((seen.get('reproduced') ?? 0) >= 1, JSON.stringify([...seen]));
+    assert.ok((await store.aliveCount()) >= 2, 'the population grows back toward its set-point');
+    // At the set-point a lone individual stays as it is (a set-point of 1 has no pair to judge).
+    const one = await population(1, 6);
+    const ctx1 = context(one, 1, 6);
+    assert.equal(await tournament.step(ctx1), 'trained-initial');
+    assert.equal(await tournament.step(ctx1), 'idle');
+  });
+
   it('tournament trains the untrained first, holds the set-point, and climbs', async () => {
     const store = await population(20, 1);
     const ctx = context(store, 20, 1);

@@ -33,7 +33,16 @@ function pairwise(
     name,
     async step(ctx) {
       const pair = await ctx.store.sample(2, () => ctx.rng.next());
-      if (pair.length < 2) return 'idle';
+      if (pair.length === 0) return 'idle';
+      if (pair.length === 1) {
+        // One left (workers killed between a kill and their child's birth): no pair to judge, so it reproduces while
+        // the population is short, rather than every worker idling with one individual forever.
+        const trained = await trainFirst(ctx, pair);
+        if (trained) return trained;
+        if ((await ctx.store.aliveCount()) + ((await ctx.inFlight?.()) ?? 0) >= ctx.populationSize) return 'idle';
+        await ctx.reproduce(pair[0]!);
+        return 'reproduced';
+      }
       const trained = await trainFirst(ctx, pair);
       if (trained) return trained;
       const { parent, victim } = await choose(pair[0]!, pair[1]!, ctx);
