@@ -39,6 +39,8 @@ command -v nvcc >/dev/null && echo "check:cuda-build: toolkit $(nvcc --version |
 
 # The copy: tracked and unignored files, the npm dependencies shared by a link.
 mkdir -p .cuda-build
+# Sources are copied afresh: a file moved or deleted here must not linger there (a stale src/report/retrain.ts broke tsc).
+rm -rf .cuda-build/src .cuda-build/test .cuda-build/bench .cuda-build/native
 git ls-files -z --cached --others --exclude-standard | grep -zv '^\.cuda-build/' | xargs -0 cp -u --parents -t .cuda-build
 ln -sfn "$root/node_modules" .cuda-build/node_modules
 cd .cuda-build
