@@ -12,6 +12,9 @@
  *   aging       regularized (aging) evolution vs the paper's tournament
  *   pareto      a search keeping accuracy against parameters vs accuracy
  *               alone: fronts, hypervolumes, the best under 20,000 parameters
+ *   recombination  the paper's three recombinations (evolved mutation
+ *               probabilities, weights, side-by-side fusion), each against
+ *               mutation alone
  * env: FINDINGS (default all four, comma-separated), FINDINGS_SEEDS (1,2,3),
  * FINDINGS_BUDGET (5m per graph-space run), FINDINGS_STEPS (stages space:
  * training steps per individual, default 300), BENCH_DATA (data/cifar10,
@@ -103,6 +106,14 @@ const FINDINGS: Finding[] = [
     ],
     verdict: ([p, a]) => `By the best individual's test accuracy, ${compareLine(p!, a!, 'the Pareto-aware search', 'the search by accuracy alone')}.`,
     extra: paretoSection,
+  },
+  {
+    name: 'recombination',
+    title: "Large-Scale Evolution's three recombinations, each against mutation alone, at equal time",
+    budget: `${budget} of wall time per run, default settings otherwise (population 20, the finish, the floors; a recombined child in four, --recombination-rate 0.25, the default)`,
+    arms: [{ name: 'mutation', args: ['--time-budget', budget] }, ...['probabilities', 'weights', 'fusion'].map((form) => ({ name: form, args: ['--time-budget', budget, '--recombination', form] }))],
+    verdict: ([m, ...forms]) => forms.map((r, i) => `${compareLine(r!, m!, `Recombination by ${['probabilities', 'weights', 'fusion'][i]}`, 'mutation alone')}.`).join(' '),
+    extra: recombinationSection,
   },
   {
     name: 'aging',
@@ -205,6 +216,47 @@ async function paretoSection(arms: string[], dir: string): Promise<string> {
   const names = [...new Set(loaded.map((r) => r.arm))];
   const summary = names.map((a) => `| ${a} | ${f(hv.get(a), (x) => x.toFixed(4))} | ${f(small.get(a), pct)} |`).join('\n');
   return `## The fronts\n\nPer run: the front of validation accuracy against parameters over every individual it evaluated (found afterwards for the runs by accuracy alone), its hypervolume (parameters scaled by the largest any run saw, ${maxCost.toLocaleString('en')}), and the most accurate network under ${LIMIT.toLocaleString('en')} parameters by validation, tested once.\n\n| arm | hypervolume | test accuracy of the best under ${LIMIT.toLocaleString('en')} parameters |\n|---|---|---|\n${summary}\n\n| arm | seed | individuals | on its front | hypervolume | best under ${LIMIT.toLocaleString('en')} parameters | its test accuracy |\n|---|---|---|---|---|---|---|\n${rows.join('\n')}\n\n![every individual and each run's front](fronts.png)\n\n`;
+}
+
+/**
+ * The recombination finding's own section: per run, the children bred, how
+ * many had two parents, and what a step gained, recombined against mutated
+ * (a child's validation accuracy minus its first parent's, its mean), with
+ * the best individual's size and how many recombinations its lineage holds.
+ */
+async function recombinationSection(arms: string[]): Promise<string> {
+  const { openExperiment, rankByValidation } = await import('../src/experiment/open.js');
+  const { readSweep } = await import('../src/report/sweep.js');
+  const rows: string[] = [];
+  for (const a of arms) {
+    for (const r of readSweep(a).runs) {
+      const x = await openExperiment(join(a, r.experiment));
+      const all = await x.store.list();
+      const byId = new Map(all.map((i) => [i.id, i]));
+      const bred = all.filter((i) => i.parent !== null && !(i.mutations[0] as { detail?: { initialTraining?: number } } | undefined)?.detail?.initialTraining);
+      const gain = (xs: typeof all) => {
+        const g = xs.filter((i) => i.fitness !== null && byId.get(i.parent!)?.fitness != null).map((i) => i.fitness! - byId.get(i.parent!)!.fitness!);
+        return g.length ? `${((100 * g.reduce((p, q) => p + q, 0)) / g.length).toFixed(2)} pts (n ${g.length})` : '-';
+      };
+      const two = bred.filter((i) => i.parents?.length === 2);
+      const best = rankByValidation(all)[0];
+      let inLineage = 0;
+      for (let i = best; i; i = i.parent ? byId.get(i.parent) : undefined) if (i.parents?.length === 2) inLineage++;
+      rows.push(
+        `| ${a.split('/').pop()} | ${r.seed} | ${bred.length} | ${two.length} | ${gain(two)} | ${gain(bred.filter((i) => !(i.parents?.length === 2)))} | ${best?.costs?.parameters.toLocaleString('en') ?? '-'} | ${inLineage} |`,
+      );
+      await x.close();
+    }
+  }
+  return `## The children
+
+Per run: children bred, those with two parents, the mean change in validation accuracy from a child's first parent (recombined children, then mutated ones; a child trains 400 steps more than its parent, so most gain), and the best individual's parameters and how many recombined children its lineage holds.
+
+| arm | seed | children | of two parents | gain, recombined | gain, mutated | best: parameters | recombinations in its lineage |
+|---|---|---|---|---|---|---|---|
+${rows.join('\n')}
+
+`;
 }
 
 function run(args: string[]): Promise<void> {

@@ -22,6 +22,7 @@ import type { NetIR } from '../src/net/ir.js';
 import { CIFAR10_IO } from '../src/net/presets.js';
 import { compileDNA, initialDNA, mutate, MUTATIONS } from '../src/spaces/graph/index.js';
 import type { GraphDNA } from '../src/spaces/graph/index.js';
+import { fuse } from '../src/spaces/graph/recombine.js';
 import { compileStages, parseBits, randomStagesDNA, zeroDNA } from '../src/spaces/stages/index.js';
 import { compileNb201, parseCell } from '../src/spaces/nb201/index.js';
 import { createRng } from '../src/util/rng.js';
@@ -151,6 +152,17 @@ describe('ONNX export', () => {
       assertClose(e.logits, (await runOnnx(bytes)).logits, `graph DNA seed ${seed}`);
     }
     assert.ok(resolvedAdds >= 3, `only ${resolvedAdds} adds exercised`);
+  });
+
+  it('gives the engine its logits for fused graph DNAs (two branches from the input summed, then mutated)', async () => {
+    for (let seed = 1; seed <= 3; seed++) {
+      let dna = fuse(randomGraph(seed + 10, 12), randomGraph(seed + 20, 14), CIFAR10_IO).dna;
+      const rng = createRng(seed);
+      for (let i = 0; i < 3 * seed; i++) dna = mutate(dna, rng).dna;
+      const ir = compileDNA(dna, CIFAR10_IO);
+      const e = await engineRun(ir, 30 + seed);
+      assertClose(e.logits, (await runOnnx(exportOnnx([{ ir, weights: e.weights }], { stats, classes: CLASSES }))).logits, `fused graph DNA seed ${seed}`);
+    }
   });
 
   it("gives the engine its logits for random stage DNAs and the paper's best string", async () => {

@@ -16,6 +16,14 @@ async function trainFirst(ctx: StepContext, sampled: Individual[]): Promise<Step
   return 'trained-initial';
 }
 
+/** A second tournament: `size` sampled among the trained others alive, judged by `best`. */
+function secondTournament(size: number, best: (sample: Individual[], ctx: StepContext) => Individual | Promise<Individual>): Algorithm['mate'] {
+  return async (ctx, parent) => {
+    const others = (await ctx.store.sample(size + 1, () => ctx.rng.next())).filter((i) => i.id !== parent.id && !untrained(i) && !(ctx.stale?.(i) ?? false));
+    return others.length ? best(others.slice(0, size), ctx) : undefined;
+  };
+}
+
 /**
  * The pairwise step both the paper's algorithm and its random control take:
  * sample two (training an untrained one first, as the paper's workers do with
@@ -31,6 +39,7 @@ function pairwise(
 ): Algorithm {
   return {
     name,
+    mate: secondTournament(2, async (s, ctx) => (s.length === 1 ? s[0]! : (await choose(s[0]!, s[1]!, ctx)).parent)),
     async step(ctx) {
       const pair = await ctx.store.sample(2, () => ctx.rng.next());
       if (pair.length === 0) return 'idle';
@@ -81,8 +90,15 @@ function paretoTournament(goals: Goals): Algorithm {
  */
 export function aging(sampleSize: number, goals?: Goals): Algorithm {
   if (!Number.isInteger(sampleSize) || sampleSize < 1) throw new RangeError(`Expected a sample size >= 1 but received ${sampleSize}`);
+  // Several objectives: the best of a sample by NSGA-II's crowded comparison over the population alive.
+  const pareto = goals !== undefined && !singleObjective(goals);
+  const bestOf = (sample: Individual[], alive: Individual[]) => {
+    const better = pareto ? crowdedComparison(alive, goals!) : (i: Individual, b: Individual) => rank(i) > rank(b);
+    return sample.reduce((b, i) => (better(i, b) ? i : b));
+  };
   return {
     name: 'aging',
+    mate: secondTournament(sampleSize, async (sample, ctx) => bestOf(sample, pareto ? await ctx.store.list({ state: 'alive' }) : [])),
     async step(ctx) {
       const sample = await ctx.store.sample(sampleSize, () => ctx.rng.next());
       if (sample.length === 0) return 'idle';
@@ -99,10 +115,7 @@ export function aging(sampleSize: number, goals?: Goals): Algorithm {
         if ((await ctx.store.kill(oldest.id, ctx.worker)) !== 'killed') return 'conflict';
         if (occupied > ctx.populationSize) return 'killed';
       }
-      // Several objectives: the best of the sample by NSGA-II's crowded comparison over the population alive.
-      const better = goals && !singleObjective(goals) ? crowdedComparison(alive, goals) : (i: Individual, b: Individual) => rank(i) > rank(b);
-      const best = sample.reduce((b, i) => (better(i, b) ? i : b));
-      await ctx.reproduce(best);
+      await ctx.reproduce(bestOf(sample, alive));
       return 'reproduced';
     },
   };

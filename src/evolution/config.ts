@@ -108,6 +108,23 @@ const experiment = {
   })
     .default({})
     .describe('Limits on the costs: an individual over one never becomes a parent nor the best (of two over, the one over by less wins). Steady-state spaces only.'),
+  recombination: z
+    .string({ error: 'expected none or the name of a recombination' })
+    .default('none')
+    .describe(
+      `Steady-state spaces: breed some children from two parents, the second the winner of a second tournament (Large-Scale Evolution's section "Recombination"; none, the default, is the paper's mutation only). Forms: ${[
+        ...SPACE_REGISTRY.values(),
+      ]
+        .filter((s) => s.recombination)
+        .map((s) => `${s.name}: ${s.recombination!.forms.join(', ')}`)
+        .join('; ')}.`,
+    ),
+  recombinationRate: atLeast(0)
+    .max(1, { error: 'expected a number from 0 to 1' })
+    .default(0.25)
+    .describe(
+      "With a recombination: the share of children bred from two parents (the rest by mutation alone; with probabilities every child still evolves its distribution). The paper gives none; 0.25 is evonas's.",
+    ),
   inheritance: z
     .boolean({ error: 'expected true or false' })
     .default(true)
@@ -201,6 +218,20 @@ function buildSchema() {
             path: [c.objectives.length > 1 ? 'objectives' : 'constraints'],
             message: `applies to steady-state spaces only (the ${c.space} space breeds generations by roulette selection on accuracy; NSGA-II's survivor selection for it is not built)`,
           });
+        }
+        if (c.recombination !== 'none') {
+          const forms = space.breeding ? undefined : space.recombination?.forms;
+          if (!forms)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['recombination'],
+              message: `the ${c.space} space does not recombine (spaces that do: ${[...SPACE_REGISTRY.values()]
+                .filter((s) => s.recombination)
+                .map((s) => s.name)
+                .join(', ')})`,
+            });
+          else if (!forms.includes(c.recombination))
+            ctx.addIssue({ code: 'custom', path: ['recombination'], message: `expected none or one of ${forms.join(', ')} but found ${JSON.stringify(c.recombination)}` });
         }
         if (c.stagnation !== null && space.breeding) {
           ctx.addIssue({ code: 'custom', path: ['stagnation'], message: `applies to steady-state spaces only (the ${c.space} space is generational: it has no population to free)` });

@@ -39,6 +39,12 @@ export interface StepContext {
 export interface Algorithm {
   readonly name: string;
   step(ctx: StepContext): Promise<StepOutcome>;
+  /**
+   * A second parent for `parent`'s child (recombination): the winner of a
+   * second tournament of the algorithm's own kind among the other trained
+   * individuals alive; undefined when there is none. Kills nothing.
+   */
+  mate(ctx: StepContext, parent: Individual): Promise<Individual | undefined>;
 }
 
 /** A failed or untrained individual ranks below every trained one. */

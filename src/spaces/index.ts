@@ -12,7 +12,7 @@ import { nb201Space } from './nb201/space.js';
 import { stagesSpace } from './stages/space.js';
 import type { LookupTable, SearchSpace } from './types.js';
 
-export type { Breeding, ChildTraining, Evaluated, LookupTable, PlanSlot, SearchSpace } from './types.js';
+export type { Breeding, ChildTraining, Evaluated, LookupTable, Mutation, PlanSlot, SearchSpace, Weights } from './types.js';
 
 /** Every space; adding one is a folder under src/spaces/ (its space.ts) and one entry here. */
 export const SPACE_REGISTRY = new Map<string, SearchSpace>([

@@ -35,6 +35,19 @@ export interface Evaluated {
   fitness: number;
 }
 
+/**
+ * Trained tensors by name, as the engine gives and takes them (its
+ * WeightMap): a space recombining weights handles them without the engine.
+ */
+export type Weights = Map<string, { shape: number[]; data: Float32Array | Float64Array }>;
+
+/** A child made from its parent(s): its DNA, the records the lineage shows, how much of the parents' weights it may inherit. */
+export interface Mutation {
+  dna: unknown;
+  records: unknown[];
+  inherit: 'all' | 'matching' | 'none';
+}
+
 /** A generational space's breeding: how generation 0 is drawn and generation t+1 bred from t. Pure given `rng`. */
 export interface Breeding<S> {
   /** Generations T after the initial one. */
@@ -73,8 +86,24 @@ export interface SearchSpace<S = unknown> {
   training(dna: unknown, settings: S): ChildTraining;
   /** The population evolve seeds (steady-state spaces), drawn with `rng` where the space draws it; a generational space's workers make generation 0. */
   initialPopulation(size: number, rng: Rng, settings: S): unknown[];
-  /** Steady-state spaces: a child of `dna` by `k` mutations, the records the lineage shows, and how much of the parent's weights it may inherit. */
-  mutate?(dna: unknown, rng: Rng, k: number, settings: S): { dna: unknown; records: unknown[]; inherit: 'all' | 'matching' | 'none' };
+  /**
+   * Steady-state spaces: a child of `dna` by `k` mutations, the records the
+   * lineage shows, and how much of the parent's weights it may inherit.
+   * `recombination` is the experiment's form (a form that changes how every
+   * child mutates, as evolved mutation probabilities do, acts here too).
+   */
+  mutate?(dna: unknown, rng: Rng, k: number, settings: S, recombination?: string): Mutation;
+  /** Steady-state spaces that breed a child of two parents (Large-Scale Evolution's section "Recombination"): the forms offered, and how. */
+  recombination?: {
+    forms: readonly string[];
+    /**
+     * A child of `first` (the step's tournament winner) and `second` (a second
+     * tournament's) by `form`: its DNA, records, what it inherits, and, for
+     * a form that takes weights from both, how its weights are made from the
+     * two parents' trained weights (absent: the first's alone).
+     */
+    recombine(form: string, first: unknown, second: unknown, rng: Rng, k: number, settings: S, io: IOSpec): Mutation & { weights?(first: Weights, second: Weights): Weights };
+  };
   /**
    * A fresh individual drawn uniformly, where the space defines one: random
    * search then evaluates independent draws (the field's baseline on a

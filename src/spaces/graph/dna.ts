@@ -3,14 +3,19 @@
  * are activations (linear, or batch norm + ReLU) and whose edges are identity
  * connections or convolutions, plus the learning rate.
  *
- * Every vertex lies on the backbone, a chain from the input vertex to the
- * output vertex: insertions split a backbone edge, removals merge one. Skip
- * edges are extra identity edges from an earlier to a later backbone vertex.
- * Numeric parameters are floats, rounded when compiled, so that small
- * mutations accumulate.
+ * Every vertex but the input has one backbone edge into it, from an earlier
+ * vertex, and every vertex but the output has an edge out: the backbone is a
+ * tree from the input, and every vertex lies on a path to the output. The
+ * paper's mutations keep it a chain (insertions split a backbone edge,
+ * removals merge one); side-by-side fusion (recombine.ts) makes it branch at
+ * the input. Skip edges are extra identity edges from an earlier to a later
+ * vertex. Vertices are listed in an order every edge follows, input first
+ * and output last. Numeric parameters are floats, rounded when compiled, so
+ * that small mutations accumulate.
  */
 import { createHash } from 'node:crypto';
 import { EvonasError, pathOf } from '../../util/errors.js';
+import { MUTATIONS } from './mutations.js';
 
 export const DNA_FORMAT = 'evonas.graph-dna';
 export const DNA_VERSION = 1;
@@ -56,6 +61,12 @@ export interface GraphDNA {
   edges: Edge[];
   /** Next free number for new vertex and edge ids. */
   nextId: number;
+  /**
+   * Its own mutation distribution (by mutation name, summing to 1), where the
+   * search evolves it (recombination "probabilities"); absent: the
+   * experiment's weights.
+   */
+  mutationWeights?: Record<string, number>;
   /**
    * The fewest output channels a convolution compiles to (absent: 1, the
    * paper). Set by the mutations from the experiment's `minChannels`, so that
@@ -179,13 +190,24 @@ export function validateDNA(dna: unknown): GraphDNA {
       if (skips.has(key)) throw new DNAError(`${at}`, `a second skip ${e.from} -> ${e.to}`);
       skips.add(key);
     } else {
-      if (to !== from + 1) throw new DNAError(`${at}`, `backbone edge ${e.from} -> ${e.to} must join consecutive backbone vertices`);
+      if (!(from < to)) throw new DNAError(`${at}`, `backbone edge ${e.from} -> ${e.to} does not go forward in the vertex order`);
       if (backbone.has(e.to)) throw new DNAError(`${at}`, `a second backbone edge into ${e.to}`);
       backbone.set(e.to, e);
     }
   });
+  const leaving = new Set(d.edges.map((e) => e.from));
   for (let i = 1; i < d.vertices.length; i++) {
     if (!backbone.has(d.vertices[i]!.id)) throw new DNAError(`vertices[${i}]`, `no backbone edge into ${d.vertices[i]!.id}`);
+    if (i < d.vertices.length - 1 && !leaving.has(d.vertices[i]!.id)) throw new DNAError(`vertices[${i}]`, `no edge out of ${d.vertices[i]!.id}: it would not reach the output`);
+  }
+  if (d.mutationWeights !== undefined) {
+    if (typeof d.mutationWeights !== 'object' || d.mutationWeights === null || Array.isArray(d.mutationWeights))
+      throw new DNAError('mutationWeights', 'expected an object of mutation names to weights');
+    for (const [k, w] of Object.entries(d.mutationWeights)) {
+      if (!(MUTATIONS as readonly string[]).includes(k)) throw new DNAError(`mutationWeights.${k}`, `unknown mutation (known: ${MUTATIONS.join(', ')})`);
+      finite(w, `mutationWeights.${k}`, 0);
+    }
+    if (!Object.values(d.mutationWeights).some((w) => w > 0)) throw new DNAError('mutationWeights', 'expected at least one weight above 0');
   }
   return d;
 }
@@ -211,6 +233,7 @@ export function hashDNA(dna: GraphDNA): string {
     .sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
   const canonical = {
     lr: dna.learningRate,
+    ...(dna.mutationWeights !== undefined ? { mutationWeights: Object.entries(dna.mutationWeights).sort(([a], [b]) => (a < b ? -1 : 1)) } : {}),
     ...(dna.minChannels !== undefined ? { minChannels: dna.minChannels } : {}),
     vertices: dna.vertices.map((v) => [v.activation, v.inputsMutable, v.outputsMutable, v.propertiesMutable]),
     edges,

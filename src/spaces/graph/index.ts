@@ -6,3 +6,4 @@ export { renderDNA } from './render.js';
 export { GraphSettingsSchema, SCALED_MUTATION_WEIGHTS, SCALED_SCHEDULE } from './settings.js';
 export type { GraphSettings } from './settings.js';
 export { graphSpace } from './space.js';
+export * from './recombine.js';

@@ -91,10 +91,20 @@ function insertOnBackbone(dna: GraphDNA, rng: Rng, kind: 'conv' | 'identity'): M
   return { dna: child, record: { type: kind === 'conv' ? 'insert-convolution' : 'insert-one-to-one', targets: [w.id, edge.id], detail, inherit: 'matching' } };
 }
 
-/** Removes vertex `gone` from the backbone, joining its neighbours by `keep` (its other backbone edge); drops its skips. */
+/**
+ * Removes vertex `gone` from the backbone, joining its neighbours by `keep`
+ * (its other backbone edge); drops its skips. A skip into it that is its
+ * source's only edge out (possible only in fused graphs) moves to where the
+ * joined edge leads instead, so that its source still reaches the output.
+ */
 function removeVertex(dna: GraphDNA, gone: string, dropped: Edge, keep: Edge): void {
   if (keep.to === gone) keep.to = dropped.to;
   else keep.from = dropped.from;
+  const after = keep.from === dropped.from ? keep.to : dropped.to;
+  const leaving = (id: string) => dna.edges.filter((e) => e.from === id).length;
+  for (const e of dna.edges) {
+    if (e.skip && e.to === gone && leaving(e.from) === 1 && !dna.edges.some((x) => x.skip && x.from === e.from && x.to === after)) e.to = after;
+  }
   dna.edges = dna.edges.filter((e) => e !== dropped && !(e.skip && (e.from === gone || e.to === gone)));
   dna.vertices = dna.vertices.filter((v) => v.id !== gone);
 }
@@ -117,15 +127,18 @@ const mutators: Record<MutationName, Mutator> = {
     const first = child.vertices[0]!.id;
     const last = child.vertices[child.vertices.length - 1]!.id;
     const byTo = new Map(child.edges.filter((e) => !e.skip).map((e) => [e.to, e]));
-    const byFrom = new Map(child.edges.filter((e) => !e.skip).map((e) => [e.from, e]));
+    const outs = (id: string) => child.edges.filter((e) => !e.skip && e.from === id);
     // The inverse of INSERT-CONVOLUTION: the conv's output vertex goes with it
     // and the backbone edge leaving that vertex now leaves the conv's input.
-    // Into the output vertex, which stays, the conv's input vertex goes instead.
+    // Into the output vertex, which stays, the conv's input vertex goes instead,
+    // as it does into the end of a fused branch (whose only edge out is a skip).
+    // A vertex removed has one backbone edge out: in a chain every vertex has,
+    // and only the input, never removed, branches.
     let gone: string;
-    if (target.to !== last) {
+    if (target.to !== last && outs(target.to).length === 1) {
       gone = target.to;
-      removeVertex(child, gone, target, byFrom.get(gone)!);
-    } else if (target.from !== first) {
+      removeVertex(child, gone, target, outs(gone)[0]!);
+    } else if (target.from !== first && outs(target.from).length === 1) {
       gone = target.from;
       removeVertex(child, gone, target, byTo.get(gone)!);
     } else {
@@ -184,9 +197,11 @@ const mutators: Record<MutationName, Mutator> = {
   },
   'remove-skip': (dna, rng) => {
     const child = clone(dna);
+    // Never a vertex's only edge out (the end of a fused branch): it would no longer reach the output.
+    const leaving = (id: string) => child.edges.filter((x) => x.from === id).length;
     const e = pick(
       rng,
-      child.edges.filter((x) => x.skip),
+      child.edges.filter((x) => x.skip && leaving(x.from) > 1),
     );
     if (!e) return undefined;
     child.edges = child.edges.filter((x) => x !== e);

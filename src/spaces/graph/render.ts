@@ -1,8 +1,10 @@
 /**
  * An SVG drawing of a graph DNA: the backbone top to bottom, one box per
  * vertex (id, activation, output shape), each backbone edge labelled with its
- * convolution (kernel, stride, output channels) or "identity", and skip
- * connections as dashed arcs on the left. The report reuses it.
+ * convolution (kernel, stride, output channels) or "identity", skip
+ * connections as dashed arcs on the left, and backbone edges that jump (a
+ * fused graph's branches, each from the input and into the sum) as solid
+ * arcs on the right, labelled where a backbone edge into their target would be. The report reuses it.
  */
 import type { IOSpec } from '../../net/presets.js';
 import { vertexShapes } from './compile.js';
@@ -25,7 +27,10 @@ export function renderDNA(dna: GraphDNA, io: IOSpec, title = ''): string {
   const skips = dna.edges.filter((e) => e.skip).sort((a, b) => pos.get(a.to)! - pos.get(a.from)! - (pos.get(b.to)! - pos.get(b.from)!));
   // Skips arc on the left; edge labels run to the right of the backbone.
   const LEFT = 24 + (skips.length ? 30 + skips.length * 22 : 0);
-  const width = LEFT + BOX_W + 150;
+  // Backbone edges that jump (the branches of a fused graph) arc on the right, beyond the labels, solid.
+  const jumps = dna.edges.filter((e) => !e.skip && pos.get(e.to)! !== pos.get(e.from)! + 1).sort((a, b) => pos.get(a.to)! - pos.get(a.from)! - (pos.get(b.to)! - pos.get(b.from)!));
+  const RIGHT = LEFT + BOX_W + 250;
+  const width = RIGHT + (jumps.length ? 30 + jumps.length * 22 : 0);
   const height = y(dna.vertices.length) + 24;
   const parts: string[] = [];
   parts.push(
@@ -47,15 +52,25 @@ export function renderDNA(dna: GraphDNA, io: IOSpec, title = ''): string {
       `<text x="${LEFT + 10}" y="${y(i) + 35}" fill="#555">${s.c} × ${s.h} × ${s.w}</text>`,
     );
   });
-  for (const e of dna.edges.filter((x) => !x.skip)) {
+  const labelOf = (e: (typeof dna.edges)[number]) => (e.kind === 'conv' ? `${e.id}: conv ${kernelOf(e).join('×')}, stride ${strideOf(e)}, → ${shapes.get(e.to)!.c} ch` : `${e.id}: identity`);
+  for (const e of dna.edges.filter((x) => !x.skip && !jumps.includes(x))) {
     const i = pos.get(e.from)!;
     const x = LEFT + BOX_W / 2;
-    const label = e.kind === 'conv' ? `${e.id}: conv ${kernelOf(e).join('×')}, stride ${strideOf(e)}, → ${shapes.get(e.to)!.c} ch` : `${e.id}: identity`;
     parts.push(
       `<line x1="${x}" y1="${y(i) + BOX_H}" x2="${x}" y2="${y(i + 1) - 2}" stroke="#444" stroke-width="${e.kind === 'conv' ? 2.5 : 1.2}" marker-end="url(#arrow)"/>`,
-      `<text x="${x + 8}" y="${y(i) + BOX_H + GAP / 2 + 4}" fill="${e.kind === 'conv' ? '#1a5276' : '#777'}">${esc(label)}</text>`,
+      `<text x="${x + 8}" y="${y(i) + BOX_H + GAP / 2 + 4}" fill="${e.kind === 'conv' ? '#1a5276' : '#777'}">${esc(labelOf(e))}</text>`,
     );
   }
+  jumps.forEach((e, k) => {
+    const a = y(pos.get(e.from)!) + BOX_H / 2;
+    const b = y(pos.get(e.to)!) + BOX_H / 2;
+    const x0 = LEFT + BOX_W;
+    const xr = RIGHT + 10 + k * 22;
+    parts.push(
+      `<path d="M${x0},${a} C${xr},${a} ${xr},${b} ${x0 + 2},${b}" fill="none" stroke="#444" stroke-width="${e.kind === 'conv' ? 2.5 : 1.2}" marker-end="url(#arrow)"/>`,
+      `<text x="${LEFT + BOX_W / 2 + 8}" y="${b - BOX_H / 2 - GAP / 2 + 4}" fill="${e.kind === 'conv' ? '#1a5276' : '#777'}">${esc(labelOf(e))} (from ${e.from})</text>`,
+    );
+  });
   skips.forEach((e, k) => {
     const a = y(pos.get(e.from)!) + BOX_H / 2;
     const b = y(pos.get(e.to)!) + BOX_H / 2;
