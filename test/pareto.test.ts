@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { validateConfig } from '../src/evolution/config.js';
-import { crowdedComparison, crowding, fronts, hypervolume, paretoFront, violation } from '../src/evolution/pareto.js';
+import { crowdedComparison, crowding, fronts, hypervolume, paretoFront, survivorSelection, violation } from '../src/evolution/pareto.js';
 import type { Goals } from '../src/evolution/pareto.js';
 import { rankByValidation } from '../src/experiment/open.js';
 import { paretoOf } from '../src/experiment/pareto.js';
@@ -96,6 +96,71 @@ describe('NSGA-II pieces', () => {
   });
 });
 
+describe("NSGA-II's generations (survivor selection, crowded tournaments)", () => {
+  const g: Goals = { objectives: ['accuracy', 'parameters'], constraints: {} };
+  const point = (i: { fitness: number | null; costs?: { parameters: number } }) => [i.fitness!, -i.costs!.parameters];
+
+  it('keeps whole fronts while they fit, then the most isolated of the next, as brute force says', () => {
+    const rng = createRng(17);
+    for (let trial = 0; trial < 30; trial++) {
+      const pool = Array.from({ length: 30 }, (_, k) => ({ id: `p${String(k).padStart(2, '0')}`, fitness: rng.int(10) / 10, costs: { parameters: 1 + rng.int(10), flops: 0 } }));
+      const n = 5 + rng.int(20);
+      const kept = survivorSelection(pool, n, g);
+      assert.equal(kept.length, n);
+      const f = fronts(pool.map(point));
+      const d = crowding(pool.map(point), f);
+      const k = new Set(kept.map((i) => i.id));
+      for (let i = 0; i < pool.length; i++)
+        for (let j = 0; j < pool.length; j++) {
+          if (!k.has(pool[i]!.id) || k.has(pool[j]!.id)) continue;
+          // A survivor is in an earlier front than one left out, or in the same front and no more crowded.
+          assert.ok(f[i]! < f[j]! || (f[i] === f[j] && d[i]! >= d[j]!), `trial ${trial}: kept ${i} (front ${f[i]}, ${d[i]}) over ${j} (front ${f[j]}, ${d[j]})`);
+        }
+    }
+  });
+
+  it('breeds Genetic CNN generations from the survivors of parents and children together, drawn by crowded tournaments', async () => {
+    const { spaceOf } = await import('../src/spaces/index.js');
+    const { nextPlan, survivors } = await import('../src/evolution/generational.js');
+    const { newRecord } = await import('../src/store/index.js');
+    const stages = spaceOf('stages');
+    const s = {
+      algorithm: 'generational' as const,
+      population: 6,
+      seed: 4,
+      space: stages,
+      settings: stages.settings.parse({ generations: 3 }),
+      goals: g,
+    };
+    const rng = createRng(5);
+    const records: Individual[] = [];
+    // Two generations: accuracy rises with a network's ones, parameters too, so they trade off.
+    const add = (generation: number, slot: number, dna: unknown, fitness: number, parameters: number) =>
+      records.push({ ...newRecord({ worker: 'w', space: 'stages', dna }), generation, slot, fitness, costs: { parameters, flops: 0 }, hasWeights: false, state: 'alive' });
+    for (let slot = 0; slot < 6; slot++) add(0, slot, stages.breeding!.initial(s.settings, 1, rng)[0]!.dna, 0.1 * (slot + 1), 1000 * (slot + 1));
+    // Generation 1 is dominated everywhere but one: the elite of generation 0 must survive it.
+    for (let slot = 0; slot < 6; slot++) add(1, slot, stages.breeding!.initial(s.settings, 1, rng)[0]!.dna, slot === 0 ? 0.95 : 0.05, slot === 0 ? 500 : 9000);
+    const kept = survivors(s, records, 1)!;
+    assert.equal(kept.length, 6);
+    const ids = new Set(kept.map((e) => e.id));
+    const gen0 = records.filter((r) => r.generation === 0);
+    const champion = records.find((r) => r.generation === 1 && r.slot === 0)!;
+    assert.ok(ids.has(champion.id), 'the child that dominates everyone survives');
+    // The champion dominates all of generation 0, which lies on the next front (accuracy and parameters rise together): its ends survive.
+    assert.ok(ids.has(gen0[5]!.id) && ids.has(gen0[0]!.id), "the ends of generation 0's front survive");
+    assert.equal(kept.filter((e) => e.fitness === 0.05).length, 0, "none of generation 1's dominated children survive while better parents are there");
+    const plan = nextPlan(s, 2, [], records);
+    assert.equal(plan.slots.length, 6);
+    for (const slot of plan.slots)
+      assert.ok(
+        slot.parents.every((p) => ids.has(p)),
+        `parent ${slot.parents} is not a survivor`,
+      );
+    assert.deepEqual(nextPlan(s, 2, [], records), plan, 'every worker plans the same');
+    assert.throws(() => nextPlan(s, 2, []), /needs the earlier generations/);
+  });
+});
+
 describe('the configuration', () => {
   it('takes objectives and constraints, and refuses what does not go together by field', () => {
     const c = validateConfig({ data: '/d', objectives: ['accuracy', 'flops'], constraints: { parameters: 20000 } });
@@ -111,7 +176,7 @@ describe('the configuration', () => {
       () => validateConfig({ space: 'nb201', evaluator: 'table', benchmark: { path: '/t.csv', dataset: 'cifar10' }, objectives: ['accuracy', 'latency'] }),
       /objectives: latency: not with evaluator table/,
     );
-    assert.throws(() => validateConfig({ data: '/d', space: 'stages', objectives: ['accuracy', 'parameters'] }), /objectives: applies to steady-state spaces only/);
+    assert.deepEqual(validateConfig({ data: '/d', space: 'stages', objectives: ['accuracy', 'parameters'] }).objectives, ['accuracy', 'parameters'], 'generational spaces breed by NSGA-II');
   });
 });
 

@@ -99,7 +99,7 @@ const experiment = {
     .refine((o) => new Set(o).size === o.length, { error: 'an objective is listed twice' })
     .default(['accuracy'])
     .describe(
-      'What selection optimizes: validation accuracy, and any of parameters, flops (forward FLOPs per image) and latency (ms per image at batch 1 on the worker that trained it), kept as a Pareto front (NSGA-II: non-dominated front, then crowding distance). Steady-state spaces only. Default: accuracy alone, the papers.',
+      "What selection optimizes: validation accuracy, and any of parameters, flops (forward FLOPs per image) and latency (ms per image at batch 1 on the worker that trained it), kept as a Pareto front (NSGA-II: non-dominated front, then crowding distance; generational spaces breed by NSGA-II's survivor selection). Default: accuracy alone, the papers.",
     ),
   constraints: strict({
     parameters: whole(1).optional().describe('The most parameters a network may have.'),
@@ -107,7 +107,7 @@ const experiment = {
     latency: atLeast(0, true).optional().describe('The most milliseconds per image at batch 1 a network may take (measured on each worker, with its threads).'),
   })
     .default({})
-    .describe('Limits on the costs: an individual over one never becomes a parent nor the best (of two over, the one over by less wins). Steady-state spaces only.'),
+    .describe('Limits on the costs: an individual over one never becomes a parent nor the best (of two over, the one over by less wins).'),
   recombination: z
     .string({ error: 'expected none or the name of a recombination' })
     .default('none')
@@ -210,13 +210,6 @@ function buildSchema() {
             code: 'custom',
             path: [c.objectives.includes('latency') ? 'objectives' : 'constraints'],
             message: 'latency: not with evaluator table (nothing runs; FLOPs or parameters stand in)',
-          });
-        }
-        if (space.breeding && (c.objectives.length > 1 || Object.keys(c.constraints).length > 0)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: [c.objectives.length > 1 ? 'objectives' : 'constraints'],
-            message: `applies to steady-state spaces only (the ${c.space} space breeds generations by roulette selection on accuracy; NSGA-II's survivor selection for it is not built)`,
           });
         }
         if (c.recombination !== 'none') {

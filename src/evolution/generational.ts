@@ -11,6 +11,8 @@ import { createRng } from '../util/rng.js';
 import type { IndividualRecord, PopulationStore } from '../store/types.js';
 import type { GenerationLog } from '../store/types.js';
 import type { Evaluated, PlanSlot, SearchSpace } from '../spaces/index.js';
+import { crowdedTournaments, singleObjective, survivorSelection } from './pareto.js';
+import type { Goals } from './pareto.js';
 import type { StepOutcome } from './types.js';
 
 export type { Evaluated, PlanSlot } from '../spaces/index.js';
@@ -24,7 +26,12 @@ export interface GenerationalSettings {
   /** A generational space (one that breeds) and the experiment's settings for it. */
   space: SearchSpace;
   settings: unknown;
+  /** The objectives and constraints; accuracy alone (absent, or one objective and no constraint) is Genetic CNN's loop. */
+  goals?: Goals;
 }
+
+/** Whether the generations are bred by NSGA-II (several objectives or a constraint) rather than Genetic CNN's roulette. */
+const nsga = (s: GenerationalSettings) => s.algorithm === 'generational' && s.goals !== undefined && !singleObjective(s.goals);
 
 export interface Plan {
   generation: number;
@@ -57,16 +64,51 @@ export function initialPlan(s: GenerationalSettings): Plan {
 
 /**
  * Generation t+1 from generation t (`previous`, in slot order), bred as the
- * space breeds; the random baseline draws fresh individuals instead.
+ * space breeds; the random baseline draws fresh individuals instead. By
+ * several objectives (NSGA-II), the parents are the survivors after
+ * generation t (`records` gives the earlier generations; see survivors) and
+ * are drawn by crowded binary tournaments, then crossed and mutated as the
+ * space does.
  */
-export function nextPlan(s: GenerationalSettings, generation: number, previous: Evaluated[]): Plan {
+export function nextPlan(s: GenerationalSettings, generation: number, previous: Evaluated[], records?: IndividualRecord[]): Plan {
   const rng = rngFor(s, generation);
   if (s.algorithm === 'random') {
     const draw = s.space.randomIndividual;
     if (!draw) throw new RangeError(`the ${s.space.name} space draws no random individuals`);
     return { generation, slots: Array.from({ length: s.population }, () => ({ dna: draw(rng, s.settings), parents: [], operations: [{ type: 'random' }] })) };
   }
+  if (nsga(s)) {
+    if (!records) throw new RangeError('breeding by several objectives needs the earlier generations (records)');
+    const parents = survivors(s, records, generation - 1);
+    if (!parents) throw new RangeError(`generation ${generation - 1} is not complete`);
+    return { generation, slots: breedingOf(s).next(s.settings, parents, s.population, rng, (n, r) => crowdedTournaments(parents, n, s.goals!, r)) };
+  }
   return { generation, slots: breedingOf(s).next(s.settings, previous, s.population, rng) };
+}
+
+/**
+ * NSGA-II's survivors after generation t (Deb et al. 2002), which breed
+ * generation t+1: the population-many best of generation t together with
+ * the survivors after t-1 (after generation 0: its own best), by the crowded
+ * comparison. Parents compete with their children, so a good individual
+ * survives until better ones displace it (elitism, which Genetic CNN's loop
+ * lacks). Each keeps the mean accuracy of every evaluation of its structure
+ * so far (Genetic CNN's rule for duplicates). A pure function of the records:
+ * any worker computes the same. undefined while a generation up to t is
+ * incomplete.
+ */
+export function survivors(s: GenerationalSettings, records: IndividualRecord[], t: number): Evaluated[] | undefined {
+  if (!s.goals) throw new RangeError('survivors: no goals');
+  let kept: Evaluated[] = [];
+  for (let g = 0; g <= t; g++) {
+    const generation = evaluated(s.space, records, g, s.population);
+    if (!generation) return undefined;
+    // Means only change where generation g evaluated the structure again.
+    const mean = new Map(generation.map((e) => [s.space.selectionKey(e), e.fitness]));
+    const pool = [...kept.map((e) => ({ ...e, fitness: mean.get(s.space.selectionKey(e)) ?? e.fitness })), ...generation];
+    kept = survivorSelection(pool, s.population, s.goals);
+  }
+  return kept;
 }
 
 /** A generation's record of a slot: its generation and slot number. */
@@ -105,7 +147,7 @@ export function evaluated(space: SearchSpace, records: IndividualRecord[], gener
   return (slots as GenerationalRecord[]).map((r, slot) => {
     const dna = space.validate(r.dna);
     const e = sums.get(space.selectionKey(r))!;
-    return { id: r.id, slot, dna, accuracy: accuracy(r), fitness: e.sum / e.n };
+    return { id: r.id, slot, dna, accuracy: accuracy(r), fitness: e.sum / e.n, ...(r.costs ? { costs: r.costs } : {}) };
   });
 }
 
@@ -168,7 +210,7 @@ export async function generationalStep(ctx: GenerationalContext): Promise<StepOu
       await retire(t);
       return 'done';
     }
-    if (await files.createPlan(t + 1, nextPlan(s, t + 1, results))) await retire(t);
+    if (await files.createPlan(t + 1, nextPlan(s, t + 1, results, records))) await retire(t);
     return 'planned';
   }
   const done = new Set(records.filter((r) => isGenerational(r) && r.generation === t).map((r) => r.slot));

@@ -142,6 +142,30 @@ export function crowdedComparison(population: Pick<Individual, 'id' | 'fitness' 
  * in every objective by another. Sorted by the first cost ascending (by
  * accuracy descending when accuracy is the only objective).
  */
+/**
+ * NSGA-II's survivor selection (Deb et al. 2002): the `n` best of `pool` by
+ * the crowded comparison over the pool itself (constraints, then front, then
+ * crowding distance within it), ties kept in pool order. Whole fronts go in
+ * while they fit; the front that does not fit gives its most isolated
+ * members, as NSGA-II's does.
+ */
+export function survivorSelection<T extends Pick<Individual, 'id' | 'fitness' | 'costs'>>(pool: T[], n: number, g: Goals): T[] {
+  // The comparison scores by id: duplicates of one id (none in a generation's pool) would share a score.
+  const better = crowdedComparison(pool, g);
+  const order = pool.map((_, k) => k).sort((a, b) => (better(pool[a]!, pool[b]!) ? -1 : better(pool[b]!, pool[a]!) ? 1 : a - b));
+  return order.slice(0, n).map((k) => pool[k]!);
+}
+
+/** NSGA-II's mating selection: `n` binary tournaments by the crowded comparison over `pool`, as indices into it; a tie keeps the first drawn. */
+export function crowdedTournaments(pool: Pick<Individual, 'id' | 'fitness' | 'costs'>[], n: number, g: Goals, rng: { int(n: number): number }): number[] {
+  const better = crowdedComparison(pool, g);
+  return Array.from({ length: n }, () => {
+    const a = rng.int(pool.length);
+    const b = rng.int(pool.length);
+    return better(pool[b]!, pool[a]!) ? b : a;
+  });
+}
+
 export function paretoFront<T extends Pick<Individual, 'id' | 'fitness' | 'costs'>>(individuals: T[], g: Goals): T[] {
   const costs = g.objectives.filter((o): o is Cost => o !== 'accuracy');
   const candidates = individuals.filter((i) => i.fitness !== null && violation(i.costs, g) === 0 && costs.every((c) => i.costs?.[c] !== undefined));

@@ -33,6 +33,8 @@ export interface Evaluated {
   accuracy: number;
   /** Mean accuracy over every evaluation of the same structure so far (Genetic CNN's rule for duplicates). */
   fitness: number;
+  /** What its network costs (the record's), for selection by several objectives. */
+  costs?: { parameters: number; flops: number; latency?: number };
 }
 
 /**
@@ -55,8 +57,13 @@ export interface Breeding<S> {
   /** Each individual trains this many epochs from scratch (null: the experiment's stepsPerChild). */
   epochs(settings: S): number | null;
   initial(settings: S, population: number, rng: Rng): PlanSlot[];
-  /** Generation t+1 from generation t (`previous`, in slot order). */
-  next(settings: S, previous: Evaluated[], population: number, rng: Rng): PlanSlot[];
+  /**
+   * Generation t+1 from `previous` (generation t, in slot order; or, by
+   * several objectives, NSGA-II's survivors). `select` draws the parents'
+   * indices into `previous` when given (NSGA-II's crowded tournaments);
+   * otherwise the space's own selection (Genetic CNN's roulette).
+   */
+  next(settings: S, previous: Evaluated[], population: number, rng: Rng, select?: (n: number, rng: Rng) => number[]): PlanSlot[];
 }
 
 /**

@@ -29,6 +29,7 @@ export function generationalDriver(kit: WorkerKit): () => Promise<StepOutcome> {
       seed: config.seed,
       space,
       settings,
+      goals: config,
     },
     async evaluate(generation, slot, p) {
       const dna = space.validate(p.dna);

@@ -37,16 +37,20 @@ export const stagesSpace: SearchSpace<StagesSettings> = {
     epochs: (s) => s.epochs,
     initial: (s, population, rng) => Array.from({ length: population }, () => initialSlot(s, rng)),
     /**
-     * Roulette selection, crossover of pairs (1,2), (3,4), ... with pC
+     * Roulette selection (or the selection given), crossover of pairs (1,2), (3,4), ... with pC
      * swapping each stage with qC, then mutation of each individual not
      * crossed with pM flipping each bit with qM.
      */
-    next(s, previous, population, rng) {
+    next(s, previous, population, rng, select) {
       const dna = (i: number) => previous[i]!.dna as StagesDNA;
-      const slots: (PlanSlot & { dna: StagesDNA })[] = roulette(
-        previous.map((e) => e.fitness),
-        population,
-        rng,
+      const slots: (PlanSlot & { dna: StagesDNA })[] = (
+        select
+          ? select(population, rng)
+          : roulette(
+              previous.map((e) => e.fitness),
+              population,
+              rng,
+            )
       ).map((i) => ({ dna: dna(i), parents: [previous[i]!.id], operations: [{ type: 'selection', from: previous[i]!.id }] }));
       const crossed = new Set<number>();
       for (let a = 0; a + 1 < slots.length; a += 2) {
