@@ -14,6 +14,7 @@ import { compile } from '../src/engine/net.js';
 import type { Tensor, WeightMap } from '../src/engine/safetensors.js';
 import { validateConfig } from '../src/evolution/config.js';
 import { analyze } from '../src/net/analyze.js';
+import { describeMutations } from '../src/report/build.js';
 import { compileDNA, vertexShapes } from '../src/spaces/graph/compile.js';
 import { initialDNA, validateDNA } from '../src/spaces/graph/dna.js';
 import type { GraphDNA } from '../src/spaces/graph/dna.js';
@@ -257,6 +258,7 @@ describe('a real evolve run with each recombination', () => {
         assert.equal(rec.type, 'recombine');
         assert.equal(rec.detail.form, form);
         assert.ok(i.fitness !== null, `${i.id} failed: ${i.failure}`);
+        assert.match(describeMutations(i), new RegExp(`^recombination by ${form} with ${i.parents![1]}`), 'the lineage says how and with whom');
       }
       if (form === 'fusion') assert.ok(twoParents.some((i) => (i.dna as GraphDNA).edges.filter((e) => e.from === 'v0' && !e.skip).length >= 2));
       if (form === 'probabilities') {

@@ -88,7 +88,7 @@ const FIELD_FLAGS: FieldFlag[] = [
     read: 'string',
     help: 'Breed some children from two parents (graph space: probabilities, weights or fusion; none, the default, is mutation only).',
   },
-  { flag: 'recombination-rate', arg: 'P', path: ['recombinationRate'], read: 'number', min: 0, max: 1, help: 'With --recombination: the share of children bred from two parents (default 0.25).' },
+  { flag: 'recombination-rate', arg: 'P', path: ['recombinationRate'], read: 'number', min: 0, max: 1, help: 'With --recombination: the share of children bred from two parents.' },
   { flag: 'finish', arg: 'F', path: ['finish'], read: 'number', min: 0, max: 0.9 },
   { flag: 'finish-lr', arg: 'R', path: ['finishLearningRate'], read: 'number', min: 0 },
   { flag: 'min-lr', arg: 'R', path: ['graph', 'minLearningRate'], read: 'number', min: 0, help: 'graph space: the least learning rate ALTER-LEARNING-RATE sets (0: no floor, the paper).' },
@@ -131,7 +131,9 @@ export function fieldFlagsHelp(): string {
   type Prop = { description?: string; default?: unknown; properties?: Record<string, Prop> };
   const root = { properties: FILE_SCHEMAS.experiment!().properties } as Prop;
   return FIELD_FLAGS.map(({ flag, arg, path, help }) => {
-    const head = `  --${flag}${arg ? ` ${arg}` : ''}`.padEnd(23);
+    // A flag too long for the column gets its own line, the help below it.
+    const flagText = `  --${flag}${arg ? ` ${arg}` : ''}`;
+    const head = flagText.length < 23 ? flagText.padEnd(23) : `${flagText}\n${' '.repeat(23)}`;
     const p = path.reduce<Prop>((o, k) => o.properties?.[k] ?? {}, root);
     const shown = p.default !== undefined && p.default !== null && flag !== 'no-inheritance' ? ` Default ${JSON.stringify(p.default)}.` : '';
     return head + wrap(`${help ?? p.description ?? ''}${shown} (${path.join('.')})`, 23, 23);

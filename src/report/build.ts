@@ -293,6 +293,11 @@ export function describeMutations(i: Individual): string {
       if (m.type === 'identity' && m.detail?.initialTraining) return 'initial training';
       if (m.type === 'crossover') return `crossover with ${m.with} (stages ${(m.stages ?? []).map((s) => s + 1).join(', ') || 'none'})`;
       if (m.type === 'mutation') return `mutation (${(m.flipped ?? []).length} bits flipped)`;
+      if (m.type === 'recombine') {
+        const { form, ...rest } = m.detail ?? {};
+        const more = Object.entries(rest).map(([k, v]) => `${k} ${v}`);
+        return `recombination by ${form} with ${i.parents?.[1] ?? 'a second parent'}${more.length ? ` (${more.join(', ')})` : ''}`;
+      }
       const d = Object.entries(m.detail ?? {})
         .map(([k, v]) => `${k} ${typeof v === 'number' ? +v.toFixed(4) : v}`)
         .join(', ');
