@@ -65,7 +65,7 @@ const gap = (a: SweepSummary, b: SweepSummary) => a.testAccuracy.mean - b.testAc
 const beyond = (a: SweepSummary, b: SweepSummary) => gap(a, b) > a.testAccuracy.std + b.testAccuracy.std;
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 const compareLine = (a: SweepSummary, b: SweepSummary, an: string, bn: string) =>
-  `${an} ${beyond(a, b) ? 'beats' : gap(a, b) > 0 ? 'is ahead of, within the seed spread,' : 'does not beat'} ${bn}: ${pct(a.testAccuracy.mean)} vs ${pct(b.testAccuracy.mean)} (gap ${pct(gap(a, b))}, stds ${pct(a.testAccuracy.std)} and ${pct(b.testAccuracy.std)})`;
+  `${an} ${beyond(a, b) ? 'beats' : beyond(b, a) ? 'trails, beyond the seed spread,' : gap(a, b) > 0 ? 'is ahead of, within the seed spread,' : 'does not beat, within the seed spread,'} ${bn}: ${pct(a.testAccuracy.mean)} vs ${pct(b.testAccuracy.mean)} (gap ${pct(gap(a, b))}, stds ${pct(a.testAccuracy.std)} and ${pct(b.testAccuracy.std)})`;
 
 const FINDINGS: Finding[] = [
   {
