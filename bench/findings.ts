@@ -127,6 +127,12 @@ const FINDINGS: Finding[] = [
   },
 ];
 
+/** Every run of the arms' sweeps: its arm (the sweep folder's name), seed and experiment folder. */
+async function sweepRuns(arms: string[]): Promise<{ arm: string; seed: number; dir: string }[]> {
+  const { readSweep } = await import('../src/report/sweep.js');
+  return arms.flatMap((a) => readSweep(a).runs.map((r) => ({ arm: a.split('/').pop()!, seed: r.seed, dir: join(a, r.experiment) })));
+}
+
 /**
  * The pareto finding's own section: per run, the front of accuracy against
  * parameters over everything it evaluated (the accuracy-alone runs' fronts
@@ -226,27 +232,24 @@ async function paretoSection(arms: string[], dir: string): Promise<string> {
  */
 async function recombinationSection(arms: string[]): Promise<string> {
   const { openExperiment, rankByValidation } = await import('../src/experiment/open.js');
-  const { readSweep } = await import('../src/report/sweep.js');
   const rows: string[] = [];
-  for (const a of arms) {
-    for (const r of readSweep(a).runs) {
-      const x = await openExperiment(join(a, r.experiment));
-      const all = await x.store.list();
-      const byId = new Map(all.map((i) => [i.id, i]));
-      const bred = all.filter((i) => i.parent !== null && !(i.mutations[0] as { detail?: { initialTraining?: number } } | undefined)?.detail?.initialTraining);
-      const gain = (xs: typeof all) => {
-        const g = xs.filter((i) => i.fitness !== null && byId.get(i.parent!)?.fitness != null).map((i) => i.fitness! - byId.get(i.parent!)!.fitness!);
-        return g.length ? `${((100 * g.reduce((p, q) => p + q, 0)) / g.length).toFixed(2)} pts (n ${g.length})` : '-';
-      };
-      const two = bred.filter((i) => i.parents?.length === 2);
-      const best = rankByValidation(all)[0];
-      let inLineage = 0;
-      for (let i = best; i; i = i.parent ? byId.get(i.parent) : undefined) if (i.parents?.length === 2) inLineage++;
-      rows.push(
-        `| ${a.split('/').pop()} | ${r.seed} | ${bred.length} | ${two.length} | ${gain(two)} | ${gain(bred.filter((i) => !(i.parents?.length === 2)))} | ${best?.costs?.parameters.toLocaleString('en') ?? '-'} | ${inLineage} |`,
-      );
-      await x.close();
-    }
+  for (const r of await sweepRuns(arms)) {
+    const x = await openExperiment(r.dir);
+    const all = await x.store.list();
+    const byId = new Map(all.map((i) => [i.id, i]));
+    const bred = all.filter((i) => i.parent !== null && !(i.mutations[0] as { detail?: { initialTraining?: number } } | undefined)?.detail?.initialTraining);
+    const gain = (xs: typeof all) => {
+      const g = xs.filter((i) => i.fitness !== null && byId.get(i.parent!)?.fitness != null).map((i) => i.fitness! - byId.get(i.parent!)!.fitness!);
+      return g.length ? `${((100 * g.reduce((p, q) => p + q, 0)) / g.length).toFixed(2)} pts (n ${g.length})` : '-';
+    };
+    const two = bred.filter((i) => i.parents?.length === 2);
+    const best = rankByValidation(all)[0];
+    let inLineage = 0;
+    for (let i = best; i; i = i.parent ? byId.get(i.parent) : undefined) if (i.parents?.length === 2) inLineage++;
+    rows.push(
+      `| ${r.arm} | ${r.seed} | ${bred.length} | ${two.length} | ${gain(two)} | ${gain(bred.filter((i) => !(i.parents?.length === 2)))} | ${best?.costs?.parameters.toLocaleString('en') ?? '-'} | ${inLineage} |`,
+    );
+    await x.close();
   }
   return `## The children
 

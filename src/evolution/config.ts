@@ -54,6 +54,9 @@ export function upgradeConfig(raw: Record<string, unknown>): Record<string, unkn
   return out;
 }
 
+/** The spaces that breed children of two parents (their recombination forms). */
+const recombining = () => [...SPACE_REGISTRY.values()].filter((s) => s.recombination);
+
 const experiment = {
   format: z.literal('evonas.experiment', { error: 'not an evonas experiment' }).default('evonas.experiment'),
   version: z.literal(EXPERIMENT_VERSION, { error: `an experiment of another evonas version (this one reads versions 1 to ${EXPERIMENT_VERSION})` }).default(EXPERIMENT_VERSION),
@@ -112,10 +115,7 @@ const experiment = {
     .string({ error: 'expected none or the name of a recombination' })
     .default('none')
     .describe(
-      `Steady-state spaces: breed some children from two parents, the second the winner of a second tournament (Large-Scale Evolution's section "Recombination"; none, the default, is the paper's mutation only). Forms: ${[
-        ...SPACE_REGISTRY.values(),
-      ]
-        .filter((s) => s.recombination)
+      `Steady-state spaces: breed some children from two parents, the second the winner of a second tournament (Large-Scale Evolution's section "Recombination"; none, the default, is the paper's mutation only). Forms: ${recombining()
         .map((s) => `${s.name}: ${s.recombination!.forms.join(', ')}`)
         .join('; ')}.`,
     ),
@@ -218,8 +218,7 @@ function buildSchema() {
             ctx.addIssue({
               code: 'custom',
               path: ['recombination'],
-              message: `the ${c.space} space does not recombine (spaces that do: ${[...SPACE_REGISTRY.values()]
-                .filter((s) => s.recombination)
+              message: `the ${c.space} space does not recombine (spaces that do: ${recombining()
                 .map((s) => s.name)
                 .join(', ')})`,
             });

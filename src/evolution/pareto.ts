@@ -138,11 +138,6 @@ export function crowdedComparison(population: Pick<Individual, 'id' | 'fitness' 
 }
 
 /**
- * The Pareto front of trained, feasible individuals: none of them is beaten
- * in every objective by another. Sorted by the first cost ascending (by
- * accuracy descending when accuracy is the only objective).
- */
-/**
  * NSGA-II's survivor selection (Deb et al. 2002): the `n` best of `pool` by
  * the crowded comparison over the pool itself (constraints, then front, then
  * crowding distance within it), ties kept in pool order. Whole fronts go in
@@ -166,6 +161,11 @@ export function crowdedTournaments(pool: Pick<Individual, 'id' | 'fitness' | 'co
   });
 }
 
+/**
+ * The Pareto front of trained, feasible individuals: none of them is beaten
+ * in every objective by another. Sorted by the first cost ascending (by
+ * accuracy descending when accuracy is the only objective).
+ */
 export function paretoFront<T extends Pick<Individual, 'id' | 'fitness' | 'costs'>>(individuals: T[], g: Goals): T[] {
   const costs = g.objectives.filter((o): o is Cost => o !== 'accuracy');
   const candidates = individuals.filter((i) => i.fitness !== null && violation(i.costs, g) === 0 && costs.every((c) => i.costs?.[c] !== undefined));

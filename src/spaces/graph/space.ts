@@ -77,10 +77,10 @@ export const graphSpace: SearchSpace<GraphSettings> = {
           };
         }
         case 'fusion': {
+          // The parents' channel floor carries over (fuse): the child compiles to the two networks they were trained as.
           const f = fuse(first, second, io);
-          const dna = s.minChannels > 1 ? { ...f.dna, minChannels: s.minChannels } : f.dna;
           const record = { type: 'recombine', targets: [], detail: { form, head: f.head, secondLayers: f.rename.size }, inherit: 'all' };
-          return { dna, records: [record], inherit: 'all', weights: (w1, w2) => fusedWeights(w1, w2, f) };
+          return { dna: f.dna, records: [record], inherit: 'all', weights: (w1, w2) => fusedWeights(w1, w2, f) };
         }
         default:
           throw new RangeError(`the graph space has no recombination ${JSON.stringify(form)} (it has ${RECOMBINATIONS.join(', ')})`);
