@@ -11,6 +11,7 @@
         "native/model.cc",
         "native/allocator.cc",
         "native/fused.cc",
+        "native/conv.cc",
         "native/cpu.cc"
       ],
       "include_dirs": [

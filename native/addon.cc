@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 
 #include "allocator.h"
+#include "conv.h"
 #include "cpu.h"
 #include "fused.h"
 #include "napi-util.h"
@@ -62,6 +63,18 @@ Napi::Value TimeKernels(const Napi::CallbackInfo& info) {
   });
 }
 
+// timeConvolution(path, n, c, h, k, kernel, stride, threads, iterations) -> seconds, for bench/conv.
+Napi::Value TimeConvolution(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string name = info[0].ToString().Utf8Value();
+  if (name != "gemm" && name != "library") throw codedError(env, "ERR_ENGINE_INPUT", "path: expected gemm or library");
+  auto i64 = [&](int k) { return info[k].ToNumber().Int64Value(); };
+  return guarded(env, [&] {
+    return Napi::Number::New(env, timeConvolution(name == "gemm" ? ConvPath::Gemm : ConvPath::Library, i64(1), i64(2),
+                                                  i64(3), i64(4), i64(5), i64(6), static_cast<int>(i64(7)), i64(8)));
+  });
+}
+
 // The JavaScript thread builds weights and copies tensors. Were it to run
 // them in parallel, it would start a second OpenMP team beside the engine
 // thread's; with more OpenMP threads than cores libgomp stops spinning at
@@ -88,6 +101,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Net", initNet(env));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("timeKernels", Napi::Function::New(env, TimeKernels));
+  exports.Set("timeConvolution", Napi::Function::New(env, TimeConvolution));
   return exports;
 }
 

@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "conv.h"
+
 namespace evonas {
 
 enum class Op { Conv, BatchNorm, Relu, Add, MaxPool, AvgPool, GlobalAvgPool, Dense, Dropout, Zero };
@@ -155,6 +157,7 @@ class Model {
   std::vector<Node> nodes_;
   int64_t inC_, inH_, inW_, classes_;
   Options options_;
+  ConvChoice convChoice_ = convChoiceFromEnv();                 // EVONAS_CONV, read when the network is built
   std::vector<std::pair<std::string, torch::Tensor>> params_;   // trainable
   std::vector<std::pair<std::string, torch::Tensor>> buffers_;  // batch-norm running statistics
   std::unordered_map<std::string, torch::Tensor> byName_;

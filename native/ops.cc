@@ -8,6 +8,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "conv.h"
 #include "fused.h"
 
 namespace evonas {
@@ -198,13 +199,17 @@ torch::Tensor Model::forward(const torch::Tensor& input, bool train, at::Generat
     const torch::Tensor& x = vals[node.inputs[0]];
     torch::Tensor y;
     switch (node.op) {
-      case Op::Conv:
-        if (node.kh == 1 && node.kw == 1 && (node.sh > 1 || node.sw > 1)) {
+      case Op::Conv: {
+        const ConvShape s{node.kh, node.kw, node.sh, node.sw, node.ph, node.pw};
+        if (convPath(convChoice_, x, s) == ConvPath::Gemm) {
+          y = conv2dGemm(x, weight_[i], bias_[i], s);
+        } else if (node.kh == 1 && node.kw == 1 && (node.sh > 1 || node.sw > 1)) {
           y = at::conv2d(subsample(x, node), weight_[i], bias_[i]);
         } else {
           y = at::conv2d(x, weight_[i], bias_[i], {node.sh, node.sw}, {node.ph, node.pw});
         }
         break;
+      }
       case Op::BatchNorm:
         if (train && reluAfter_[i] && canFuseBatchNormRelu(x, weight_[i])) {
           y = batchNormReluTrain(x, {}, weight_[i], bias_[i], runMean_[i], runVar_[i], node.momentum, node.eps);

@@ -8,7 +8,8 @@ const HELP = `usage: evonas info [--json]
 Shows the engine evonas trains with: libtorch's version and the library it
 loaded (and what chose it: the project's .venv, LIBTORCH or LIBTORCH_USE_PYTORCH), CPU
 threads, the CPU's vector units and the one evonas's kernels use
-(EVONAS_ISA=baseline|avx2 caps it), which precisions run natively, and CUDA:
+(EVONAS_ISA=baseline|avx2 caps it), how convolutions run on the CPU
+(EVONAS_CONV=library|gemm pins one path), which precisions run natively, and CUDA:
 whether the build has it, the runtime and cuDNN versions, and the GPUs.`;
 
 /** The CUDA runtime's version number as text: 12040 is 12.4. */
@@ -20,6 +21,14 @@ export function cudaVersion(n: number): string {
 export function cudnnVersion(n: number): string {
   const [major, rest] = n >= 90000 ? [Math.floor(n / 10000), n % 10000] : [Math.floor(n / 1000), n % 1000];
   return `${major}.${Math.floor(rest / 100)}.${rest % 100}`;
+}
+
+/** How the CPU runs convolutions under EVONAS_CONV (native/conv.h). */
+export function convolutionPaths(env: string | undefined): string {
+  if (env === undefined || env === '' || env === 'auto') return 'on the CPU, oneDNN, and one GEMM over the batch where the output has at most 16 pixels (EVONAS_CONV=library|gemm pins one path)';
+  if (env === 'library') return 'on the CPU, oneDNN only (EVONAS_CONV=library)';
+  if (env === 'gemm') return 'on the CPU, one GEMM over the batch wherever it runs (EVONAS_CONV=gemm)';
+  return `EVONAS_CONV=${JSON.stringify(env)} is not auto, library or gemm: compiling a network will be refused`;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -34,6 +43,7 @@ export async function run(argv: string[]): Promise<number> {
     cpuThreads: availableParallelism(),
     cpu: info.cpu,
     kernels: info.kernelIsa,
+    convolutions: convolutionPaths(process.env.EVONAS_CONV),
     precisions: {
       fp32: 'native',
       bf16: info.bf16Native ? 'native' : `refused: ${info.bf16Missing}; fp32 is the fast path on this CPU`,
@@ -54,6 +64,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(`CPU threads  ${out.cpuThreads}`);
     console.log(`CPU units    ${units.join(' ') || 'none beyond SSE2'}`);
     console.log(`kernels      ${out.kernels}${process.env.EVONAS_ISA ? ` (EVONAS_ISA=${process.env.EVONAS_ISA})` : ''}`);
+    console.log(`convolutions ${out.convolutions}`);
     console.log(`fp32         ${out.precisions.fp32}`);
     console.log(`bf16         ${out.precisions.bf16}`);
     const cudaLine = !out.cudaBuilt

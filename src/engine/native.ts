@@ -56,6 +56,8 @@ export interface NativeAddon {
   info(): NativeInfo;
   /** Seconds for `iterations` fused batch norm + residual + ReLU passes with one vector unit's kernels (bench/kernels). */
   timeKernels(isa: KernelIsa, channels: number, rows: number, iterations: number): number;
+  /** Seconds per forward + backward of a [n, c, h, h] fp32 convolution into k channels on one path (bench/conv). */
+  timeConvolution(path: 'library' | 'gemm', n: number, c: number, h: number, k: number, kernel: number, stride: number, threads: number, iterations: number): number;
 }
 
 /** The vector units evonas's own kernels are built for, narrowest first. */

@@ -1,5 +1,7 @@
 import type { NetIR, NetNode } from '../../src/net/ir.js';
 import { createDataset } from '../../src/engine/dataset.js';
+import { compile } from '../../src/engine/net.js';
+import type { CompileOptions, Net } from '../../src/engine/net.js';
 import type { EngineDataset } from '../../src/engine/dataset.js';
 
 /** A small seeded generator for test data (mulberry32). */
@@ -93,4 +95,16 @@ export function smallConvNet(size: number): NetIR {
     ],
     { h: size, w: size, classes: 4 },
   );
+}
+
+/** Compiles with the convolutions pinned to one path (EVONAS_CONV, read at compile time; native/conv.h). */
+export function compileOnPath(path: 'auto' | 'library' | 'gemm', ir: NetIR, options: CompileOptions = {}): Net {
+  const before = process.env.EVONAS_CONV;
+  process.env.EVONAS_CONV = path;
+  try {
+    return compile(ir, options);
+  } finally {
+    if (before === undefined) delete process.env.EVONAS_CONV;
+    else process.env.EVONAS_CONV = before;
+  }
 }
