@@ -28,8 +28,9 @@ struct Geometry {
   int64_t N, C, H, W, OH, OW, KK;  // KK = kh * kw * C, one row of the column matrix
 };
 
-Geometry geometryOf(const torch::Tensor& x, const ConvShape& s) {
-  const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+// For an input of `size` [N, C, H, W].
+Geometry geometryOf(c10::IntArrayRef size, const ConvShape& s) {
+  const int64_t N = size[0], C = size[1], H = size[2], W = size[3];
   return {N, C, H, W, (H + 2 * s.ph - s.kh) / s.sh + 1, (W + 2 * s.pw - s.kw) / s.sw + 1, s.kh * s.kw * C};
 }
 
@@ -109,7 +110,7 @@ class ConvGemm : public torch::autograd::Function<ConvGemm> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& weight,
                                const torch::Tensor& bias, std::vector<int64_t> shape) {
     const ConvShape s{shape[0], shape[1], shape[2], shape[3], shape[4], shape[5]};
-    const Geometry g = geometryOf(x, s);
+    const Geometry g = geometryOf(x.sizes(), s);
     const int64_t K = weight.size(0);
     auto cols = torch::empty({g.N * g.OH * g.OW, g.KK}, x.options());
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "im2col",
@@ -152,9 +153,7 @@ class ConvGemm : public torch::autograd::Function<ConvGemm> {
       // (zeros() would drop the memory format: empty() keeps it)
       gx = torch::empty({in[0], in[1], in[2], in[3]}, cols.options().memory_format(at::MemoryFormat::ChannelsLast))
                .zero_();
-      Geometry g{in[0], in[1], in[2], in[3], 0, 0, s.kh * s.kw * in[1]};
-      g.OH = (g.H + 2 * s.ph - s.kh) / s.sh + 1;
-      g.OW = (g.W + 2 * s.pw - s.kw) / s.sw + 1;
+      const Geometry g = geometryOf(in, s);
       AT_DISPATCH_FLOATING_TYPES(gx.scalar_type(), "col2im",
                                  [&] { col2im<scalar_t>(gcols.data_ptr<scalar_t>(), gx.data_ptr<scalar_t>(), g, s); });
     }
@@ -163,17 +162,14 @@ class ConvGemm : public torch::autograd::Function<ConvGemm> {
 };
 
 // The GEMM path runs convolutions of at most this many output pixels per
-// image. Below it oneDNN's per-call setup dominates and the GEMM path was 1.2
-// to 5 times faster (forward and backward, batch 50, 1 or 2 threads, 16 to 128
-// channels, 1x1 and 3x3); above it oneDNN's kernels win, by up to 2.8 times at
-// 32x32 (bench/conv.ts prints the table for the CPU at hand). Near the limit
-// the two are within about 10% of each other, so where another CPU's
-// crossover lies elsewhere, little is lost.
+// image. Below it oneDNN's per-call setup dominates: on an AMD EPYC (Zen 3)
+// the GEMM path took 0.42 of oneDNN's time in geometric mean (forward and
+// backward, batch 50, 1 and 2 threads, 16 to 128 channels, 1x1 and 3x3), at
+// worst 1.15 times it (4x4, 64 channels); above it oneDNN's kernels win, by up
+// to 1.7 times at 16x16 (bench/conv.ts prints the table for the CPU at hand).
+// Near the limit the two are within about 15% of each other, so where another
+// CPU's crossover lies elsewhere, little is lost.
 constexpr int64_t kGemmMaxPixels = 16;
-
-int64_t outputPixels(const torch::Tensor& x, const ConvShape& s) {
-  return ((x.size(2) + 2 * s.ph - s.kh) / s.sh + 1) * ((x.size(3) + 2 * s.pw - s.kw) / s.sw + 1);
-}
 
 }  // namespace
 
@@ -193,7 +189,8 @@ ConvPath convPath(ConvChoice choice, const torch::Tensor& x, const ConvShape& s)
                         x.is_contiguous(at::MemoryFormat::ChannelsLast) && !at::autocast::is_autocast_enabled(at::kCPU);
   if (!runnable) return ConvPath::Library;
   if (choice == ConvChoice::Gemm) return ConvPath::Gemm;
-  return outputPixels(x, s) <= kGemmMaxPixels ? ConvPath::Gemm : ConvPath::Library;
+  const Geometry g = geometryOf(x.sizes(), s);
+  return g.OH * g.OW <= kGemmMaxPixels ? ConvPath::Gemm : ConvPath::Library;
 }
 
 torch::Tensor conv2dGemm(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
